@@ -1,0 +1,105 @@
+//! The `factory` command-line tool: argument parsing, the terminal, and the mapping of errors to
+//! exit codes. The engines live in the library crates; this crate only drives them.
+//!
+//! Exit codes: 0 success, 1 the policy blocks, 2 usage or configuration error, 3 internal error.
+#![deny(missing_docs)]
+
+mod commands;
+mod error;
+mod policy_source;
+mod ui;
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub use error::CliError;
+use ui::Ui;
+
+/// factory: git as the governance layer of a software factory.
+#[derive(Debug, Parser)]
+#[command(name = "factory", version, about, long_about = None, max_term_width = 100)]
+pub struct Cli {
+    /// Run as if started in DIR.
+    #[arg(short = 'C', global = true, value_name = "DIR")]
+    directory: Option<PathBuf>,
+    /// When to colour output.
+    #[arg(long, global = true, value_enum, default_value_t = ColorWhen::Auto)]
+    color: ColorWhen,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// When to use colours.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum ColorWhen {
+    /// On a terminal, unless NO_COLOR is set.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Classify commits against the risk policy: tier, origin and evidence.
+    Classify(commands::classify::Args),
+    /// Check or show the policy.
+    #[command(subcommand)]
+    Policy(commands::policy::Command),
+    /// Build a demo repository with human and agent commits and classify it.
+    Demo(commands::demo::Args),
+}
+
+/// Everything a command gets: the terminal and where it runs.
+#[derive(Debug)]
+pub(crate) struct Env {
+    pub(crate) ui: Ui,
+    pub(crate) cwd: PathBuf,
+}
+
+/// Runs factory with these arguments (the first is the program name) and returns the exit code.
+pub fn run<I, T>(args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let choice = match cli.color {
+        ColorWhen::Auto => None,
+        ColorWhen::Always => Some(anstream::ColorChoice::Always),
+        ColorWhen::Never => Some(anstream::ColorChoice::Never),
+    };
+    let mut env = Env {
+        ui: Ui::new(choice),
+        cwd: PathBuf::new(),
+    };
+    let result = std::env::current_dir()
+        .map_err(|e| CliError::internal(format!("cannot read the current directory: {e}")))
+        .map(|cwd| match &cli.directory {
+            Some(dir) => cwd.join(dir),
+            None => cwd,
+        })
+        .and_then(|cwd| {
+            env.cwd = cwd;
+            match cli.command {
+                Command::Classify(args) => commands::classify::run(&mut env, args),
+                Command::Policy(cmd) => commands::policy::run(&mut env, cmd),
+                Command::Demo(args) => commands::demo::run(&mut env, args),
+            }
+        });
+    match result {
+        Ok(code) => code,
+        Err(err) => err.report(&mut env.ui),
+    }
+}

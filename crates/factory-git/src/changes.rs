@@ -1,0 +1,449 @@
+//! From a commit to its change set: tree diffs against every parent, renames, and the lines of
+//! the files that content rules cover.
+
+use std::collections::{HashMap, HashSet};
+
+use bstr::{BString, ByteSlice};
+use factory_policy::{
+    Classifier, CommitFacts, ContentNeed, FileChange, FileMode, Lines, Policy, Status,
+    parse_trailers,
+};
+use gix::ObjectId;
+use gix::diff::blob::{Algorithm, Diff, InternedInput};
+use gix::diff::tree_with_rewrites::{Change, ChangeRef};
+use gix::objs::tree::EntryMode;
+use gix::objs::{FindExt as _, TreeRefIter};
+
+use crate::error::ChangeError;
+use crate::repo::Repo;
+
+/// A commit and what it changed.
+#[derive(Debug, Clone)]
+pub struct ChangeSet {
+    /// The commit's id.
+    pub id: ObjectId,
+    /// Its parents.
+    pub parents: Vec<ObjectId>,
+    /// Commit time, seconds since the epoch.
+    pub time: i64,
+    /// Facts for commit predicates.
+    pub commit: CommitFacts,
+    /// The changed files. For a merge: only files that differ from every parent, with the lines
+    /// that are in no parent (an evil merge's own content).
+    pub files: Vec<FileChange>,
+}
+
+/// A changed entry before content is looked at.
+#[derive(Debug)]
+struct Raw {
+    path: BString,
+    old_path: Option<BString>,
+    status: Status,
+    old: Option<(EntryMode, ObjectId)>,
+    new: Option<(EntryMode, ObjectId)>,
+}
+
+fn file_mode(mode: EntryMode) -> Option<FileMode> {
+    use gix::objs::tree::EntryKind;
+    match mode.kind() {
+        EntryKind::Blob => Some(FileMode::File),
+        EntryKind::BlobExecutable => Some(FileMode::Executable),
+        EntryKind::Link => Some(FileMode::Symlink),
+        EntryKind::Commit => Some(FileMode::Submodule),
+        EntryKind::Tree => None,
+    }
+}
+
+fn raw_from(change: Change) -> Option<Raw> {
+    let raw = match change {
+        Change::Addition {
+            location,
+            entry_mode,
+            id,
+            ..
+        } => Raw {
+            path: location,
+            old_path: None,
+            status: Status::Added,
+            old: None,
+            new: Some((entry_mode, id)),
+        },
+        Change::Deletion {
+            location,
+            entry_mode,
+            id,
+            ..
+        } => Raw {
+            path: location,
+            old_path: None,
+            status: Status::Deleted,
+            old: Some((entry_mode, id)),
+            new: None,
+        },
+        Change::Modification {
+            location,
+            previous_entry_mode,
+            previous_id,
+            entry_mode,
+            id,
+        } => Raw {
+            path: location,
+            old_path: None,
+            status: Status::Modified,
+            old: Some((previous_entry_mode, previous_id)),
+            new: Some((entry_mode, id)),
+        },
+        Change::Rewrite {
+            source_location,
+            source_entry_mode,
+            source_id,
+            entry_mode,
+            id,
+            location,
+            copy,
+            ..
+        } => Raw {
+            path: location,
+            old_path: Some(source_location),
+            status: if copy {
+                Status::Copied
+            } else {
+                Status::Renamed
+            },
+            old: Some((source_entry_mode, source_id)),
+            new: Some((entry_mode, id)),
+        },
+    };
+    // Directories are reported as well as their contents; only the contents matter.
+    let is_tree = |side: &Option<(EntryMode, ObjectId)>| side.is_none_or(|(m, _)| m.is_tree());
+    (!(is_tree(&raw.old) && is_tree(&raw.new))).then_some(raw)
+}
+
+/// Lines of a blob, each with its terminator, as the diff tokenises them.
+fn split_lines(data: &[u8]) -> Vec<&[u8]> {
+    data.split_inclusive(|b| *b == b'\n').collect()
+}
+
+/// Git's heuristic: a NUL byte in the first 8000 bytes means binary.
+fn is_binary(data: &[u8]) -> bool {
+    data[..data.len().min(8000)].contains(&0)
+}
+
+/// Line-level result of diffing two blobs.
+struct LineDiff {
+    added: Vec<u32>,
+    removed: Vec<u32>,
+}
+
+fn diff_lines(old: &[u8], new: &[u8]) -> LineDiff {
+    let input = InternedInput::new(old, new);
+    let mut diff = Diff::compute(Algorithm::Histogram, &input);
+    diff.postprocess_lines(&input);
+    let mut out = LineDiff {
+        added: Vec::new(),
+        removed: Vec::new(),
+    };
+    for hunk in diff.hunks() {
+        out.removed.extend(hunk.before);
+        out.added.extend(hunk.after);
+    }
+    out
+}
+
+/// A per-thread worker: its own repository handle, diff state and classifier.
+pub struct Worker<'p> {
+    repo: gix::Repository,
+    classifier: Classifier<'p>,
+    resource_cache: gix::diff::blob::Platform,
+    state: gix::diff::tree::State,
+    rewrites: Option<gix::diff::Rewrites>,
+    binary: bool,
+    tree_bufs: [Vec<u8>; 2],
+}
+
+impl std::fmt::Debug for Worker<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Worker")
+            .field("repo", &self.repo.git_dir())
+            .field("rewrites", &self.rewrites)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'p> Worker<'p> {
+    /// A worker for `policy` on `repo`.
+    pub fn new(repo: &Repo, policy: &'p Policy) -> Result<Worker<'p>, gix::Error> {
+        let repo = repo.local();
+        let resource_cache =
+            repo.diff_resource_cache(gix::diff::blob::pipeline::Mode::ToGit, Default::default())?;
+        let rewrites = policy.wants_rename_detection().then(|| {
+            let copies = policy
+                .rules
+                .iter()
+                .any(|r| r.kinds.contains(&factory_policy::ChangeKind::Copy));
+            gix::diff::Rewrites {
+                copies: copies.then_some(gix::diff::rewrites::Copies {
+                    source: gix::diff::rewrites::CopySource::FromSetOfModifiedFiles,
+                    percentage: Some(0.5),
+                }),
+                ..Default::default()
+            }
+        });
+        Ok(Worker {
+            repo,
+            classifier: policy.classifier(),
+            resource_cache,
+            state: Default::default(),
+            rewrites,
+            binary: policy.wants_binary_detection(),
+            tree_bufs: [Vec::new(), Vec::new()],
+        })
+    }
+
+    /// The classifier, for classifying the change sets this worker computes.
+    pub fn classifier(&mut self) -> &mut Classifier<'p> {
+        &mut self.classifier
+    }
+
+    fn object_err(
+        commit: ObjectId,
+        id: ObjectId,
+        what: &'static str,
+    ) -> impl Fn(gix::Error) -> ChangeError {
+        move |source| ChangeError::Object {
+            commit,
+            id,
+            what,
+            source,
+        }
+    }
+
+    fn tree_of(&self, commit: ObjectId, of: ObjectId) -> Result<ObjectId, ChangeError> {
+        let err = Self::object_err(commit, of, "commit");
+        let c = self.repo.find_commit(of).map_err(&err)?;
+        c.tree_id().map(|id| id.detach()).map_err(err)
+    }
+
+    fn diff_trees(
+        &mut self,
+        commit: ObjectId,
+        parent: Option<ObjectId>,
+        old_tree: Option<ObjectId>,
+        new_tree: ObjectId,
+    ) -> Result<Vec<Raw>, ChangeError> {
+        let kind = self.repo.object_hash();
+        let [old_buf, new_buf] = &mut self.tree_bufs;
+        old_buf.clear();
+        if let Some(old) = old_tree {
+            let o =
+                self.repo.objects.find(&old, old_buf).map_err(|e| {
+                    Self::object_err(commit, old, "tree")(gix::Error::from_error(e))
+                })?;
+            if o.kind != gix::object::Kind::Tree {
+                return Err(Self::object_err(commit, old, "tree")(
+                    gix::Error::from_error(std::io::Error::other("not a tree")),
+                ));
+            }
+        }
+        let o =
+            self.repo.objects.find(&new_tree, new_buf).map_err(|e| {
+                Self::object_err(commit, new_tree, "tree")(gix::Error::from_error(e))
+            })?;
+        if o.kind != gix::object::Kind::Tree {
+            return Err(Self::object_err(commit, new_tree, "tree")(
+                gix::Error::from_error(std::io::Error::other("not a tree")),
+            ));
+        }
+        let mut out = Vec::new();
+        let options = gix::diff::tree_with_rewrites::Options {
+            location: Some(gix::diff::tree::recorder::Location::Path),
+            rewrites: self.rewrites,
+        };
+        let result = gix::diff::tree_with_rewrites(
+            TreeRefIter::from_bytes(old_buf, kind),
+            TreeRefIter::from_bytes(new_buf, kind),
+            &mut self.resource_cache,
+            &mut self.state,
+            &self.repo.objects,
+            |change: ChangeRef<'_>| {
+                if let Some(raw) = raw_from(change.into_owned()) {
+                    out.push(raw);
+                }
+                Ok(std::ops::ControlFlow::Continue(()))
+            },
+            options,
+        );
+        self.resource_cache.clear_resource_cache_keep_allocation();
+        result.map_err(|source| ChangeError::Diff {
+            commit,
+            parent: parent.unwrap_or_else(|| ObjectId::empty_tree(kind)),
+            source: Box::new(source),
+        })?;
+        Ok(out)
+    }
+
+    fn blob(
+        &self,
+        commit: ObjectId,
+        side: Option<(EntryMode, ObjectId)>,
+    ) -> Result<Option<Vec<u8>>, ChangeError> {
+        let Some((mode, id)) = side else {
+            return Ok(Some(Vec::new()));
+        };
+        if !mode.is_blob() {
+            // Submodules have no blob; symlink targets are not code.
+            return Ok(None);
+        }
+        let object = self
+            .repo
+            .find_object(id)
+            .map_err(|e| Self::object_err(commit, id, "blob")(e))?;
+        Ok(Some(object.detach().data))
+    }
+
+    /// Computes the change set of one commit.
+    pub fn change_set(&mut self, id: ObjectId) -> Result<ChangeSet, ChangeError> {
+        let err = Self::object_err(id, id, "commit");
+        let (tree, parents, message, author, time) = {
+            let commit = self.repo.find_commit(id).map_err(&err)?;
+            let decoded = commit
+                .decode()
+                .map_err(|e| err(gix::Error::from_error(e)))?;
+            let author = decoded
+                .author()
+                .map(|a| format!("{} <{}>", a.name.to_str_lossy(), a.email.to_str_lossy()))
+                .unwrap_or_default();
+            (
+                decoded.tree(),
+                decoded.parents().collect::<Vec<ObjectId>>(),
+                decoded.message.to_str_lossy().into_owned(),
+                author,
+                decoded.time().map(|t| t.seconds).unwrap_or(0),
+            )
+        };
+        let facts = CommitFacts {
+            id: id.to_string(),
+            parents: parents.len(),
+            author,
+            trailers: parse_trailers(&message),
+            message,
+        };
+
+        let parent_trees: Vec<ObjectId> = parents
+            .iter()
+            .map(|p| self.tree_of(id, *p))
+            .collect::<Result<_, _>>()?;
+        let mut raws = self.diff_trees(
+            id,
+            parents.first().copied(),
+            parent_trees.first().copied(),
+            tree,
+        )?;
+        // For a merge, keep what differs from every parent: the merge's own content.
+        let mut others: Vec<HashMap<BString, Option<(EntryMode, ObjectId)>>> = Vec::new();
+        for (parent, ptree) in parents.iter().zip(&parent_trees).skip(1) {
+            let other = self.diff_trees(id, Some(*parent), Some(*ptree), tree)?;
+            others.push(other.into_iter().map(|r| (r.path, r.old)).collect());
+        }
+        if !others.is_empty() {
+            raws.retain(|r| others.iter().all(|o| o.contains_key(&r.path)));
+        }
+        // Rename tracking reports additions after modifications; report in path order, like git.
+        raws.sort_by(|a, b| a.path.cmp(&b.path));
+
+        let mut files = Vec::with_capacity(raws.len());
+        for raw in raws {
+            let mut file = FileChange::new(raw.path.clone(), raw.status);
+            file.old_path = raw.old_path.clone();
+            file.old_mode = raw.old.and_then(|(m, _)| file_mode(m));
+            file.new_mode = raw.new.and_then(|(m, _)| file_mode(m));
+            let need = self.classifier.content_need(&file);
+            if need != ContentNeed::None || self.binary {
+                let other_olds: Vec<Option<(EntryMode, ObjectId)>> =
+                    others.iter().map(|o| o[&raw.path]).collect();
+                self.fill_content(id, &raw, &other_olds, need, &mut file)?;
+            }
+            files.push(file);
+        }
+        Ok(ChangeSet {
+            id,
+            parents,
+            time,
+            commit: facts,
+            files,
+        })
+    }
+
+    fn fill_content(
+        &self,
+        commit: ObjectId,
+        raw: &Raw,
+        other_olds: &[Option<(EntryMode, ObjectId)>],
+        need: ContentNeed,
+        file: &mut FileChange,
+    ) -> Result<(), ChangeError> {
+        let (Some(old), Some(new)) = (self.blob(commit, raw.old)?, self.blob(commit, raw.new)?)
+        else {
+            return Ok(());
+        };
+        if is_binary(&old) || is_binary(&new) {
+            file.binary = true;
+            file.added_count = Some(0);
+            file.removed_count = Some(0);
+            return Ok(());
+        }
+        if need == ContentNeed::None {
+            return Ok(());
+        }
+        let mut d = diff_lines(&old, &new);
+        // A merge's own lines are those added relative to every parent.
+        for other in other_olds {
+            let Some(other_old) = self.blob(commit, *other)? else {
+                continue;
+            };
+            let keep: HashSet<u32> = diff_lines(&other_old, &new).added.into_iter().collect();
+            d.added.retain(|n| keep.contains(n));
+        }
+        file.added_count = Some(d.added.len() as u32);
+        file.removed_count = Some(d.removed.len() as u32);
+        if need == ContentNeed::Lines {
+            let new_lines = split_lines(&new);
+            let old_lines = split_lines(&old);
+            let mut added = Lines::default();
+            for n in d.added {
+                added.push(n + 1, new_lines[n as usize]);
+            }
+            let mut removed = Lines::default();
+            for n in d.removed {
+                removed.push(n + 1, old_lines[n as usize]);
+            }
+            file.added = Some(added);
+            file.removed = Some(removed);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_diff_numbers_are_zero_based_token_indices() {
+        let d = diff_lines(b"a\nb\nc\n", b"a\nB\nc\nd\n");
+        assert_eq!(d.removed, vec![1]);
+        assert_eq!(d.added, vec![1, 3]);
+    }
+
+    #[test]
+    fn lines_keep_terminators_and_last_line_without_newline() {
+        assert_eq!(split_lines(b"a\nb"), vec![b"a\n".as_slice(), b"b"]);
+        assert!(split_lines(b"").is_empty());
+    }
+
+    #[test]
+    fn nul_means_binary() {
+        assert!(is_binary(b"PK\x03\x04\x00"));
+        assert!(!is_binary(b"text\n"));
+    }
+}

@@ -1,0 +1,50 @@
+//! Classifying many commits in parallel.
+
+use factory_policy::{Policy, Verdict};
+use gix::ObjectId;
+use rayon::prelude::*;
+
+use crate::changes::{ChangeSet, Worker};
+use crate::error::ChangeError;
+use crate::repo::Repo;
+
+/// A commit's change set and its verdict.
+#[derive(Debug, Clone)]
+pub struct Classified {
+    /// What the commit changed.
+    pub change_set: ChangeSet,
+    /// How the policy classifies it.
+    pub verdict: Verdict,
+}
+
+/// Classifies `commits` under `policy`, on all cores, keeping the order of `commits`.
+///
+/// The first error wins; nothing is classified partially.
+pub fn classify_commits(
+    repo: &Repo,
+    policy: &Policy,
+    commits: &[ObjectId],
+) -> Result<Vec<Classified>, ChangeError> {
+    commits
+        .par_iter()
+        .map_init(
+            || Worker::new(repo, policy),
+            |worker, id| {
+                let worker = worker.as_mut().map_err(|e| ChangeError::Object {
+                    commit: *id,
+                    id: *id,
+                    what: "repository",
+                    source: gix::Error::from_error(std::io::Error::other(e.to_string())),
+                })?;
+                let change_set = worker.change_set(*id)?;
+                let verdict = worker
+                    .classifier()
+                    .classify(&change_set.commit, &change_set.files);
+                Ok(Classified {
+                    change_set,
+                    verdict,
+                })
+            },
+        )
+        .collect()
+}

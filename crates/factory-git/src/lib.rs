@@ -1,0 +1,22 @@
+//! factory's git layer, on gix: open a repository, resolve revisions and ranges, and turn commits
+//! into the change sets that `factory-policy` classifies, in parallel.
+//!
+//! Only what some rule needs is computed: tree diffs always; rename detection when a rule can
+//! see renames or lines; blob reads and line diffs only for files that a content rule covers
+//! (see [`factory_policy::Classifier::content_need`]).
+#![deny(missing_docs)]
+
+mod changes;
+mod classify;
+mod error;
+mod range;
+mod repo;
+
+pub use changes::{ChangeSet, Worker};
+pub use classify::{Classified, classify_commits};
+pub use error::{ChangeError, OpenError, ReadError, RevError};
+pub use range::RangeSpec;
+pub use repo::Repo;
+
+/// A full object id.
+pub use gix::ObjectId;

@@ -1,0 +1,98 @@
+//! Opening a repository and reading from it.
+
+use std::path::{Path, PathBuf};
+
+use gix::ObjectId;
+
+use crate::error::{OpenError, ReadError, RevError};
+
+/// A repository, shareable across threads; each thread gets its own handle.
+#[derive(Debug, Clone)]
+pub struct Repo {
+    shared: gix::ThreadSafeRepository,
+}
+
+/// Per-thread object cache: large enough to keep the trees of a commit and its parents hot.
+const OBJECT_CACHE_BYTES: usize = 16 * 1024 * 1024;
+
+impl Repo {
+    /// Finds the repository containing `dir` (honouring `GIT_DIR` and friends).
+    pub fn discover(dir: &Path) -> Result<Repo, OpenError> {
+        let shared = gix::ThreadSafeRepository::discover_with_environment_overrides(dir).map_err(
+            |source| OpenError::NotARepository {
+                path: dir.to_owned(),
+                source,
+            },
+        )?;
+        Ok(Repo { shared })
+    }
+
+    /// A handle for the current thread, with an object cache.
+    pub fn local(&self) -> gix::Repository {
+        let mut repo = self.shared.to_thread_local();
+        repo.object_cache_size_if_unset(OBJECT_CACHE_BYTES);
+        repo
+    }
+
+    /// The working tree, unless the repository is bare.
+    pub fn workdir(&self) -> Option<PathBuf> {
+        self.shared.work_dir().map(Path::to_owned)
+    }
+
+    /// The git directory.
+    pub fn git_dir(&self) -> &Path {
+        self.shared.git_dir()
+    }
+
+    /// Resolves a revision to a commit id (tags are peeled).
+    pub fn resolve_commit(&self, spec: &str) -> Result<ObjectId, RevError> {
+        let repo = self.local();
+        if spec == "HEAD" && repo.head_id().is_err() && repo.head().is_ok_and(|h| h.is_unborn()) {
+            return Err(RevError::UnbornHead);
+        }
+        let id = repo
+            .rev_parse_single(spec)
+            .map_err(|source| RevError::Unknown {
+                spec: spec.to_owned(),
+                source,
+            })?;
+        let object = id.object().map_err(|source| RevError::Unknown {
+            spec: spec.to_owned(),
+            source,
+        })?;
+        object
+            .peel_to_kind(gix::object::Kind::Commit)
+            .map(|c| c.id)
+            .map_err(|_| RevError::NotACommit {
+                spec: spec.to_owned(),
+            })
+    }
+
+    /// The commit HEAD points to, or None when HEAD is unborn.
+    pub fn head_commit(&self) -> Option<ObjectId> {
+        self.local().head_id().ok().map(|id| id.detach())
+    }
+
+    /// The content of the blob at `path` in `commit`'s tree, or None if there is none.
+    pub fn file_at(&self, commit: ObjectId, path: &str) -> Result<Option<Vec<u8>>, ReadError> {
+        let repo = self.local();
+        let read_err = |source: gix::Error| ReadError::Object {
+            rev: commit.to_string(),
+            path: path.to_owned(),
+            source,
+        };
+        let tree = repo
+            .find_commit(commit)
+            .map_err(&read_err)?
+            .tree()
+            .map_err(&read_err)?;
+        let Some(entry) = tree.lookup_entry_by_path(path).map_err(&read_err)? else {
+            return Ok(None);
+        };
+        if !entry.mode().is_blob() {
+            return Ok(None);
+        }
+        let object = entry.object().map_err(read_err)?;
+        Ok(Some(object.detach().data))
+    }
+}

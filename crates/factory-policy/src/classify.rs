@@ -1,0 +1,363 @@
+//! Classification: which rules fire on a commit, with what evidence, and the resulting tier.
+
+use bstr::{BStr, BString, ByteSlice};
+use serde::Serialize;
+
+use crate::change::{CommitFacts, FileChange, LineSide, Lines};
+use crate::glob::Scratch;
+use crate::model::{DEFAULT_RULE_ID, LinePatterns, Policy, Rule, TierId};
+
+/// Who made a commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Origin {
+    /// An AI agent (recognised by the policy's `[agents]` section).
+    Agent,
+    /// A person.
+    Human,
+}
+
+impl Origin {
+    /// `agent` or `human`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::Agent => "agent",
+            Origin::Human => "human",
+        }
+    }
+}
+
+/// How much of a file's content the rules need.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ContentNeed {
+    /// Paths and modes are enough.
+    None,
+    /// Added and removed line counts (a `min-lines-changed` rule covers the file).
+    Counts,
+    /// The added and removed lines themselves (a content rule covers the file).
+    Lines,
+}
+
+/// Why a rule fired: the rule, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Evidence {
+    /// The rule id (or [`DEFAULT_RULE_ID`] for files no rule matched).
+    pub rule: String,
+    /// The tier the rule gives.
+    pub tier: TierId,
+    /// The file, for file conditions.
+    pub path: Option<BString>,
+    /// The line number (in the new file for added lines, in the old file for removed lines).
+    pub line: Option<u32>,
+    /// Which side `line` is on.
+    pub side: Option<LineSide>,
+    /// The matched line, trimmed, or a short description for commit conditions.
+    pub text: Option<String>,
+}
+
+/// The classification of one commit.
+#[derive(Debug, Clone)]
+pub struct Verdict {
+    /// The highest tier any rule gives (the policy's default tier for unmatched files).
+    pub tier: TierId,
+    /// Agent or human.
+    pub origin: Origin,
+    /// Why the commit is taken to be an agent's.
+    pub origin_reason: Option<String>,
+    /// The agent's name and version when known (from the trailer, author or co-author).
+    pub agent: Option<String>,
+    /// Every rule that fired, in rule order.
+    pub evidence: Vec<Evidence>,
+}
+
+const MAX_TEXT: usize = 160;
+
+fn trimmed(text: &BStr) -> String {
+    let s = text.to_str_lossy();
+    let s = s.trim();
+    if s.len() <= MAX_TEXT {
+        return s.to_owned();
+    }
+    let mut end = MAX_TEXT;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
+fn first_match<'a>(patterns: &LinePatterns, lines: &'a Lines) -> Option<(u32, &'a BStr)> {
+    if lines.is_empty() || !patterns.set.is_match(lines.text()) {
+        return None;
+    }
+    let candidates: Vec<usize> = patterns.set.matches(lines.text()).into_iter().collect();
+    lines
+        .iter()
+        .find(|(_, line)| candidates.iter().any(|&i| patterns.each[i].is_match(line)))
+}
+
+/// A policy with per-thread scratch space; one per worker thread.
+#[derive(Debug)]
+pub struct Classifier<'p> {
+    policy: &'p Policy,
+    scratch: Scratch,
+    matched: Vec<bool>,
+    one: Vec<bool>,
+}
+
+impl Policy {
+    /// A classifier for this policy. Create one per thread and reuse it across commits.
+    pub fn classifier(&self) -> Classifier<'_> {
+        Classifier {
+            policy: self,
+            scratch: Scratch::default(),
+            matched: Vec::new(),
+            one: Vec::new(),
+        }
+    }
+
+    /// Decides whether a commit is an agent's, why, and which agent.
+    pub fn origin(&self, commit: &CommitFacts) -> (Origin, Option<String>, Option<String>) {
+        let agents = &self.agents;
+        for key in &agents.trailers {
+            if let Some(value) = commit.trailer_values(key).next() {
+                return (
+                    Origin::Agent,
+                    Some(format!("trailer `{key}: {value}`")),
+                    Some(value.to_owned()).filter(|v| !v.is_empty()),
+                );
+            }
+        }
+        for (re, raw) in agents.authors_re.iter().zip(&agents.authors) {
+            if re.is_match(&commit.author) {
+                let name = commit.author.split(" <").next().unwrap_or("").to_owned();
+                return (
+                    Origin::Agent,
+                    Some(format!("author matches `{raw}`")),
+                    Some(name),
+                );
+            }
+        }
+        for value in commit.trailer_values("Co-authored-by") {
+            for (re, raw) in agents.co_authors_re.iter().zip(&agents.co_authors) {
+                if re.is_match(value) {
+                    let name = value.split(" <").next().unwrap_or(value).to_owned();
+                    return (
+                        Origin::Agent,
+                        Some(format!("co-author `{value}` matches `{raw}`")),
+                        Some(name),
+                    );
+                }
+            }
+        }
+        (Origin::Human, None, None)
+    }
+}
+
+impl Classifier<'_> {
+    fn match_paths(&mut self, file: &FileChange) {
+        let index = &self.policy.paths;
+        index.matching(&file.path, &mut self.scratch, &mut self.matched);
+        if let Some(old) = &file.old_path {
+            index.matching(old, &mut self.scratch, &mut self.one);
+            for (m, o) in self.matched.iter_mut().zip(&self.one) {
+                *m |= *o;
+            }
+        }
+    }
+
+    fn covers(&self, rule: &Rule, file: &FileChange) -> bool {
+        rule.path_list.is_none_or(|l| self.matched[l])
+            && (rule.kinds.is_empty() || rule.kinds.iter().any(|k| file.is_kind(*k)))
+    }
+
+    /// How much content of this file the rules need. A rename or copy is judged on both paths.
+    pub fn content_need(&mut self, file: &FileChange) -> ContentNeed {
+        if !self.policy.any_content {
+            return ContentNeed::None;
+        }
+        self.match_paths(file);
+        let mut need = ContentNeed::None;
+        for rule in &self.policy.rules {
+            if rule.path_list.is_some_and(|l| !self.matched[l]) {
+                continue;
+            }
+            if rule.needs_lines() {
+                return ContentNeed::Lines;
+            }
+            if rule.min_lines_changed.is_some() {
+                need = ContentNeed::Counts;
+            }
+        }
+        need
+    }
+
+    fn commit_conditions_hold(&self, rule: &Rule, commit: &CommitFacts, origin: Origin) -> bool {
+        rule.origin.is_none_or(|o| o == origin)
+            && rule.merge.is_none_or(|m| m == (commit.parents > 1))
+            && rule
+                .message_re
+                .as_ref()
+                .is_none_or(|re| re.is_match(&commit.message))
+            && rule.trailer.as_ref().is_none_or(|key| {
+                let mut values = commit.trailer_values(key).peekable();
+                match &rule.trailer_value_re {
+                    None => values.peek().is_some(),
+                    Some(re) => values.any(|v| re.is_match(v)),
+                }
+            })
+    }
+
+    /// Classifies one commit. `files` must carry lines (or counts) wherever
+    /// [`Classifier::content_need`] asked for them.
+    pub fn classify(&mut self, commit: &CommitFacts, files: &[FileChange]) -> Verdict {
+        let policy = self.policy;
+        let (origin, origin_reason, agent) = policy.origin(commit);
+        let commit_ok: Vec<bool> = policy
+            .rules
+            .iter()
+            .map(|r| self.commit_conditions_hold(r, commit, origin))
+            .collect();
+
+        struct Acc {
+            files: u64,
+            lines: u64,
+            evidence: Vec<Evidence>,
+            covered: Vec<usize>,
+        }
+        let mut acc: Vec<Acc> = policy
+            .rules
+            .iter()
+            .map(|_| Acc {
+                files: 0,
+                lines: 0,
+                evidence: Vec::new(),
+                covered: Vec::new(),
+            })
+            .collect();
+
+        for (fi, file) in files.iter().enumerate() {
+            self.match_paths(file);
+            for (ri, rule) in policy.rules.iter().enumerate() {
+                if !commit_ok[ri] || !rule.has_file_conditions() || !self.covers(rule, file) {
+                    continue;
+                }
+                let mut hit: Option<(u32, LineSide, String)> = None;
+                if let Some(p) = &rule.added {
+                    match file.added.as_ref().and_then(|l| first_match(p, l)) {
+                        Some((n, text)) => hit = Some((n, LineSide::Added, trimmed(text))),
+                        None => continue,
+                    }
+                }
+                if let Some(p) = &rule.removed {
+                    match file.removed.as_ref().and_then(|l| first_match(p, l)) {
+                        Some((n, text)) => {
+                            hit = hit.or(Some((n, LineSide::Removed, trimmed(text))));
+                        }
+                        None => continue,
+                    }
+                }
+                let a = &mut acc[ri];
+                a.files += 1;
+                a.lines += file.lines_changed().unwrap_or(0);
+                a.covered.push(fi);
+                let (line, side, text) = match hit {
+                    Some((n, side, text)) => (Some(n), Some(side), Some(text)),
+                    None => (None, None, None),
+                };
+                a.evidence.push(Evidence {
+                    rule: rule.id.clone(),
+                    tier: rule.tier,
+                    path: Some(file.path.clone()),
+                    line,
+                    side,
+                    text,
+                });
+            }
+        }
+
+        let mut evidence = Vec::new();
+        let mut covered = vec![false; files.len()];
+        let mut tier: Option<TierId> = None;
+        for (ri, rule) in policy.rules.iter().enumerate() {
+            if !commit_ok[ri] {
+                continue;
+            }
+            let a = &mut acc[ri];
+            if !rule.has_file_conditions() {
+                a.files = files.len() as u64;
+                a.lines = files.iter().filter_map(FileChange::lines_changed).sum();
+            }
+            let sized = rule.min_files_changed.is_none_or(|n| a.files >= n)
+                && rule.min_lines_changed.is_none_or(|n| a.lines >= n);
+            let fired = sized && (!rule.has_file_conditions() || a.files > 0);
+            if !fired {
+                continue;
+            }
+            tier = tier.max(Some(rule.tier));
+            for &fi in &a.covered {
+                covered[fi] = true;
+            }
+            if rule.has_file_conditions() {
+                evidence.append(&mut a.evidence);
+            } else {
+                evidence.push(Evidence {
+                    rule: rule.id.clone(),
+                    tier: rule.tier,
+                    path: None,
+                    line: None,
+                    side: None,
+                    text: Some(commit_description(rule, a.files, a.lines)),
+                });
+            }
+        }
+        let unmatched: Vec<usize> = (0..files.len()).filter(|&i| !covered[i]).collect();
+        if let Some(&first) = unmatched.first() {
+            tier = tier.max(Some(policy.default_tier));
+            let text = match unmatched.len() {
+                1 => "no rule matches this file".to_owned(),
+                n => format!("no rule matches this file and {} more", n - 1),
+            };
+            evidence.push(Evidence {
+                rule: DEFAULT_RULE_ID.to_owned(),
+                tier: policy.default_tier,
+                path: Some(files[first].path.clone()),
+                line: None,
+                side: None,
+                text: Some(text),
+            });
+        }
+        Verdict {
+            tier: tier.unwrap_or(policy.lowest_tier()),
+            origin,
+            origin_reason,
+            agent,
+            evidence,
+        }
+    }
+}
+
+fn commit_description(rule: &Rule, files: u64, lines: u64) -> String {
+    let mut parts = Vec::new();
+    if let Some(o) = rule.origin {
+        parts.push(format!("{} commit", o.as_str()));
+    }
+    if let Some(m) = rule.merge {
+        parts.push(if m { "merge" } else { "not a merge" }.to_owned());
+    }
+    if let Some(m) = &rule.message {
+        parts.push(format!("message matches `{m}`"));
+    }
+    if let Some(t) = &rule.trailer {
+        parts.push(match &rule.trailer_value {
+            Some(v) => format!("trailer `{t}` matches `{v}`"),
+            None => format!("trailer `{t}` present"),
+        });
+    }
+    if rule.min_files_changed.is_some() {
+        parts.push(format!("{files} files changed"));
+    }
+    if rule.min_lines_changed.is_some() {
+        parts.push(format!("{lines} lines changed"));
+    }
+    parts.join(", ")
+}

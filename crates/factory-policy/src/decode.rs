@@ -1,0 +1,804 @@
+//! From TOML text to a [`Policy`], collecting every problem with its span.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::ops::Range;
+
+use toml_edit::{Document, Item, TableLike, Value};
+
+use crate::change::ChangeKind;
+use crate::classify::Origin;
+use crate::glob::{PathIndex, PathPattern};
+use crate::model::{
+    Agents, GOVERNANCE_PATHS, GOVERNANCE_RULE_ID, LinePatterns, Person, Policy, Requirement, Rule,
+    Tier, TierId,
+};
+use crate::problem::{PolicyError, Problems, Severity};
+use crate::schema;
+
+type Span = Option<Range<usize>>;
+
+/// A value with the span of its text.
+struct At<T> {
+    value: T,
+    span: Span,
+}
+
+struct Cx {
+    p: Problems,
+}
+
+fn is_ident(s: &str) -> bool {
+    let mut bytes = s.bytes();
+    matches!(bytes.next(), Some(b) if b.is_ascii_lowercase() || b.is_ascii_digit())
+        && bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+fn is_handle(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_' || b == b'.'
+        })
+}
+
+fn suggestion<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(word, c), c))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| format!("did you mean `{c}`?"))
+}
+
+fn regex_message(err: &regex::Error) -> String {
+    let text = err.to_string();
+    let last = text
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("invalid regular expression");
+    last.trim().trim_start_matches("error: ").to_owned()
+}
+
+fn valid_key(key: &str) -> bool {
+    if let Some(fpr) = key.strip_prefix("openpgp:") {
+        return (fpr.len() == 40 || fpr.len() == 64) && fpr.bytes().all(|b| b.is_ascii_hexdigit());
+    }
+    let mut parts = key.split_whitespace();
+    let (Some(kind), Some(data)) = (parts.next(), parts.next()) else {
+        return false;
+    };
+    const SSH_TYPES: &[&str] = &[
+        "ssh-ed25519",
+        "ssh-rsa",
+        "ecdsa-sha2-nistp256",
+        "ecdsa-sha2-nistp384",
+        "ecdsa-sha2-nistp521",
+        "sk-ssh-ed25519@openssh.com",
+        "sk-ecdsa-sha2-nistp256@openssh.com",
+    ];
+    SSH_TYPES.contains(&kind)
+        && data.len() >= 16
+        && data
+            .trim_end_matches('=')
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
+}
+
+impl Cx {
+    fn check_keys(&mut self, table: &dyn TableLike, schema: &schema::Table, what: &str) {
+        for (name, _) in table.iter() {
+            if schema.keys.iter().any(|k| k.name == name) {
+                continue;
+            }
+            let span = table.key(name).and_then(|k| k.span());
+            let help = suggestion(name, schema.keys.iter().map(|k| k.name)).unwrap_or_else(|| {
+                let known: Vec<_> = schema
+                    .keys
+                    .iter()
+                    .map(|k| format!("`{}`", k.name))
+                    .collect();
+                format!("{what} takes: {}", known.join(", "))
+            });
+            self.p.error_help(
+                span,
+                format!("unknown key `{name}` in {what}"),
+                "unknown key",
+                help,
+            );
+        }
+    }
+
+    fn type_error(&mut self, item: &Item, key: &str, expected: &str) {
+        self.p.error(
+            item.span(),
+            format!("`{key}` must be {expected}, not {}", item.type_name()),
+            format!("expected {expected}"),
+        );
+    }
+
+    fn missing(&mut self, table_span: Span, key: &str, what: &str) {
+        self.p.error_help(
+            table_span,
+            format!("{what} has no `{key}`"),
+            format!("`{key}` missing here"),
+            format!("add `{key} = ...` to {what}"),
+        );
+    }
+
+    fn string(&mut self, t: &dyn TableLike, key: &str) -> Option<At<String>> {
+        let item = t.get(key)?;
+        match item.as_str() {
+            Some(s) => Some(At {
+                value: s.to_owned(),
+                span: item.span(),
+            }),
+            None => {
+                self.type_error(item, key, "a string");
+                None
+            }
+        }
+    }
+
+    fn boolean(&mut self, t: &dyn TableLike, key: &str) -> Option<bool> {
+        let item = t.get(key)?;
+        let b = item.as_bool();
+        if b.is_none() {
+            self.type_error(item, key, "a boolean");
+        }
+        b
+    }
+
+    fn positive(&mut self, t: &dyn TableLike, key: &str) -> Option<At<u64>> {
+        let item = t.get(key)?;
+        match item.as_integer() {
+            Some(n) if n >= 1 => Some(At {
+                value: n as u64,
+                span: item.span(),
+            }),
+            Some(_) => {
+                self.p.error(
+                    item.span(),
+                    format!("`{key}` must be at least 1"),
+                    "too small",
+                );
+                None
+            }
+            None => {
+                self.type_error(item, key, "an integer");
+                None
+            }
+        }
+    }
+
+    fn strings(&mut self, t: &dyn TableLike, key: &str) -> Option<Vec<At<String>>> {
+        let item = t.get(key)?;
+        let Some(array) = item.as_array() else {
+            self.type_error(item, key, "an array of strings");
+            return None;
+        };
+        let mut out = Vec::new();
+        for value in array.iter() {
+            match value.as_str() {
+                Some(s) => out.push(At {
+                    value: s.to_owned(),
+                    span: value.span(),
+                }),
+                None => self.p.error(
+                    value.span(),
+                    format!("`{key}` must hold only strings, not {}", value.type_name()),
+                    "expected a string",
+                ),
+            }
+        }
+        Some(out)
+    }
+
+    /// The tables of an array of tables, written as `[[x]]` or as an array of inline tables.
+    fn tables<'a>(&mut self, item: &'a Item, key: &str) -> Vec<(&'a dyn TableLike, Span)> {
+        match item {
+            Item::ArrayOfTables(a) => a.iter().map(|t| (t as &dyn TableLike, t.span())).collect(),
+            Item::Value(Value::Array(a)) => {
+                let mut out = Vec::new();
+                for v in a.iter() {
+                    match v.as_inline_table() {
+                        Some(t) => out.push((t as &dyn TableLike, v.span())),
+                        None => self.p.error(
+                            v.span(),
+                            format!("`{key}` must hold tables, not {}", v.type_name()),
+                            "expected a table",
+                        ),
+                    }
+                }
+                out
+            }
+            other => {
+                self.type_error(other, key, "an array of tables");
+                Vec::new()
+            }
+        }
+    }
+
+    fn regex(&mut self, at: &At<String>, key: &str) -> Option<regex::Regex> {
+        match regex::Regex::new(&at.value) {
+            Ok(re) => Some(re),
+            Err(e) => {
+                self.p.error(
+                    at.span.clone(),
+                    format!("bad regular expression in `{key}`: {}", regex_message(&e)),
+                    regex_message(&e),
+                );
+                None
+            }
+        }
+    }
+
+    fn line_patterns(&mut self, list: &[At<String>], key: &str) -> Option<LinePatterns> {
+        let mut each = Vec::new();
+        for at in list {
+            match regex::bytes::Regex::new(&at.value) {
+                Ok(re) => each.push(re),
+                Err(e) => self.p.error(
+                    at.span.clone(),
+                    format!("bad regular expression in `{key}`: {}", regex_message(&e)),
+                    regex_message(&e),
+                ),
+            }
+        }
+        if each.len() != list.len() || each.is_empty() {
+            return None;
+        }
+        let set = regex::bytes::RegexSetBuilder::new(list.iter().map(|a| a.value.as_str()))
+            .multi_line(true)
+            .build()
+            .ok()?;
+        Some(LinePatterns { set, each })
+    }
+}
+
+pub(crate) fn decode(name: &str, text: &str) -> Result<Policy, PolicyError> {
+    let mut cx = Cx {
+        p: Problems::new(name, text),
+    };
+    let doc = match Document::parse(text) {
+        Ok(doc) => doc,
+        Err(e) => {
+            cx.p.error(
+                e.span(),
+                format!("not valid TOML: {}", e.message().trim()),
+                "here",
+            );
+            return Err(PolicyError {
+                file: name.to_owned(),
+                problems: cx.p.list,
+            });
+        }
+    };
+    let root = doc.as_table();
+    cx.check_keys(root, &schema::TOP, "the policy");
+
+    let mut version = 0;
+    match root.get("version") {
+        None => cx.p.error_help(
+            Some(0..0),
+            "the policy has no `version`",
+            "version missing",
+            "start the file with `version = 1`",
+        ),
+        Some(item) => match item.as_integer() {
+            Some(1) => version = 1,
+            Some(n) => cx.p.error_help(
+                item.span(),
+                format!("unsupported policy version {n}"),
+                "unsupported",
+                "this factory understands `version = 1`",
+            ),
+            None => cx.type_error(item, "version", "an integer"),
+        },
+    }
+
+    // Tiers.
+    let mut tiers: Vec<Tier> = Vec::new();
+    let mut tier_spans: Vec<Vec<(String, Span)>> = Vec::new();
+    match root.get("tier") {
+        None => cx.p.error_help(
+            Some(0..0),
+            "the policy defines no tiers",
+            "no `[[tier]]`",
+            "add tiers lowest risk first, e.g. `[[tier]]\\nname = \"auto\"\\ndescription = \"...\"`",
+        ),
+        Some(item) => {
+            for (t, span) in cx.tables(item, "tier") {
+                cx.check_keys(t, &schema::TIER, "a tier");
+                let tier_name = cx.string(t, "name");
+                let description = cx.string(t, "description");
+                if description.is_none() && t.get("description").is_none() {
+                    cx.missing(span.clone(), "description", "a tier");
+                }
+                let mut requires = Vec::new();
+                let mut role_spans = Vec::new();
+                if let Some(item) = t.get("requires") {
+                    for (r, rspan) in cx.tables(item, "requires") {
+                        cx.check_keys(r, &schema::REQUIREMENT, "a requirement");
+                        let count = cx.positive(r, "count").map_or(1, |c| c.value);
+                        match cx.string(r, "role") {
+                            Some(role) => {
+                                role_spans.push((role.value.clone(), role.span.clone()));
+                                requires.push(Requirement {
+                                    role: role.value,
+                                    count: u32::try_from(count).unwrap_or(u32::MAX),
+                                });
+                            }
+                            None if r.get("role").is_none() => {
+                                cx.missing(rspan, "role", "a requirement")
+                            }
+                            None => {}
+                        }
+                    }
+                }
+                let distinct_people = cx.boolean(t, "distinct-people").unwrap_or(true);
+                let forbid_agent = cx.boolean(t, "forbid-agent").unwrap_or(false);
+                let Some(tier_name) = tier_name else {
+                    if t.get("name").is_none() {
+                        cx.missing(span, "name", "a tier");
+                    }
+                    continue;
+                };
+                if !is_ident(&tier_name.value) {
+                    cx.p.error(
+                        tier_name.span.clone(),
+                        format!("tier name `{}` is not an identifier", tier_name.value),
+                        "use lowercase letters, digits and `-`",
+                    );
+                } else if tiers.iter().any(|x| x.name == tier_name.value) {
+                    cx.p.error(
+                        tier_name.span.clone(),
+                        format!("tier `{}` is defined twice", tier_name.value),
+                        "duplicate tier",
+                    );
+                    continue;
+                }
+                tiers.push(Tier {
+                    name: tier_name.value,
+                    description: description.map(|d| d.value).unwrap_or_default(),
+                    requires,
+                    distinct_people,
+                    forbid_agent,
+                });
+                tier_spans.push(role_spans);
+            }
+        }
+    }
+    let tier_names: Vec<&str> = tiers.iter().map(|t| t.name.as_str()).collect();
+    let resolve_tier = |cx: &mut Cx, at: &At<String>| -> Option<TierId> {
+        let found = tier_names.iter().position(|n| *n == at.value).map(TierId);
+        if found.is_none() && !tier_names.is_empty() {
+            let help = suggestion(&at.value, tier_names.iter().copied())
+                .unwrap_or_else(|| format!("the tiers are: {}", tier_names.join(", ")));
+            cx.p.error_help(
+                at.span.clone(),
+                format!("unknown tier `{}`", at.value),
+                "no such tier",
+                help,
+            );
+        }
+        found
+    };
+
+    let default_tier = match cx.string(root, "default-tier") {
+        Some(at) => resolve_tier(&mut cx, &at),
+        None => {
+            if root.get("default-tier").is_none() {
+                cx.p.error_help(
+                    Some(0..0),
+                    "the policy has no `default-tier`",
+                    "default-tier missing",
+                    "add `default-tier = \"...\"` naming the tier of changes no rule matches",
+                );
+            }
+            None
+        }
+    };
+
+    // People.
+    let mut people = BTreeMap::new();
+    if let Some(item) = root.get("people") {
+        match item.as_table_like() {
+            None => cx.type_error(item, "people", "a table of people"),
+            Some(table) => {
+                for (handle, pitem) in table.iter() {
+                    let hspan = table.key(handle).and_then(|k| k.span());
+                    if !is_handle(handle) {
+                        cx.p.error(
+                            hspan.clone(),
+                            format!("person handle `{handle}` is not valid"),
+                            "use lowercase letters, digits, `-`, `_` and `.`",
+                        );
+                    }
+                    let Some(p) = pitem.as_table_like() else {
+                        cx.type_error(pitem, handle, "a table");
+                        continue;
+                    };
+                    cx.check_keys(p, &schema::PERSON, &format!("person `{handle}`"));
+                    let display = cx
+                        .string(p, "name")
+                        .map_or_else(|| handle.to_owned(), |n| n.value);
+                    let email = cx.string(p, "email").map(|e| e.value);
+                    let roles = cx.strings(p, "roles").unwrap_or_default();
+                    for r in &roles {
+                        if r.value.is_empty() || r.value.contains(char::is_whitespace) {
+                            cx.p.error(
+                                r.span.clone(),
+                                format!("role `{}` is not valid", r.value),
+                                "roles are single words",
+                            );
+                        }
+                    }
+                    let keys = cx.strings(p, "keys").unwrap_or_default();
+                    for k in &keys {
+                        if !valid_key(&k.value) {
+                            cx.p.error_help(
+                                k.span.clone(),
+                                format!("`{}` is not a key factory understands", k.value),
+                                "not a key",
+                                "write `openpgp:` and a 40- or 64-digit fingerprint, or an SSH public key line such as `ssh-ed25519 AAAA... comment`",
+                            );
+                        }
+                    }
+                    people.insert(
+                        handle.to_owned(),
+                        Person {
+                            name: display,
+                            email,
+                            roles: roles.into_iter().map(|r| r.value).collect(),
+                            keys: keys.into_iter().map(|k| k.value).collect(),
+                        },
+                    );
+                }
+            }
+        }
+    }
+
+    // Requirements against people.
+    let mut holders: HashMap<&str, u32> = HashMap::new();
+    for p in people.values() {
+        let unique: HashSet<&str> = p.roles.iter().map(String::as_str).collect();
+        for r in unique {
+            *holders.entry(r).or_default() += 1;
+        }
+    }
+    let mut warned_empty = false;
+    for (tier, spans) in tiers.iter().zip(&tier_spans) {
+        for (req, (_, span)) in tier.requires.iter().zip(spans) {
+            let held = holders.get(req.role.as_str()).copied().unwrap_or(0);
+            if people.is_empty() {
+                if !warned_empty {
+                    warned_empty = true;
+                    cx.p.push(
+                        Severity::Warning,
+                        span.clone(),
+                        format!("no people are declared, so tier `{}` (and any other tier with requirements) cannot be approved yet", tier.name),
+                        "no one holds this role",
+                        Some("add `[people.HANDLE]` tables with `roles` and `keys`".into()),
+                    );
+                }
+            } else if held == 0 {
+                let help = suggestion(&req.role, holders.keys().copied()).unwrap_or_else(|| {
+                    format!(
+                        "give the role to someone: `roles = [\"{}\"]` under `[people.HANDLE]`",
+                        req.role
+                    )
+                });
+                cx.p.error_help(
+                    span.clone(),
+                    format!(
+                        "tier `{}` requires role `{}`, which no person holds",
+                        tier.name, req.role
+                    ),
+                    "no one holds this role",
+                    help,
+                );
+            } else if held < req.count {
+                cx.p.error(
+                    span.clone(),
+                    format!(
+                        "tier `{}` requires {} people with role `{}`, but only {held} hold it",
+                        tier.name, req.count, req.role
+                    ),
+                    "not enough holders",
+                );
+            }
+        }
+    }
+
+    // Agents.
+    let mut agents = Agents {
+        trailers: vec!["Agent".to_owned()],
+        ..Agents::default()
+    };
+    if let Some(item) = root.get("agents") {
+        match item.as_table_like() {
+            None => cx.type_error(item, "agents", "a table"),
+            Some(a) => {
+                cx.check_keys(a, &schema::AGENTS, "`[agents]`");
+                if let Some(t) = cx.strings(a, "trailers") {
+                    agents.trailers = t.into_iter().map(|t| t.value).collect();
+                }
+                for (key, raw, compiled) in [
+                    ("authors", &mut agents.authors, &mut agents.authors_re),
+                    (
+                        "co-authors",
+                        &mut agents.co_authors,
+                        &mut agents.co_authors_re,
+                    ),
+                ] {
+                    for at in cx.strings(a, key).unwrap_or_default() {
+                        if let Some(re) = cx.regex(&at, key) {
+                            compiled.push(re);
+                        }
+                        raw.push(at.value);
+                    }
+                }
+                agents.require_transcript = cx.boolean(a, "require-transcript").unwrap_or(false);
+            }
+        }
+    }
+
+    // Rules.
+    let mut rules = Vec::new();
+    let mut path_lists: Vec<Vec<PathPattern>> = Vec::new();
+    let highest = TierId(tiers.len().saturating_sub(1));
+    path_lists.push(
+        GOVERNANCE_PATHS
+            .iter()
+            .map(|p| PathPattern::compile(p).expect("built-in patterns compile"))
+            .collect(),
+    );
+    rules.push(Rule {
+        id: GOVERNANCE_RULE_ID.to_owned(),
+        tier: highest,
+        description: "Built in: a change to the policy, keys or other governance files under .factory/ needs the highest tier.".to_owned(),
+        paths: GOVERNANCE_PATHS.iter().map(|p| (*p).to_owned()).collect(),
+        added_lines: Vec::new(),
+        removed_lines: Vec::new(),
+        kinds: Vec::new(),
+        min_files_changed: None,
+        min_lines_changed: None,
+        origin: None,
+        merge: None,
+        message: None,
+        trailer: None,
+        trailer_value: None,
+        builtin: true,
+        line: None,
+        path_list: Some(0),
+        added: None,
+        removed: None,
+        message_re: None,
+        trailer_value_re: None,
+    });
+    let mut ids: HashSet<String> = HashSet::new();
+    if let Some(item) = root.get("rule") {
+        for (t, span) in cx.tables(item, "rule") {
+            cx.check_keys(t, &schema::RULE, "a rule");
+            let line = span
+                .as_ref()
+                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+            let id = cx.string(t, "id");
+            let what = id
+                .as_ref()
+                .map_or_else(|| "a rule".to_owned(), |i| format!("rule `{}`", i.value));
+            if let Some(id) = &id {
+                if id.value.starts_with("factory.") || id.value == GOVERNANCE_RULE_ID {
+                    cx.p.error_help(id.span.clone(), format!("rule id `{}` is reserved", id.value), "reserved id", "ids starting with `factory.` belong to built-in rules, which cannot be redefined or switched off");
+                } else if !is_ident(&id.value) {
+                    cx.p.error(
+                        id.span.clone(),
+                        format!("rule id `{}` is not an identifier", id.value),
+                        "use lowercase letters, digits and `-`",
+                    );
+                } else if !ids.insert(id.value.clone()) {
+                    cx.p.error_help(
+                        id.span.clone(),
+                        format!("rule id `{}` is used twice", id.value),
+                        "duplicate rule id",
+                        "rule ids are stable names in every verdict: give each rule its own",
+                    );
+                }
+            } else if t.get("id").is_none() {
+                cx.missing(span.clone(), "id", "a rule");
+            }
+            let tier = match cx.string(t, "tier") {
+                Some(at) => resolve_tier(&mut cx, &at),
+                None => {
+                    if t.get("tier").is_none() {
+                        cx.missing(span.clone(), "tier", &what);
+                    }
+                    None
+                }
+            };
+            let description = cx
+                .string(t, "description")
+                .map(|d| d.value)
+                .unwrap_or_default();
+
+            let paths = cx.strings(t, "paths");
+            let mut path_list = None;
+            if let Some(paths) = &paths {
+                if paths.is_empty() {
+                    cx.p.error(
+                        t.get("paths").and_then(|i| i.span()),
+                        "`paths` is empty",
+                        "empty list",
+                    );
+                }
+                let mut compiled = Vec::new();
+                for at in paths {
+                    match PathPattern::compile(&at.value) {
+                        Ok(p) => compiled.push(p),
+                        Err(why) => cx.p.error_help(at.span.clone(), format!("bad path pattern `{}`: {why}", at.value), why, "patterns use .gitignore syntax: `*`, `?`, `[abc]`, `**`, a leading `!` to exclude"),
+                    }
+                }
+                if compiled.len() == paths.len() && !compiled.is_empty() {
+                    path_list = Some(path_lists.len());
+                    path_lists.push(compiled);
+                }
+            }
+            let added_raw = cx.strings(t, "added-lines");
+            let removed_raw = cx.strings(t, "removed-lines");
+            let added = added_raw
+                .as_deref()
+                .and_then(|l| cx.line_patterns(l, "added-lines"));
+            let removed = removed_raw
+                .as_deref()
+                .and_then(|l| cx.line_patterns(l, "removed-lines"));
+            for (key, raw) in [("added-lines", &added_raw), ("removed-lines", &removed_raw)] {
+                if raw.as_ref().is_some_and(Vec::is_empty) {
+                    cx.p.error(
+                        t.get(key).and_then(|i| i.span()),
+                        format!("`{key}` is empty"),
+                        "empty list",
+                    );
+                }
+            }
+            let mut kinds = Vec::new();
+            for at in cx.strings(t, "kinds").unwrap_or_default() {
+                match ChangeKind::from_name(&at.value) {
+                    Some(k) => kinds.push(k),
+                    None => {
+                        let names = ChangeKind::ALL.iter().map(|(_, n)| *n);
+                        let help = suggestion(&at.value, names.clone()).unwrap_or_else(|| {
+                            format!("kinds are: {}", names.collect::<Vec<_>>().join(", "))
+                        });
+                        cx.p.error_help(
+                            at.span.clone(),
+                            format!("unknown change kind `{}`", at.value),
+                            "unknown kind",
+                            help,
+                        );
+                    }
+                }
+            }
+            let min_files_changed = cx.positive(t, "min-files-changed").map(|a| a.value);
+            let min_lines_changed = cx.positive(t, "min-lines-changed").map(|a| a.value);
+            let origin = cx
+                .string(t, "origin")
+                .and_then(|at| match at.value.as_str() {
+                    "agent" => Some(Origin::Agent),
+                    "human" => Some(Origin::Human),
+                    _ => {
+                        cx.p.error_help(
+                            at.span.clone(),
+                            format!("unknown origin `{}`", at.value),
+                            "unknown origin",
+                            "write `agent` or `human`",
+                        );
+                        None
+                    }
+                });
+            let merge = cx.boolean(t, "merge");
+            let message = cx.string(t, "message");
+            let message_re = message.as_ref().and_then(|m| cx.regex(m, "message"));
+            let trailer = cx.string(t, "trailer");
+            let trailer_value = cx.string(t, "trailer-value");
+            let trailer_value_re = trailer_value
+                .as_ref()
+                .and_then(|m| cx.regex(m, "trailer-value"));
+            if let (Some(tv), None) = (&trailer_value, &trailer) {
+                cx.p.error_help(
+                    tv.span.clone(),
+                    "`trailer-value` without `trailer`",
+                    "which trailer?",
+                    "add `trailer = \"KEY\"` naming the trailer whose value must match",
+                );
+            }
+            let conditions = t
+                .iter()
+                .filter(|(k, _)| !matches!(*k, "id" | "tier" | "description"))
+                .count();
+            if conditions == 0 {
+                cx.p.error_help(span.clone(), format!("{what} has no conditions"), "matches nothing in particular", "give the rule `paths`, `added-lines`, `kinds`, a size or a commit condition; to set the tier of unmatched changes use `default-tier`");
+            }
+            let (Some(id), Some(tier)) = (id, tier) else {
+                continue;
+            };
+            rules.push(Rule {
+                id: id.value,
+                tier,
+                description,
+                paths: paths
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|a| a.value)
+                    .collect(),
+                added_lines: added_raw
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|a| a.value)
+                    .collect(),
+                removed_lines: removed_raw
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|a| a.value)
+                    .collect(),
+                kinds,
+                min_files_changed,
+                min_lines_changed,
+                origin,
+                merge,
+                message: message.map(|m| m.value),
+                trailer: trailer.map(|m| m.value),
+                trailer_value: trailer_value.map(|m| m.value),
+                builtin: false,
+                line,
+                path_list,
+                added,
+                removed,
+                message_re,
+                trailer_value_re,
+            });
+        }
+    }
+
+    let paths = match PathIndex::build(&path_lists) {
+        Ok(index) => Some(index),
+        Err(e) => {
+            cx.p.error(
+                None,
+                format!("path patterns could not be combined: {e}"),
+                "",
+            );
+            None
+        }
+    };
+    if cx.p.has_errors() || tiers.is_empty() {
+        if !cx.p.has_errors() {
+            cx.p.error(None, "the policy defines no tiers", "");
+        }
+        return Err(PolicyError {
+            file: name.to_owned(),
+            problems: cx.p.list,
+        });
+    }
+    let (Some(default_tier), Some(paths)) = (default_tier, paths) else {
+        return Err(PolicyError {
+            file: name.to_owned(),
+            problems: cx.p.list,
+        });
+    };
+    let any_content = rules
+        .iter()
+        .any(|r| r.needs_lines() || r.min_lines_changed.is_some());
+    Ok(Policy {
+        version,
+        default_tier,
+        tiers,
+        rules,
+        people,
+        agents,
+        warnings: cx.p.list,
+        source_name: name.to_owned(),
+        source_text: text.to_owned(),
+        paths,
+        any_content,
+    })
+}

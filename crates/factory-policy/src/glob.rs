@@ -1,0 +1,196 @@
+//! gitignore-style path patterns, compiled for all rules at once.
+//!
+//! A pattern follows `.gitignore` semantics: a pattern without a slash (other than a trailing one)
+//! matches a file or directory of that name at any depth; a pattern with a slash is anchored at
+//! the repository root (a leading `/` is optional); a trailing `/` matches only directories, that
+//! is, everything below them; `**` crosses directories while `*` and `?` do not; a leading `!`
+//! excludes what earlier patterns of the same list included, and the last matching pattern of a
+//! list decides.
+
+use globset::{Candidate, Glob, GlobBuilder, GlobSet, GlobSetBuilder};
+
+/// One pattern of a `paths` list, ready to be added to a [`PathIndex`].
+#[derive(Debug, Clone)]
+pub(crate) struct PathPattern {
+    globs: Vec<Glob>,
+    negated: bool,
+}
+
+impl PathPattern {
+    /// Compiles a gitignore-style pattern, or says why it is not one.
+    pub(crate) fn compile(pattern: &str) -> Result<Self, String> {
+        let (negated, body) = match pattern.strip_prefix('!') {
+            Some(rest) => (true, rest),
+            None => (
+                false,
+                pattern
+                    .strip_prefix('\\')
+                    .filter(|r| r.starts_with('!'))
+                    .unwrap_or(pattern),
+            ),
+        };
+        let (dir_only, body) = match body.strip_suffix('/') {
+            Some(rest) => (true, rest),
+            None => (false, body),
+        };
+        if body.is_empty() || body == "/" {
+            return Err("the pattern is empty".into());
+        }
+        let anchored = body.contains('/');
+        let body = body.strip_prefix('/').unwrap_or(body);
+        if body.is_empty() {
+            return Err("the pattern is empty".into());
+        }
+        let base = if anchored {
+            body.to_owned()
+        } else {
+            format!("**/{body}")
+        };
+        let mut texts = vec![format!("{base}/**")];
+        if !dir_only {
+            texts.push(base);
+        }
+        let globs = texts
+            .iter()
+            .map(|t| {
+                GlobBuilder::new(t)
+                    .literal_separator(true)
+                    .backslash_escape(true)
+                    .empty_alternates(true)
+                    .build()
+                    .map_err(|e| e.kind().to_string())
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(PathPattern { globs, negated })
+    }
+}
+
+/// All `paths` lists of a policy in one glob set, so that a path is matched once per file.
+#[derive(Debug, Clone)]
+pub(crate) struct PathIndex {
+    set: GlobSet,
+    /// For each glob of the set: (list id, pattern position in its list, negated).
+    owners: Vec<(usize, usize, bool)>,
+    lists: usize,
+}
+
+/// Reusable buffers for [`PathIndex::matching`].
+#[derive(Debug, Default)]
+pub(crate) struct Scratch {
+    hits: Vec<usize>,
+    last: Vec<Option<(usize, bool)>>,
+}
+
+impl PathIndex {
+    /// Builds the index from lists of compiled patterns; list `i` is reported at position `i`.
+    pub(crate) fn build(lists: &[Vec<PathPattern>]) -> Result<Self, globset::Error> {
+        let mut builder = GlobSetBuilder::new();
+        let mut owners = Vec::new();
+        for (list, patterns) in lists.iter().enumerate() {
+            for (pos, pattern) in patterns.iter().enumerate() {
+                for glob in &pattern.globs {
+                    builder.add(glob.clone());
+                    owners.push((list, pos, pattern.negated));
+                }
+            }
+        }
+        Ok(PathIndex {
+            set: builder.build()?,
+            owners,
+            lists: lists.len(),
+        })
+    }
+
+    /// Sets `out[i]` to whether list `i` includes `path` (a `/`-separated repository path).
+    pub(crate) fn matching(&self, path: &[u8], scratch: &mut Scratch, out: &mut Vec<bool>) {
+        out.clear();
+        out.resize(self.lists, false);
+        scratch.last.clear();
+        scratch.last.resize(self.lists, None);
+        let candidate = Candidate::from_bytes(path);
+        self.set
+            .matches_candidate_into(&candidate, &mut scratch.hits);
+        for &hit in &scratch.hits {
+            let (list, pos, negated) = self.owners[hit];
+            match scratch.last[list] {
+                Some((p, _)) if p >= pos => {}
+                _ => scratch.last[list] = Some((pos, negated)),
+            }
+        }
+        for (list, last) in scratch.last.iter().enumerate() {
+            out[list] = matches!(last, Some((_, false)));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn includes(patterns: &[&str], path: &str) -> bool {
+        let list: Vec<_> = patterns
+            .iter()
+            .map(|p| PathPattern::compile(p).unwrap())
+            .collect();
+        let index = PathIndex::build(&[list]).unwrap();
+        let mut out = Vec::new();
+        index.matching(path.as_bytes(), &mut Scratch::default(), &mut out);
+        out[0]
+    }
+
+    #[test]
+    fn basename_patterns_match_at_any_depth() {
+        assert!(includes(&["*.md"], "README.md"));
+        assert!(includes(&["*.md"], "docs/guide/intro.md"));
+        assert!(!includes(&["*.md"], "docs/guide/intro.mdx"));
+        assert!(
+            includes(&["docs"], "a/docs/x.txt"),
+            "a name matches directories too"
+        );
+    }
+
+    #[test]
+    fn slashes_anchor_at_the_root() {
+        assert!(includes(&["src/auth"], "src/auth/login.rs"));
+        assert!(!includes(&["src/auth"], "lib/src/auth/login.rs"));
+        assert!(includes(&["/Makefile"], "Makefile"));
+        assert!(!includes(&["/Makefile"], "sub/Makefile"));
+        assert!(includes(&["**/auth/**"], "lib/src/auth/login.rs"));
+    }
+
+    #[test]
+    fn star_does_not_cross_directories() {
+        assert!(includes(&["src/*.rs"], "src/main.rs"));
+        assert!(!includes(&["src/*.rs"], "src/a/main.rs"));
+    }
+
+    #[test]
+    fn trailing_slash_means_directory_only() {
+        assert!(includes(&["build/"], "x/build/out.o"));
+        assert!(!includes(&["build/"], "x/build"));
+    }
+
+    #[test]
+    fn last_match_wins_with_negation() {
+        let p = ["docs/**", "!docs/api/**", "docs/api/README.md"];
+        assert!(includes(&p, "docs/intro.md"));
+        assert!(!includes(&p, "docs/api/openapi.yaml"));
+        assert!(includes(&p, "docs/api/README.md"));
+    }
+
+    #[test]
+    fn non_utf8_paths_are_matched_as_bytes() {
+        let list = vec![PathPattern::compile("data/**").unwrap()];
+        let index = PathIndex::build(&[list]).unwrap();
+        let mut out = Vec::new();
+        index.matching(b"data/\xff\xfe.bin", &mut Scratch::default(), &mut out);
+        assert!(out[0]);
+    }
+
+    #[test]
+    fn bad_patterns_are_refused() {
+        assert!(PathPattern::compile("src/[a-").is_err());
+        assert!(PathPattern::compile("!").is_err());
+        assert!(PathPattern::compile("/").is_err());
+    }
+}

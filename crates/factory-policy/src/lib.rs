@@ -1,0 +1,29 @@
+//! factory's policy language and the classification of change sets.
+//!
+//! This crate is pure: it knows nothing of git. The git layer hands it [`CommitFacts`] and
+//! [`FileChange`]s (asking [`Policy::content_need`] first, so that it computes added and removed
+//! lines only for files some content rule can match) and gets a [`Verdict`] back: the commit's
+//! tier, its origin (agent or human) and the [`Evidence`] of every rule that fired.
+//!
+//! A policy is TOML (`.factory/policy.toml`); [`Policy::parse`] reports every problem at once as
+//! [`Problem`]s that carry the span of the offending text, ready for miette.
+#![deny(missing_docs)]
+
+mod change;
+mod classify;
+mod decode;
+mod embedded;
+mod glob;
+mod model;
+mod problem;
+pub mod schema;
+mod trailers;
+
+pub use change::{ChangeKind, CommitFacts, FileChange, FileMode, LineSide, Lines, Status};
+pub use classify::{Classifier, ContentNeed, Evidence, Origin, Verdict};
+pub use embedded::{DEFAULT_POLICY, SHIPPED_POLICIES, ShippedPolicy, shipped};
+pub use model::{
+    Agents, DEFAULT_RULE_ID, GOVERNANCE_RULE_ID, Person, Policy, Requirement, Rule, Tier, TierId,
+};
+pub use problem::{PolicyError, Problem, Severity};
+pub use trailers::{Trailer, parse_trailers};

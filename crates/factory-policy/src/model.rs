@@ -1,0 +1,262 @@
+//! The compiled policy: tiers, rules, people and agent recognition.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::change::ChangeKind;
+use crate::classify::Origin;
+use crate::glob::PathIndex;
+use crate::problem::{PolicyError, Problem};
+
+/// Id of the built-in rule that gives every change under `.factory/` the highest tier.
+pub const GOVERNANCE_RULE_ID: &str = "factory.governance";
+/// Rule id named in the evidence of a changed file that no file rule matched.
+pub const DEFAULT_RULE_ID: &str = "factory.default-tier";
+/// The paths the governance rule covers (gitignore syntax).
+pub(crate) const GOVERNANCE_PATHS: &[&str] = &["/.factory"];
+
+/// Position of a tier in the policy's order: a higher id is a higher risk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct TierId(pub usize);
+
+/// A risk tier.
+#[derive(Debug, Clone, Serialize)]
+pub struct Tier {
+    /// Unique name, e.g. `hard-stop`.
+    pub name: String,
+    /// What the tier means.
+    pub description: String,
+    /// Approvals needed before a change of this tier lands.
+    pub requires: Vec<Requirement>,
+    /// Each requirement must be met by a different person.
+    pub distinct_people: bool,
+    /// Agents may not produce changes of this tier.
+    pub forbid_agent: bool,
+}
+
+/// One approval requirement of a tier.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Requirement {
+    /// The role whose holders can approve.
+    pub role: String,
+    /// How many different people holding the role must approve.
+    pub count: u32,
+}
+
+/// Compiled line patterns of one rule side (added or removed lines).
+#[derive(Debug, Clone)]
+pub(crate) struct LinePatterns {
+    /// All patterns, multi-line, for a quick pass over a file's joined lines.
+    pub(crate) set: regex::bytes::RegexSet,
+    /// Each pattern alone, for the per-line pass that finds the line.
+    pub(crate) each: Vec<regex::bytes::Regex>,
+}
+
+/// A rule: conditions and the tier they give. Conditions are kept as written, for display.
+#[derive(Debug, Clone, Serialize)]
+pub struct Rule {
+    /// Stable id.
+    pub id: String,
+    /// The tier the rule gives.
+    #[serde(skip)]
+    pub tier: TierId,
+    /// Why the rule exists.
+    pub description: String,
+    /// Path patterns as written.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub paths: Vec<String>,
+    /// Added-line regexes as written.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub added_lines: Vec<String>,
+    /// Removed-line regexes as written.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub removed_lines: Vec<String>,
+    /// Change kinds.
+    #[serde(skip_serializing_if = "Vec::is_empty", serialize_with = "kind_names")]
+    pub kinds: Vec<ChangeKind>,
+    /// Minimum number of files changed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_files_changed: Option<u64>,
+    /// Minimum number of lines added plus removed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_lines_changed: Option<u64>,
+    /// Who must have made the commit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin: Option<Origin>,
+    /// Merges only (`true`) or non-merges only (`false`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub merge: Option<bool>,
+    /// Commit message regex as written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Trailer key that must be present.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trailer: Option<String>,
+    /// Regex a value of `trailer` must match, as written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trailer_value: Option<String>,
+    /// True for the built-in governance rule.
+    pub builtin: bool,
+    /// 1-based line of the rule in its policy file (None for built-ins).
+    #[serde(skip)]
+    pub line: Option<usize>,
+
+    #[serde(skip)]
+    pub(crate) path_list: Option<usize>,
+    #[serde(skip)]
+    pub(crate) added: Option<LinePatterns>,
+    #[serde(skip)]
+    pub(crate) removed: Option<LinePatterns>,
+    #[serde(skip)]
+    pub(crate) message_re: Option<regex::Regex>,
+    #[serde(skip)]
+    pub(crate) trailer_value_re: Option<regex::Regex>,
+}
+
+fn kind_names<S: serde::Serializer>(kinds: &[ChangeKind], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(kinds.iter().map(|k| k.name()))
+}
+
+impl Rule {
+    /// Whether the rule looks at each changed file (paths, lines or kinds).
+    pub fn has_file_conditions(&self) -> bool {
+        self.path_list.is_some()
+            || self.added.is_some()
+            || self.removed.is_some()
+            || !self.kinds.is_empty()
+    }
+
+    /// Whether the rule needs the added or removed lines of the files it covers.
+    pub fn needs_lines(&self) -> bool {
+        self.added.is_some() || self.removed.is_some()
+    }
+}
+
+/// How agent commits are recognised.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Agents {
+    /// Trailer keys whose presence marks an agent commit.
+    pub trailers: Vec<String>,
+    /// Author patterns as written.
+    pub authors: Vec<String>,
+    /// `Co-authored-by` patterns as written.
+    pub co_authors: Vec<String>,
+    /// Agent commits must carry a transcript note.
+    pub require_transcript: bool,
+    #[serde(skip)]
+    pub(crate) authors_re: Vec<regex::Regex>,
+    #[serde(skip)]
+    pub(crate) co_authors_re: Vec<regex::Regex>,
+}
+
+/// A person who can approve changes.
+#[derive(Debug, Clone, Serialize)]
+pub struct Person {
+    /// Display name.
+    pub name: String,
+    /// Contact address, informational only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Roles held.
+    pub roles: Vec<String>,
+    /// Signing keys as written (`openpgp:FPR` or an SSH public key line).
+    pub keys: Vec<String>,
+}
+
+/// A loaded, validated policy.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// Version of the policy language.
+    pub version: u32,
+    /// Tier for changed files no file rule matches.
+    pub default_tier: TierId,
+    /// Tiers, lowest risk first.
+    pub tiers: Vec<Tier>,
+    /// Rules; the built-in governance rule comes first.
+    pub rules: Vec<Rule>,
+    /// People by handle.
+    pub people: BTreeMap<String, Person>,
+    /// Agent recognition.
+    pub agents: Agents,
+    /// Warnings found while loading (the policy is usable).
+    pub warnings: Vec<Problem>,
+    /// Name of the file the policy came from.
+    pub source_name: String,
+    /// Text of the policy file.
+    pub source_text: String,
+    pub(crate) paths: PathIndex,
+    /// Whether some rule needs line contents or counts.
+    pub(crate) any_content: bool,
+}
+
+impl Policy {
+    /// Parses and validates a policy; `name` is used in diagnostics.
+    ///
+    /// Every problem is reported at once in the error; warnings of a usable policy are kept in
+    /// [`Policy::warnings`].
+    pub fn parse(name: &str, text: &str) -> Result<Policy, PolicyError> {
+        crate::decode::decode(name, text)
+    }
+
+    /// The tier with this id.
+    pub fn tier(&self, id: TierId) -> &Tier {
+        &self.tiers[id.0]
+    }
+
+    /// The name of the tier with this id.
+    pub fn tier_name(&self, id: TierId) -> &str {
+        &self.tiers[id.0].name
+    }
+
+    /// The highest tier.
+    pub fn highest_tier(&self) -> TierId {
+        TierId(self.tiers.len() - 1)
+    }
+
+    /// The lowest tier.
+    pub fn lowest_tier(&self) -> TierId {
+        TierId(0)
+    }
+
+    /// Finds a tier by name.
+    pub fn tier_by_name(&self, name: &str) -> Option<TierId> {
+        self.tiers.iter().position(|t| t.name == name).map(TierId)
+    }
+
+    /// Finds a rule by id.
+    pub fn rule(&self, id: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.id == id)
+    }
+
+    /// The handles of the people holding `role`.
+    pub fn holders(&self, role: &str) -> impl Iterator<Item = &str> {
+        self.people
+            .iter()
+            .filter(move |(_, p)| p.roles.iter().any(|r| r == role))
+            .map(|(h, _)| h.as_str())
+    }
+
+    /// Whether any rule reads file content (line regexes or line counts).
+    pub fn has_content_rules(&self) -> bool {
+        self.any_content
+    }
+
+    /// Whether any rule asks for renames or copies, so the git layer should detect them.
+    pub fn wants_rename_detection(&self) -> bool {
+        self.any_content
+            || self.rules.iter().any(|r| {
+                r.kinds
+                    .iter()
+                    .any(|k| matches!(k, ChangeKind::Rename | ChangeKind::Copy))
+            })
+    }
+
+    /// Whether any rule asks about binary content, which needs blobs to be read.
+    pub fn wants_binary_detection(&self) -> bool {
+        self.rules
+            .iter()
+            .any(|r| r.kinds.contains(&ChangeKind::Binary))
+    }
+}
