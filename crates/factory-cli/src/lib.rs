@@ -20,7 +20,12 @@ use ui::Ui;
 
 /// factory: git as the governance layer of a software factory.
 #[derive(Debug, Parser)]
-#[command(name = "factory", version, about, long_about = None, max_term_width = 100)]
+#[command(
+    name = "factory",
+    version,
+    about = "Git as the governance layer of a software factory: classify every change against a risk policy",
+    max_term_width = 100
+)]
 pub struct Cli {
     /// Run as if started in DIR.
     #[arg(short = 'C', global = true, value_name = "DIR")]

@@ -770,6 +770,8 @@ pub(crate) fn decode(name: &str, text: &str) -> Result<Policy, PolicyError> {
             None
         }
     };
+    cx.p.list
+        .sort_by_key(|p| p.span.as_ref().map_or(usize::MAX, |s| s.start));
     if cx.p.has_errors() || tiers.is_empty() {
         if !cx.p.has_errors() {
             cx.p.error(None, "the policy defines no tiers", "");

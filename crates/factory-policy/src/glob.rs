@@ -41,6 +41,12 @@ impl PathPattern {
         if body.is_empty() {
             return Err("the pattern is empty".into());
         }
+        // Validate the pattern as written, so that errors name what the user wrote.
+        GlobBuilder::new(body)
+            .literal_separator(true)
+            .backslash_escape(true)
+            .build()
+            .map_err(|e| e.kind().to_string())?;
         let base = if anchored {
             body.to_owned()
         } else {
