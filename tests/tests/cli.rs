@@ -35,6 +35,21 @@ fn demo_classifies_human_and_agent_commits() {
     let out = factory(&repo, &["demo"]);
     assert!(out.status.success(), "{}", stderr(&out));
     insta::assert_snapshot!(stdout(&out));
+    // The book's quickstart shows this very output.
+    let book = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../book/src/quickstart.md"),
+    )
+    .unwrap();
+    let shown = book
+        .split("```text\n")
+        .nth(1)
+        .and_then(|s| s.split("```").next())
+        .unwrap();
+    assert_eq!(
+        shown,
+        stdout(&out),
+        "book/src/quickstart.md shows stale demo output"
+    );
     assert!(stderr(&out).starts_with("Demo repository with 5 commits (2 by people, 3 by agents)"));
 }
 
