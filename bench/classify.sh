@@ -19,7 +19,7 @@ if [ ! -d "$repo" ]; then
   git init --quiet "$repo"
   python3 bench/synth_history.py "$commits" "$paths" | git -C "$repo" fast-import --quiet
   git -C "$repo" reset --quiet --hard main
-  git -C "$repo" repack -adq
+  git -C "$repo" repack -adfq   # recompute deltas as gc does: fast-import chains old-to-new
   git -C "$repo" commit-graph write --reachable
 fi
 cargo build --release --quiet -p factory-cli

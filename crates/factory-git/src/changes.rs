@@ -159,6 +159,7 @@ pub struct Worker<'p> {
     rewrites: Option<gix::diff::Rewrites>,
     binary: bool,
     tree_bufs: [Vec<u8>; 2],
+    blob_bufs: [Vec<u8>; 3],
 }
 
 impl std::fmt::Debug for Worker<'_> {
@@ -197,6 +198,7 @@ impl<'p> Worker<'p> {
             rewrites,
             binary: policy.wants_binary_detection(),
             tree_bufs: [Vec::new(), Vec::new()],
+            blob_bufs: [Vec::new(), Vec::new(), Vec::new()],
         })
     }
 
@@ -230,6 +232,7 @@ impl<'p> Worker<'p> {
         parent: Option<ObjectId>,
         old_tree: Option<ObjectId>,
         new_tree: ObjectId,
+        track_rewrites: bool,
     ) -> Result<Vec<Raw>, ChangeError> {
         let kind = self.repo.object_hash();
         let [old_buf, new_buf] = &mut self.tree_bufs;
@@ -257,7 +260,7 @@ impl<'p> Worker<'p> {
         let mut out = Vec::new();
         let options = gix::diff::tree_with_rewrites::Options {
             location: Some(gix::diff::tree::recorder::Location::Path),
-            rewrites: self.rewrites,
+            rewrites: self.rewrites.filter(|_| track_rewrites),
         };
         let result = gix::diff::tree_with_rewrites(
             TreeRefIter::from_bytes(old_buf, kind),
@@ -281,26 +284,44 @@ impl<'p> Worker<'p> {
         })?;
         Ok(out)
     }
+}
 
-    fn blob(
-        &self,
-        commit: ObjectId,
-        side: Option<(EntryMode, ObjectId)>,
-    ) -> Result<Option<Vec<u8>>, ChangeError> {
-        let Some((mode, id)) = side else {
-            return Ok(Some(Vec::new()));
-        };
-        if !mode.is_blob() {
-            // Submodules have no blob; symlink targets are not code.
-            return Ok(None);
-        }
-        let object = self
-            .repo
-            .find_object(id)
-            .map_err(|e| Self::object_err(commit, id, "blob")(e))?;
-        Ok(Some(object.detach().data))
+/// Reads the blob of one side of a change into `buf`. An absent side reads as empty; a side
+/// that is no blob (a submodule, or a symlink whose target is not code) returns false.
+fn read_blob(
+    repo: &gix::Repository,
+    commit: ObjectId,
+    side: Option<(EntryMode, ObjectId)>,
+    buf: &mut Vec<u8>,
+) -> Result<bool, ChangeError> {
+    buf.clear();
+    let Some((mode, id)) = side else {
+        return Ok(true);
+    };
+    if !mode.is_blob() {
+        return Ok(false);
     }
+    let fail = |source| ChangeError::Object {
+        commit,
+        id,
+        what: "blob",
+        source,
+    };
+    let data = repo
+        .objects
+        .find(&id, buf)
+        .map_err(|e| fail(gix::Error::from_error(e)))?;
+    if data.kind != gix::object::Kind::Blob {
+        return Err(fail(gix::Error::from_error(std::io::Error::other(
+            format!("expected a blob, found a {}", data.kind),
+        ))));
+    }
+    let len = data.data.len();
+    buf.truncate(len);
+    Ok(true)
+}
 
+impl Worker<'_> {
     /// Computes the change set of one commit.
     pub fn change_set(&mut self, id: ObjectId) -> Result<ChangeSet, ChangeError> {
         let err = Self::object_err(id, id, "commit");
@@ -338,11 +359,14 @@ impl<'p> Worker<'p> {
             parents.first().copied(),
             parent_trees.first().copied(),
             tree,
+            // A merge's diffs against its parents only serve to find what is in no parent;
+            // rename detection there would compare whole topics pairwise for nothing.
+            parents.len() <= 1,
         )?;
         // For a merge, keep what differs from every parent: the merge's own content.
         let mut others: Vec<HashMap<BString, Option<(EntryMode, ObjectId)>>> = Vec::new();
         for (parent, ptree) in parents.iter().zip(&parent_trees).skip(1) {
-            let other = self.diff_trees(id, Some(*parent), Some(*ptree), tree)?;
+            let other = self.diff_trees(id, Some(*parent), Some(*ptree), tree, false)?;
             others.push(other.into_iter().map(|r| (r.path, r.old)).collect());
         }
         if !others.is_empty() {
@@ -375,18 +399,22 @@ impl<'p> Worker<'p> {
     }
 
     fn fill_content(
-        &self,
+        &mut self,
         commit: ObjectId,
         raw: &Raw,
         other_olds: &[Option<(EntryMode, ObjectId)>],
         need: ContentNeed,
         file: &mut FileChange,
     ) -> Result<(), ChangeError> {
-        let (Some(old), Some(new)) = (self.blob(commit, raw.old)?, self.blob(commit, raw.new)?)
-        else {
+        let Worker {
+            repo,
+            blob_bufs: [old, new, other],
+            ..
+        } = self;
+        if !read_blob(repo, commit, raw.old, old)? || !read_blob(repo, commit, raw.new, new)? {
             return Ok(());
-        };
-        if is_binary(&old) || is_binary(&new) {
+        }
+        if is_binary(old) || is_binary(new) {
             file.binary = true;
             file.added_count = Some(0);
             file.removed_count = Some(0);
@@ -395,20 +423,20 @@ impl<'p> Worker<'p> {
         if need == ContentNeed::None {
             return Ok(());
         }
-        let mut d = diff_lines(&old, &new);
+        let mut d = diff_lines(old, new);
         // A merge's own lines are those added relative to every parent.
-        for other in other_olds {
-            let Some(other_old) = self.blob(commit, *other)? else {
+        for side in other_olds {
+            if !read_blob(repo, commit, *side, other)? {
                 continue;
-            };
-            let keep: HashSet<u32> = diff_lines(&other_old, &new).added.into_iter().collect();
+            }
+            let keep: HashSet<u32> = diff_lines(other, new).added.into_iter().collect();
             d.added.retain(|n| keep.contains(n));
         }
         file.added_count = Some(d.added.len() as u32);
         file.removed_count = Some(d.removed.len() as u32);
         if need == ContentNeed::Lines {
-            let new_lines = split_lines(&new);
-            let old_lines = split_lines(&old);
+            let new_lines = split_lines(new);
+            let old_lines = split_lines(old);
             let mut added = Lines::default();
             for n in d.added {
                 added.push(n + 1, new_lines[n as usize]);

@@ -11,8 +11,11 @@ use crate::repo::Repo;
 /// A commit's change set and its verdict.
 #[derive(Debug, Clone)]
 pub struct Classified {
-    /// What the commit changed.
+    /// The commit. Its `files` are emptied once classified, to keep long histories small in
+    /// memory; `files_changed` keeps their number.
     pub change_set: ChangeSet,
+    /// How many files the commit changed (for a merge: that differ from every parent).
+    pub files_changed: usize,
     /// How the policy classifies it.
     pub verdict: Verdict,
 }
@@ -36,12 +39,16 @@ pub fn classify_commits(
                     what: "repository",
                     source: gix::Error::from_error(std::io::Error::other(e.to_string())),
                 })?;
-                let change_set = worker.change_set(*id)?;
+                let mut change_set = worker.change_set(*id)?;
                 let verdict = worker
                     .classifier()
                     .classify(&change_set.commit, &change_set.files);
+                // The verdict holds the evidence; the changes themselves are not kept.
+                let files_changed = change_set.files.len();
+                change_set.files = Vec::new();
                 Ok(Classified {
                     change_set,
+                    files_changed,
                     verdict,
                 })
             },

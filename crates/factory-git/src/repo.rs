@@ -14,6 +14,8 @@ pub struct Repo {
 
 /// Per-thread object cache: large enough to keep the trees of a commit and its parents hot.
 const OBJECT_CACHE_BYTES: usize = 16 * 1024 * 1024;
+/// Per-thread cache of inflated delta bases.
+const DELTA_BASE_CACHE_BYTES: usize = 64 * 1024 * 1024;
 
 impl Repo {
     /// Finds the repository containing `dir` (honouring `GIT_DIR` and friends).
@@ -31,6 +33,13 @@ impl Repo {
     pub fn local(&self) -> gix::Repository {
         let mut repo = self.shared.to_thread_local();
         repo.object_cache_size_if_unset(OBJECT_CACHE_BYTES);
+        // Like git's core.deltaBaseCacheLimit: history walks resolve the same delta bases of
+        // trees over and over, and gix's default (64 entries) makes them inflate again.
+        repo.objects.set_pack_cache(|| {
+            Box::new(gix::odb::pack::cache::lru::MemoryCappedHashmap::new(
+                DELTA_BASE_CACHE_BYTES,
+            ))
+        });
         repo
     }
 

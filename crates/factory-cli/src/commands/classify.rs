@@ -163,7 +163,7 @@ fn json<'a>(
                 origin_reason: c.verdict.origin_reason.as_deref(),
                 agent: c.verdict.agent.as_deref(),
                 tier: policy.tier_name(c.verdict.tier),
-                files_changed: c.change_set.files.len(),
+                files_changed: c.files_changed,
                 evidence: c
                     .verdict
                     .evidence
