@@ -1,7 +1,7 @@
 //! factory's policy language and the classification of change sets.
 //!
 //! This crate is pure: it knows nothing of git. The git layer hands it [`CommitFacts`] and
-//! [`FileChange`]s (asking [`Policy::content_need`] first, so that it computes added and removed
+//! [`FileChange`]s (asking [`Classifier::content_need`] first, so that it computes added and removed
 //! lines only for files some content rule can match) and gets a [`Verdict`] back: the commit's
 //! tier, its origin (agent or human) and the [`Evidence`] of every rule that fired.
 //!
