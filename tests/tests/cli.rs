@@ -303,6 +303,19 @@ fn a_closed_pipe_ends_output_quietly() {
 }
 
 #[test]
+fn colours_only_when_asked_or_on_a_terminal() {
+    let repo = TestRepo::from_script("change_kinds");
+    let plain = factory(&repo, &["classify"]);
+    assert!(!plain.stdout.contains(&0x1b), "no escapes into a pipe");
+    let coloured = factory(&repo, &["--color", "always", "classify"]);
+    assert!(
+        coloured.stdout.contains(&0x1b),
+        "--color always colours: {}",
+        stdout(&coloured)
+    );
+}
+
+#[test]
 fn help_lists_the_commands() {
     let out = Command::new(factory_bin())
         .arg("--help")
