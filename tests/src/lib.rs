@@ -15,6 +15,11 @@ pub fn fixtures_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
 }
 
+/// The root of the workspace (for tests that read the book or the shipped policies).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
 /// Clears `cmd`'s environment and sets the hermetic one, with `home` as HOME.
 pub fn hermetic<'a>(cmd: &'a mut Command, home: &Path) -> &'a mut Command {
     cmd.env_clear()
@@ -136,42 +141,4 @@ impl Default for TestRepo {
     fn default() -> Self {
         TestRepo::new()
     }
-}
-
-/// The path of the `factory` binary, built from the current sources.
-///
-/// Cargo builds a binary for the integration tests of its own package only, so this crate
-/// builds it once per test process with the same cargo and profile (a no-op when it is fresh).
-pub fn factory_bin() -> PathBuf {
-    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    BUILT
-        .get_or_init(|| {
-            let mut dir = std::env::current_exe().expect("test executable path");
-            dir.pop();
-            if dir.ends_with("deps") {
-                dir.pop();
-            }
-            let profile = dir
-                .file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or("debug")
-                .to_owned();
-            let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-            let mut cmd = Command::new(cargo);
-            cmd.args(["build", "--quiet", "-p", "factory-cli", "--bin", "factory"])
-                .current_dir(env!("CARGO_MANIFEST_DIR"));
-            if profile == "release" {
-                cmd.arg("--release");
-            } else if profile != "debug" {
-                cmd.args(["--profile", &profile]);
-            }
-            check(
-                cmd.output().expect("cargo runs"),
-                "building the factory binary",
-            );
-            let bin = dir.join(format!("factory{}", std::env::consts::EXE_SUFFIX));
-            assert!(bin.exists(), "{} is missing after the build", bin.display());
-            bin
-        })
-        .clone()
 }

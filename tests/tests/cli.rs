@@ -3,7 +3,12 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Output, Stdio};
 
-use factory_tests::{TestRepo, factory_bin};
+use factory_tests::TestRepo;
+
+/// The binary cargo built for these tests.
+fn factory_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_factory")
+}
 
 fn factory(repo: &TestRepo, args: &[&str]) -> Output {
     repo.command(factory_bin())
@@ -36,10 +41,9 @@ fn demo_classifies_human_and_agent_commits() {
     assert!(out.status.success(), "{}", stderr(&out));
     insta::assert_snapshot!(stdout(&out));
     // The book's quickstart shows this very output.
-    let book = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../book/src/quickstart.md"),
-    )
-    .unwrap();
+    let book =
+        std::fs::read_to_string(factory_tests::workspace_root().join("book/src/quickstart.md"))
+            .unwrap();
     let shown = book
         .split("```text\n")
         .nth(1)

@@ -1,0 +1,109 @@
+//! Which agent wrote a transcript file.
+
+use std::fmt;
+
+/// A transcript format factory can import.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Claude Code session JSONL.
+    ClaudeCode,
+    /// OpenAI Codex CLI rollout JSONL.
+    Codex,
+    /// Gemini CLI session JSONL (with `$set` updates).
+    GeminiJsonl,
+    /// Gemini CLI legacy single-object JSON.
+    GeminiJson,
+    /// GitHub Copilot CLI events JSONL.
+    CopilotJsonl,
+    /// GitHub Copilot CLI legacy single-object JSON.
+    CopilotJson,
+    /// aider's `.aider.chat.history.md`.
+    Aider,
+    /// SpecStory markdown export.
+    SpecStory,
+    /// Cursor "Export chat" markdown.
+    Cursor,
+}
+
+impl Format {
+    /// Every format with its name (as `--format` takes it).
+    pub const ALL: [(Format, &'static str); 9] = [
+        (Format::ClaudeCode, "claude-code"),
+        (Format::Codex, "codex"),
+        (Format::GeminiJsonl, "gemini"),
+        (Format::GeminiJson, "gemini-json"),
+        (Format::CopilotJsonl, "copilot"),
+        (Format::CopilotJson, "copilot-json"),
+        (Format::Aider, "aider"),
+        (Format::SpecStory, "specstory"),
+        (Format::Cursor, "cursor"),
+    ];
+
+    /// The format's name.
+    pub fn name(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(f, _)| *f == self)
+            .map_or("", |(_, n)| n)
+    }
+
+    /// Parses a format name.
+    pub fn from_name(name: &str) -> Option<Format> {
+        Self::ALL.iter().find(|(_, n)| *n == name).map(|(f, _)| *f)
+    }
+
+    /// Recognises a format from the file's content, or None.
+    pub fn detect(text: &str) -> Option<Format> {
+        let trimmed = text.trim_start_matches('\u{feff}').trim_start();
+        if trimmed.starts_with('{') {
+            // One JSON document, or JSON lines?
+            if let Ok(serde_json::Value::Object(doc)) =
+                serde_json::from_str::<serde_json::Value>(trimmed)
+            {
+                if doc.contains_key("messages") && doc.contains_key("sessionId") {
+                    return Some(Format::GeminiJson);
+                }
+                if doc.contains_key("chatMessages") || doc.contains_key("timeline") {
+                    return Some(Format::CopilotJson);
+                }
+            }
+            let first = trimmed.lines().next().unwrap_or("");
+            let Ok(serde_json::Value::Object(line)) =
+                serde_json::from_str::<serde_json::Value>(first)
+            else {
+                return None;
+            };
+            let has = |k: &str| line.contains_key(k);
+            let kind = line.get("type").and_then(|t| t.as_str()).unwrap_or("");
+            if has("payload") && has("timestamp") {
+                return Some(Format::Codex);
+            }
+            if has("data") && kind.contains('.') {
+                return Some(Format::CopilotJsonl);
+            }
+            if has("projectHash") || (has("sessionId") && has("startTime")) {
+                return Some(Format::GeminiJsonl);
+            }
+            if kind == "summary" || has("parentUuid") || has("leafUuid") {
+                return Some(Format::ClaudeCode);
+            }
+            return None;
+        }
+        if text.contains("# aider chat started at") {
+            return Some(Format::Aider);
+        }
+        if text.contains("_**User") && text.contains("_**Assistant") {
+            return Some(Format::SpecStory);
+        }
+        if text.contains("**User**") && text.contains("**Cursor**") {
+            return Some(Format::Cursor);
+        }
+        None
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}

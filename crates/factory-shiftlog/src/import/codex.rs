@@ -1,0 +1,166 @@
+//! OpenAI Codex CLI rollout JSONL: `{timestamp, type, payload}` lines. `session_meta` names the
+//! session (id, cwd, CLI version, git commit and branch); `turn_context` the model;
+//! `response_item` payloads are `message`s, `reasoning`, and `function_call` /
+//! `custom_tool_call` items (JSON-string arguments) paired with their outputs by `call_id`.
+//! Edits are the files named in `apply_patch` envelopes.
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+
+use super::{Imported, add_tokens, json_lines, output_summary, s, text_of};
+use crate::schema::{Edit, Message, Role, ToolCall, Transcript, Usage};
+
+const VERSION: u32 = 1;
+
+/// The files an `apply_patch` envelope touches, each with its section of the patch.
+pub(crate) fn patch_edits(text: &str) -> Vec<Edit> {
+    let mut edits: Vec<Edit> = Vec::new();
+    for line in text.lines() {
+        let header = ["*** Update File: ", "*** Add File: ", "*** Delete File: "]
+            .iter()
+            .find_map(|h| line.strip_prefix(h));
+        if let Some(path) = header {
+            edits.push(Edit {
+                path: path.trim().to_owned(),
+                patch: Some(String::new()),
+            });
+        } else if line.starts_with("*** End Patch") || line.starts_with("*** Begin Patch") {
+            continue;
+        } else if let Some(Edit { patch: Some(p), .. }) = edits.last_mut() {
+            p.push_str(line);
+            p.push('\n');
+        }
+    }
+    edits
+}
+
+pub(crate) fn import(text: &str) -> Imported {
+    let mut t = Transcript::new("codex", "codex", VERSION);
+    let mut usage: Option<Usage> = None;
+    let mut model: Option<String> = None;
+    let mut calls: HashMap<String, usize> = HashMap::new();
+    for (line_no, v) in json_lines(text)? {
+        let stamp = s(&v, "timestamp").map(str::to_owned);
+        let p = v.get("payload").unwrap_or(&Value::Null);
+        match s(&v, "type").unwrap_or("") {
+            "session_meta" => {
+                t.session_id = s(p, "id").unwrap_or("").to_owned();
+                t.cwd = s(p, "cwd").map(str::to_owned);
+                t.agent.version = s(p, "cli_version").map(str::to_owned);
+                t.started_at = s(p, "timestamp").map(str::to_owned);
+                if let Some(git) = p.get("git") {
+                    t.commit = s(git, "commit_hash").map(str::to_owned);
+                    t.branch = s(git, "branch").map(str::to_owned);
+                }
+            }
+            "turn_context" => {
+                if let Some(m) = s(p, "model") {
+                    t.note_model(m);
+                    model = Some(m.to_owned());
+                }
+            }
+            "event_msg" if s(p, "type") == Some("token_count") => {
+                // Each event carries the running total; the last one wins.
+                if let Some(total) = p.get("info").and_then(|i| i.get("total_token_usage")) {
+                    let mut u = Usage::default();
+                    add_tokens(&mut u.input_tokens, total, "input_tokens");
+                    add_tokens(&mut u.output_tokens, total, "output_tokens");
+                    add_tokens(&mut u.cache_read_tokens, total, "cached_input_tokens");
+                    u.input_tokens = u.input_tokens.saturating_sub(u.cache_read_tokens);
+                    usage = Some(u);
+                }
+            }
+            "response_item" => match s(p, "type").unwrap_or("") {
+                "message" => {
+                    let role = match s(p, "role").unwrap_or("") {
+                        "assistant" => Role::Assistant,
+                        "user" => Role::User,
+                        _ => Role::System,
+                    };
+                    let mut m =
+                        Message::new(role, text_of(p.get("content").unwrap_or(&Value::Null)));
+                    m.timestamp = stamp;
+                    if role == Role::Assistant {
+                        m.model = model.clone();
+                    }
+                    t.messages.push(m);
+                }
+                "reasoning" => {
+                    let summary = text_of(p.get("summary").unwrap_or(&Value::Null));
+                    if !summary.is_empty() {
+                        let mut m = Message::new(Role::Assistant, "");
+                        m.thinking = Some(summary);
+                        m.timestamp = stamp;
+                        m.model = model.clone();
+                        t.messages.push(m);
+                    }
+                }
+                kind @ ("function_call" | "custom_tool_call") => {
+                    let raw = if kind == "function_call" {
+                        p.get("arguments")
+                    } else {
+                        p.get("input")
+                    };
+                    let input = match raw {
+                        Some(Value::String(a)) => {
+                            serde_json::from_str(a).unwrap_or_else(|_| Value::String(a.clone()))
+                        }
+                        Some(other) => other.clone(),
+                        None => Value::Null,
+                    };
+                    let mut m = Message::new(Role::Assistant, "");
+                    m.timestamp = stamp;
+                    m.model = model.clone();
+                    let mut leaves = Vec::new();
+                    string_leaves(&input, &mut leaves);
+                    m.edits = leaves.iter().flat_map(|l| patch_edits(l)).collect();
+                    let id = s(p, "call_id").map(str::to_owned);
+                    if let Some(id) = &id {
+                        calls.insert(id.clone(), t.messages.len());
+                    }
+                    m.tool_calls.push(ToolCall {
+                        id,
+                        name: s(p, "name").unwrap_or("").to_owned(),
+                        input,
+                        output: None,
+                        is_error: false,
+                    });
+                    t.messages.push(m);
+                }
+                "function_call_output" | "custom_tool_call_output" => {
+                    let id = s(p, "call_id").unwrap_or("");
+                    let Some(&mi) = calls.get(id) else {
+                        return Err((Some(line_no), format!("output for unknown call `{id}`")));
+                    };
+                    let out = p.get("output").unwrap_or(&Value::Null);
+                    // Function outputs are often JSON with an `output` field.
+                    let inner = match out {
+                        Value::String(sv) => serde_json::from_str::<Value>(sv)
+                            .ok()
+                            .and_then(|j| j.get("output").cloned())
+                            .unwrap_or_else(|| out.clone()),
+                        other => other.clone(),
+                    };
+                    if let Some(call) = t.messages[mi].tool_calls.first_mut() {
+                        call.output = Some(output_summary(&inner));
+                    }
+                }
+                _ => {}
+            },
+            _ => {}
+        }
+    }
+    t.usage = usage;
+    Ok(t)
+}
+
+/// Every string inside a JSON value.
+fn string_leaves<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
+    match v {
+        Value::String(s) => out.push(s),
+        Value::Array(a) => a.iter().for_each(|x| string_leaves(x, out)),
+        Value::Object(o) => o.values().for_each(|x| string_leaves(x, out)),
+        _ => {}
+    }
+}

@@ -1,0 +1,227 @@
+//! Redaction: secrets are replaced by a marker naming their kind before anything is stored.
+
+use std::collections::BTreeMap;
+
+use regex::Regex;
+use serde_json::Value;
+
+use crate::schema::Transcript;
+
+/// What to redact beyond the built-in kinds.
+#[derive(Debug, Clone)]
+pub struct RedactionConfig {
+    /// Shannon entropy (bits per character) at or above which a long token is taken for a
+    /// secret. Default 4.0.
+    pub entropy_threshold: f64,
+    /// Minimum length of a token for the entropy check. Default 24.
+    pub entropy_min_len: usize,
+    /// Extra patterns (regular expressions) with the kind each is reported as.
+    pub patterns: Vec<(String, String)>,
+}
+
+impl Default for RedactionConfig {
+    fn default() -> Self {
+        RedactionConfig {
+            entropy_threshold: 4.0,
+            entropy_min_len: 24,
+            patterns: Vec::new(),
+        }
+    }
+}
+
+/// Built-in kinds: (kind, pattern). When a pattern has a group named `secret`, only that group
+/// is replaced (the key name of an assignment stays readable).
+const BUILT_IN: &[(&str, &str)] = &[
+    (
+        "private-key",
+        r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----[\s\S]*?-----END [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----",
+    ),
+    (
+        "aws-access-key",
+        r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA)[0-9A-Z]{16}\b",
+    ),
+    (
+        "aws-secret-key",
+        r#"(?i)aws_?secret_?access_?key["']?\s*[:=]\s*["']?(?P<secret>[A-Za-z0-9/+=]{40})"#,
+    ),
+    ("gcp-api-key", r"\bAIza[0-9A-Za-z_-]{35}\b"),
+    (
+        "gcp-service-account",
+        r#""private_key_id"\s*:\s*"(?P<secret>[0-9a-f]{40})""#,
+    ),
+    (
+        "azure-storage-key",
+        r"(?i)AccountKey=(?P<secret>[A-Za-z0-9+/]{86}==)",
+    ),
+    (
+        "azure-client-secret",
+        r#"(?i)(?:azure|client)_?secret["']?\s*[:=]\s*["']?(?P<secret>[A-Za-z0-9~._-]{34,40})"#,
+    ),
+    (
+        "github-token",
+        r"\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36,255}\b|\bgithub_pat_[A-Za-z0-9_]{22,255}\b",
+    ),
+    ("gitlab-token", r"\bglpat-[A-Za-z0-9_-]{20,}\b"),
+    (
+        "slack-token",
+        r"\bxox[abposr]-[A-Za-z0-9-]{10,}\b|https://hooks\.slack\.com/services/[A-Za-z0-9/_-]+",
+    ),
+    (
+        "stripe-key",
+        r"\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}\b",
+    ),
+    (
+        "jwt",
+        r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}",
+    ),
+    (
+        "password",
+        r#"(?i)\b(?:password|passwd|pwd|passphrase|secret|api_?key|access_?token|auth_?token)["']?\s*[:=]\s*["']?(?P<secret>[^\s"',;]{6,})"#,
+    ),
+];
+
+/// A token that may be a secret, for the entropy check.
+const TOKEN: &str = r"[A-Za-z0-9+/=_-]+";
+
+/// Replaces secrets in transcripts and counts them by kind.
+#[derive(Debug, Clone)]
+pub struct Redactor {
+    rules: Vec<(String, Regex)>,
+    token: Regex,
+    config: RedactionConfig,
+}
+
+/// The marker that replaces a secret of `kind`.
+pub fn marker(kind: &str) -> String {
+    format!("[REDACTED:{kind}]")
+}
+
+fn entropy(s: &str) -> f64 {
+    let mut counts = [0u32; 256];
+    for b in s.bytes() {
+        counts[b as usize] += 1;
+    }
+    let n = s.len() as f64;
+    counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            let p = f64::from(c) / n;
+            -p * p.log2()
+        })
+        .sum()
+}
+
+impl Redactor {
+    /// A redactor with the built-in kinds and `config`'s patterns. A bad pattern is an error
+    /// naming it.
+    pub fn new(config: RedactionConfig) -> Result<Redactor, String> {
+        let mut rules = Vec::new();
+        for (kind, pattern) in BUILT_IN {
+            rules.push((
+                (*kind).to_owned(),
+                Regex::new(pattern).map_err(|e| e.to_string())?,
+            ));
+        }
+        for (kind, pattern) in &config.patterns {
+            let re =
+                Regex::new(pattern).map_err(|e| format!("redaction pattern `{pattern}`: {e}"))?;
+            rules.push((kind.clone(), re));
+        }
+        Ok(Redactor {
+            rules,
+            token: Regex::new(TOKEN).map_err(|e| e.to_string())?,
+            config,
+        })
+    }
+
+    /// Redacts one text, adding to `counts`.
+    pub fn redact_text(&self, text: &str, counts: &mut BTreeMap<String, u64>) -> String {
+        let mut out = text.to_owned();
+        for (kind, re) in &self.rules {
+            if !re.is_match(&out) {
+                continue;
+            }
+            let mut n = 0u64;
+            let replaced = re.replace_all(&out, |caps: &regex::Captures<'_>| {
+                n += 1;
+                let whole = caps.get(0).map_or("", |m| m.as_str());
+                match caps.name("secret") {
+                    Some(secret) => {
+                        let start = secret.start() - caps.get(0).map_or(0, |m| m.start());
+                        format!(
+                            "{}{}{}",
+                            &whole[..start],
+                            marker(kind),
+                            &whole[start + secret.len()..]
+                        )
+                    }
+                    None => marker(kind),
+                }
+            });
+            out = replaced.into_owned();
+            *counts.entry(kind.clone()).or_default() += n;
+        }
+        // High-entropy tokens: long, mixed letters and digits, and random-looking.
+        let mut n = 0u64;
+        let replaced = self.token.replace_all(&out, |caps: &regex::Captures<'_>| {
+            let tok = &caps[0];
+            let mixed = tok.bytes().any(|b| b.is_ascii_uppercase())
+                && tok.bytes().any(|b| b.is_ascii_lowercase())
+                && tok.bytes().any(|b| b.is_ascii_digit());
+            if tok.len() >= self.config.entropy_min_len
+                && mixed
+                && !tok.starts_with("REDACTED")
+                && entropy(tok) >= self.config.entropy_threshold
+            {
+                n += 1;
+                marker("high-entropy")
+            } else {
+                tok.to_owned()
+            }
+        });
+        if n > 0 {
+            out = replaced.into_owned();
+            *counts.entry("high-entropy".to_owned()).or_default() += n;
+        }
+        out
+    }
+
+    fn redact_value(&self, v: &mut Value, counts: &mut BTreeMap<String, u64>) {
+        match v {
+            Value::String(s) => *s = self.redact_text(s, counts),
+            Value::Array(a) => a.iter_mut().for_each(|x| self.redact_value(x, counts)),
+            Value::Object(o) => o.values_mut().for_each(|x| self.redact_value(x, counts)),
+            _ => {}
+        }
+    }
+
+    /// Redacts every text of a transcript in place, records the counts in
+    /// [`Transcript::redactions`] and reseals its digest.
+    pub fn redact(&self, t: &mut Transcript) {
+        let mut counts = std::mem::take(&mut t.redactions);
+        for text in [&mut t.title, &mut t.cwd].into_iter().flatten() {
+            *text = self.redact_text(text, &mut counts);
+        }
+        for m in &mut t.messages {
+            m.text = self.redact_text(&m.text, &mut counts);
+            if let Some(th) = &mut m.thinking {
+                *th = self.redact_text(th, &mut counts);
+            }
+            for call in &mut m.tool_calls {
+                self.redact_value(&mut call.input, &mut counts);
+                if let Some(out) = &mut call.output {
+                    *out = self.redact_text(out, &mut counts);
+                }
+            }
+            for edit in &mut m.edits {
+                if let Some(p) = &mut edit.patch {
+                    *p = self.redact_text(p, &mut counts);
+                }
+            }
+        }
+        counts.retain(|_, n| *n > 0);
+        t.redactions = counts;
+        t.seal();
+    }
+}

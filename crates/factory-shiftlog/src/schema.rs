@@ -1,0 +1,279 @@
+//! The normalised transcript, schema `factory.transcript/v1`.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// Version tag of the transcript schema.
+pub const SCHEMA: &str = "factory.transcript/v1";
+
+/// One agent session, normalised.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Transcript {
+    /// Always [`SCHEMA`].
+    pub schema: String,
+    /// The session id the agent gave, or a digest of the file when it gave none.
+    pub session_id: String,
+    /// Which agent.
+    pub agent: Agent,
+    /// Models that answered, in order of first use.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub models: Vec<String>,
+    /// A title, when the agent stored one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Time of the first message (as the source wrote it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<String>,
+    /// Time of the last message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_at: Option<String>,
+    /// Working directory of the session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cwd: Option<String>,
+    /// Git branch, when the agent recorded it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub branch: Option<String>,
+    /// Git commit the session started from, when recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    /// The conversation, in order.
+    pub messages: Vec<Message>,
+    /// Token usage summed over the session, when the source has it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<Usage>,
+    /// Where the transcript came from.
+    pub source: Source,
+    /// What redaction replaced, by kind.
+    #[serde(default)]
+    pub redactions: BTreeMap<String, u64>,
+    /// `sha256:` of the canonical JSON of everything else (see [`Transcript::compute_digest`]).
+    #[serde(default)]
+    pub digest: String,
+}
+
+/// The agent that produced a session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Agent {
+    /// e.g. `claude-code`, `codex`, `gemini-cli`, `copilot-cli`, `aider`, `cursor`.
+    pub name: String,
+    /// The agent's version, when recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+}
+
+/// Who speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// The person.
+    User,
+    /// The model.
+    Assistant,
+    /// The agent program (instructions, notices).
+    System,
+    /// Tool output shown in the conversation.
+    Tool,
+}
+
+/// One turn of the conversation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Message {
+    /// Who speaks.
+    pub role: Role,
+    /// When, as the source wrote it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<String>,
+    /// The text.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub text: String,
+    /// The model's reasoning, when the source kept it and the policy keeps it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thinking: Option<String>,
+    /// Tool calls made in this turn.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tool_calls: Vec<ToolCall>,
+    /// Files edited in this turn.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub edits: Vec<Edit>,
+    /// The model that answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// Part of a sub-agent's side conversation.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sidechain: bool,
+}
+
+impl Message {
+    /// A message with a role and text and nothing else.
+    pub fn new(role: Role, text: impl Into<String>) -> Message {
+        Message {
+            role,
+            timestamp: None,
+            text: text.into(),
+            thinking: None,
+            tool_calls: Vec::new(),
+            edits: Vec::new(),
+            model: None,
+            sidechain: false,
+        }
+    }
+}
+
+/// A tool call and a summary of what it returned.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ToolCall {
+    /// The call id, to pair it with its result.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Tool name.
+    pub name: String,
+    /// Its input, as the agent sent it.
+    #[serde(default)]
+    pub input: serde_json::Value,
+    /// The start of its output (at most [`OUTPUT_SUMMARY_BYTES`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<String>,
+    /// The tool reported an error.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub is_error: bool,
+}
+
+/// How much of a tool's output is kept.
+pub const OUTPUT_SUMMARY_BYTES: usize = 2000;
+
+/// A file edit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Edit {
+    /// The file, as the agent named it.
+    pub path: String,
+    /// A unified-diff-like patch, when the source has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patch: Option<String>,
+}
+
+/// Token counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Usage {
+    /// Input tokens (not read from cache).
+    pub input_tokens: u64,
+    /// Output tokens.
+    pub output_tokens: u64,
+    /// Input tokens read from a cache.
+    #[serde(default)]
+    pub cache_read_tokens: u64,
+    /// Input tokens written to a cache.
+    #[serde(default)]
+    pub cache_write_tokens: u64,
+}
+
+/// Where a transcript came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Source {
+    /// The format's name (see [`crate::Format`]).
+    pub format: String,
+    /// The version of factory's importer for that format.
+    pub importer_version: u32,
+    /// The file's name (without directories).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+}
+
+/// Cuts `text` to at most `max` bytes on a character boundary, marking the cut.
+pub(crate) fn summary(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_owned();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… [{} more bytes]", &text[..end], text.len() - end)
+}
+
+impl Transcript {
+    /// An empty transcript of the given agent and format.
+    pub fn new(agent: &str, format: &str, importer_version: u32) -> Transcript {
+        Transcript {
+            schema: SCHEMA.to_owned(),
+            session_id: String::new(),
+            agent: Agent {
+                name: agent.to_owned(),
+                version: None,
+            },
+            models: Vec::new(),
+            title: None,
+            started_at: None,
+            ended_at: None,
+            cwd: None,
+            branch: None,
+            commit: None,
+            messages: Vec::new(),
+            usage: None,
+            source: Source {
+                format: format.to_owned(),
+                importer_version,
+                file: None,
+            },
+            redactions: BTreeMap::new(),
+            digest: String::new(),
+        }
+    }
+
+    /// Adds a model to [`Transcript::models`] unless it is there.
+    pub fn note_model(&mut self, model: &str) {
+        if !model.is_empty() && !self.models.iter().any(|m| m == model) {
+            self.models.push(model.to_owned());
+        }
+    }
+
+    /// Sets the start and end times from the messages' timestamps where the source gave none.
+    pub fn fill_times(&mut self) {
+        let mut stamps = self.messages.iter().filter_map(|m| m.timestamp.as_ref());
+        if self.started_at.is_none() {
+            self.started_at = stamps.next().cloned();
+        }
+        if self.ended_at.is_none() {
+            self.ended_at = self.messages.iter().rev().find_map(|m| m.timestamp.clone());
+        }
+    }
+
+    /// Number of tool calls over all messages.
+    pub fn tool_call_count(&self) -> usize {
+        self.messages.iter().map(|m| m.tool_calls.len()).sum()
+    }
+
+    /// Number of edits over all messages.
+    pub fn edit_count(&self) -> usize {
+        self.messages.iter().map(|m| m.edits.len()).sum()
+    }
+
+    /// The digest of the transcript's content: SHA-256 over its canonical JSON (keys sorted,
+    /// no insignificant whitespace) with `digest` itself empty.
+    pub fn compute_digest(&self) -> String {
+        let mut copy = self.clone();
+        copy.digest = String::new();
+        // serde_json::Value keeps object keys sorted (BTreeMap), which makes this canonical.
+        let value = serde_json::to_value(&copy).unwrap_or_default();
+        let bytes = serde_json::to_vec(&value).unwrap_or_default();
+        let hash = Sha256::digest(&bytes);
+        let mut out = String::from("sha256:");
+        for b in hash {
+            out.push_str(&format!("{b:02x}"));
+        }
+        out
+    }
+
+    /// Sets [`Transcript::digest`].
+    pub fn seal(&mut self) {
+        self.digest = self.compute_digest();
+    }
+}
