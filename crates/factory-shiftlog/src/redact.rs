@@ -76,7 +76,7 @@ const BUILT_IN: &[(&str, &str)] = &[
     ),
     (
         "password",
-        r#"(?i)\b(?:password|passwd|pwd|passphrase|secret|api_?key|access_?token|auth_?token)["']?\s*[:=]\s*["']?(?P<secret>[^\s"',;]{6,})"#,
+        r#"(?i)(?:password|passwd|pwd|passphrase|secret|api_?key|access_?token|auth_?token)["']?\s*[:=]\s*["']?(?P<secret>[^\s"',;]{6,})"#,
     ),
 ];
 
@@ -144,8 +144,13 @@ impl Redactor {
             }
             let mut n = 0u64;
             let replaced = re.replace_all(&out, |caps: &regex::Captures<'_>| {
-                n += 1;
                 let whole = caps.get(0).map_or("", |m| m.as_str());
+                let secret = caps.name("secret").map_or(whole, |m| m.as_str());
+                if secret.starts_with("[REDACTED:") {
+                    // Already replaced by an earlier, more specific kind.
+                    return whole.to_owned();
+                }
+                n += 1;
                 match caps.name("secret") {
                     Some(secret) => {
                         let start = secret.start() - caps.get(0).map_or(0, |m| m.start());
