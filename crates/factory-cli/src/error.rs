@@ -67,7 +67,8 @@ pub(crate) fn render(diagnostic: &dyn Diagnostic, color: bool) -> String {
     out
 }
 
-fn chain(err: &dyn std::error::Error) -> String {
+/// An error and its sources, joined by `: `.
+pub(crate) fn chain(err: &dyn std::error::Error) -> String {
     let mut text = err.to_string();
     let mut source = err.source();
     while let Some(s) = source {

@@ -55,6 +55,13 @@ enum Command {
     /// Check or show the policy.
     #[command(subcommand)]
     Policy(commands::policy::Command),
+    /// Attach agent transcripts to commits, or show them.
+    #[command(subcommand)]
+    Transcript(commands::transcript::Command),
+    /// The history with each commit's origin, agent, model, transcript and tier.
+    Log(commands::log::Args),
+    /// The conversation that led to a line: blame it, then show the prompt and the turns.
+    Why(commands::why::Args),
     /// Build a demo repository with human and agent commits and classify it.
     Demo(commands::demo::Args),
 }
@@ -100,6 +107,9 @@ where
             match cli.command {
                 Command::Classify(args) => commands::classify::run(&mut env, args),
                 Command::Policy(cmd) => commands::policy::run(&mut env, cmd),
+                Command::Transcript(cmd) => commands::transcript::run(&mut env, cmd),
+                Command::Log(args) => commands::log::run(&mut env, args),
+                Command::Why(args) => commands::why::run(&mut env, args),
                 Command::Demo(args) => commands::demo::run(&mut env, args),
             }
         });

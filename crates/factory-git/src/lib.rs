@@ -6,15 +6,19 @@
 //! (see [`factory_policy::Classifier::content_need`]).
 #![deny(missing_docs)]
 
+mod blame;
 mod changes;
 mod classify;
 mod error;
+mod notes;
 mod range;
 mod repo;
 
+pub use blame::{BlameError, BlamedLine};
 pub use changes::{ChangeSet, Worker};
 pub use classify::{Classified, classify_commits};
 pub use error::{ChangeError, OpenError, ReadError, RevError};
+pub use notes::{NoteError, TRANSCRIPTS_REF};
 pub use range::RangeSpec;
 pub use repo::Repo;
 

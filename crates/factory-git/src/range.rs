@@ -19,6 +19,8 @@ pub enum RangeSpec {
         /// The included end (`B` in `A..B`).
         to: String,
     },
+    /// Every commit reachable from a revision (`git log REV`).
+    History(String),
     /// Every commit reachable from HEAD, branches, remote-tracking branches and tags.
     All,
 }
@@ -39,7 +41,7 @@ impl RangeSpec {
 impl std::fmt::Display for RangeSpec {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            RangeSpec::Single(s) => f.write_str(s),
+            RangeSpec::Single(s) | RangeSpec::History(s) => f.write_str(s),
             RangeSpec::Range { from, to } => write!(f, "{from}..{to}"),
             RangeSpec::All => f.write_str("--all"),
         }
@@ -55,6 +57,7 @@ impl Repo {
                 vec![self.resolve_commit(to)?],
                 vec![self.resolve_commit(from)?],
             ),
+            RangeSpec::History(rev) => (vec![self.resolve_commit(rev)?], Vec::new()),
             RangeSpec::All => (self.all_tips()?, Vec::new()),
         };
         let repo = self.local();

@@ -82,6 +82,19 @@ impl Repo {
         self.local().head_id().ok().map(|id| id.detach())
     }
 
+    /// The message of a commit, lossily decoded.
+    pub fn message(&self, commit: ObjectId) -> Result<String, ReadError> {
+        let repo = self.local();
+        let err = |source: gix::Error| ReadError::Object {
+            rev: commit.to_string(),
+            path: String::new(),
+            source,
+        };
+        let c = repo.find_commit(commit).map_err(err)?;
+        let decoded = c.decode().map_err(|e| err(gix::Error::from_error(e)))?;
+        Ok(String::from_utf8_lossy(decoded.message.as_ref()).into_owned())
+    }
+
     /// The content of the blob at `path` in `commit`'s tree, or None if there is none.
     pub fn file_at(&self, commit: ObjectId, path: &str) -> Result<Option<Vec<u8>>, ReadError> {
         let repo = self.local();

@@ -10,7 +10,7 @@ use crate::classify::Origin;
 use crate::glob::{PathIndex, PathPattern};
 use crate::model::{
     Agents, GOVERNANCE_PATHS, GOVERNANCE_RULE_ID, LinePatterns, Person, Policy, Requirement, Rule,
-    Tier, TierId,
+    Tier, TierId, Transcripts,
 };
 use crate::problem::{PolicyError, Problems, Severity};
 use crate::schema;
@@ -543,6 +543,59 @@ pub(crate) fn decode(name: &str, text: &str) -> Result<Policy, PolicyError> {
         }
     }
 
+    // Transcripts.
+    let mut transcripts = Transcripts::default();
+    if let Some(item) = root.get("transcripts") {
+        match item.as_table_like() {
+            None => cx.type_error(item, "transcripts", "a table"),
+            Some(tt) => {
+                cx.check_keys(tt, &schema::TRANSCRIPTS, "`[transcripts]`");
+                if let Some(n) = cx.positive(tt, "max-note-bytes") {
+                    transcripts.max_note_bytes = n.value;
+                }
+                if let Some(b) = cx.boolean(tt, "keep-thinking") {
+                    transcripts.keep_thinking = b;
+                }
+                if let Some(item) = tt.get("entropy-threshold") {
+                    match item
+                        .as_float()
+                        .or_else(|| item.as_integer().map(|i| i as f64))
+                    {
+                        Some(f) if f > 0.0 && f <= 8.0 => transcripts.entropy_threshold = f,
+                        Some(_) => cx.p.error(
+                            item.span(),
+                            "`entropy-threshold` must be between 0 and 8 bits per character",
+                            "out of range",
+                        ),
+                        None => cx.type_error(item, "entropy-threshold", "a number"),
+                    }
+                }
+                if let Some(item) = tt.get("redact") {
+                    match item.as_table_like() {
+                        None => cx.type_error(item, "redact", "a table of `KIND = 'regex'`"),
+                        Some(r) => {
+                            for (kind, pitem) in r.iter() {
+                                let Some(pattern) = pitem.as_str() else {
+                                    cx.type_error(pitem, kind, "a regular expression string");
+                                    continue;
+                                };
+                                let at = At {
+                                    value: pattern.to_owned(),
+                                    span: pitem.span(),
+                                };
+                                if cx.regex(&at, "redact").is_some() {
+                                    transcripts
+                                        .redact
+                                        .push((kind.to_owned(), pattern.to_owned()));
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     // Rules.
     let mut rules = Vec::new();
     let mut path_lists: Vec<Vec<PathPattern>> = Vec::new();
@@ -797,6 +850,7 @@ pub(crate) fn decode(name: &str, text: &str) -> Result<Policy, PolicyError> {
         rules,
         people,
         agents,
+        transcripts,
         warnings: cx.p.list,
         source_name: name.to_owned(),
         source_text: text.to_owned(),

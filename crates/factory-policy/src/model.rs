@@ -151,6 +151,30 @@ pub struct Agents {
     pub(crate) co_authors_re: Vec<regex::Regex>,
 }
 
+/// How transcripts are stored.
+#[derive(Debug, Clone, Serialize)]
+pub struct Transcripts {
+    /// Largest note factory writes.
+    pub max_note_bytes: u64,
+    /// Keep thinking blocks.
+    pub keep_thinking: bool,
+    /// Entropy threshold of the high-entropy redaction.
+    pub entropy_threshold: f64,
+    /// Extra redaction patterns: (kind, regex).
+    pub redact: Vec<(String, String)>,
+}
+
+impl Default for Transcripts {
+    fn default() -> Self {
+        Transcripts {
+            max_note_bytes: 16 * 1024 * 1024,
+            keep_thinking: true,
+            entropy_threshold: 4.0,
+            redact: Vec::new(),
+        }
+    }
+}
+
 /// A person who can approve changes.
 #[derive(Debug, Clone, Serialize)]
 pub struct Person {
@@ -180,6 +204,8 @@ pub struct Policy {
     pub people: BTreeMap<String, Person>,
     /// Agent recognition.
     pub agents: Agents,
+    /// Transcript storage.
+    pub transcripts: Transcripts,
     /// Warnings found while loading (the policy is usable).
     pub warnings: Vec<Problem>,
     /// Name of the file the policy came from.

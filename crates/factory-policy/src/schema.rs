@@ -94,6 +94,51 @@ pub const TOP: Table = Table {
             Some("{}"),
             "People, their keys and roles (see `[people.NAME]`).",
         ),
+        key(
+            "transcripts",
+            "table",
+            false,
+            Some("see `[transcripts]`"),
+            "How agent transcripts are stored.",
+        ),
+    ],
+};
+
+/// `[transcripts]`.
+pub const TRANSCRIPTS: Table = Table {
+    header: "[transcripts]",
+    doc: "How agent transcripts are stored as notes on `refs/notes/factory/transcripts`. Secrets \
+          are always redacted before anything is written (cloud keys, tokens, JWTs, private keys, \
+          password assignments, high-entropy strings); these keys tune that.",
+    keys: &[
+        key(
+            "max-note-bytes",
+            "integer",
+            false,
+            Some("16777216"),
+            "Largest note (all sessions of one commit) factory writes; a larger one is refused.",
+        ),
+        key(
+            "keep-thinking",
+            "boolean",
+            false,
+            Some("true"),
+            "Keep the model's reasoning (thinking blocks) in stored transcripts.",
+        ),
+        key(
+            "entropy-threshold",
+            "float",
+            false,
+            Some("4.0"),
+            "Shannon entropy (bits per character) from which a long mixed token is redacted.",
+        ),
+        key(
+            "redact",
+            "table of strings",
+            false,
+            Some("{}"),
+            "Extra patterns to redact: `{ KIND = 'regex' }`; matches become `[REDACTED:KIND]`.",
+        ),
     ],
 };
 
@@ -351,7 +396,7 @@ pub const PERSON: Table = Table {
 };
 
 /// Every table, in the order of the reference.
-pub const TABLES: &[Table] = &[TOP, TIER, REQUIREMENT, RULE, AGENTS, PERSON];
+pub const TABLES: &[Table] = &[TOP, TIER, REQUIREMENT, RULE, AGENTS, PERSON, TRANSCRIPTS];
 
 /// The policy reference in Markdown, as the book shows it.
 pub fn reference_markdown() -> String {

@@ -8,6 +8,7 @@
 
 mod detect;
 pub mod import;
+pub mod note;
 mod redact;
 pub mod render;
 mod schema;

@@ -2,4 +2,7 @@
 
 pub(crate) mod classify;
 pub(crate) mod demo;
+pub(crate) mod log;
 pub(crate) mod policy;
+pub(crate) mod transcript;
+pub(crate) mod why;

@@ -1,0 +1,214 @@
+//! `factory transcript attach [REV] FILE...` and `factory transcript show REV`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use factory_git::{ObjectId, Repo, TRANSCRIPTS_REF};
+use factory_policy::Policy;
+use factory_shiftlog::render::{self, Detail};
+use factory_shiftlog::{Format, RedactionConfig, Redactor, Transcript, import, note};
+
+use crate::Env;
+use crate::error::CliError;
+use crate::policy_source;
+
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum Command {
+    /// Attach agent transcripts to a commit (default HEAD), normalised and with secrets redacted.
+    ///
+    /// Each FILE is read in its native format (detected, or named with --format), redacted, and
+    /// added to the commit's note on refs/notes/factory/transcripts; sessions already there are
+    /// kept (the same session attached again replaces its earlier version). Nothing is written
+    /// if any file cannot be read.
+    Attach {
+        /// `[REV] FILE...`: an optional revision, then the transcript files.
+        #[arg(value_name = "REV|FILE", required = true, num_args = 1..)]
+        args: Vec<String>,
+        /// The files' format: claude-code, codex, gemini, gemini-json, copilot, copilot-json,
+        /// aider, specstory, cursor.
+        #[arg(long, value_name = "FORMAT")]
+        format: Option<String>,
+        /// Use this policy file's [transcripts] settings instead of the repository's.
+        #[arg(long, value_name = "FILE")]
+        policy: Option<PathBuf>,
+    },
+    /// Show the transcripts attached to a commit.
+    Show {
+        /// The commit.
+        #[arg(default_value = "HEAD")]
+        rev: String,
+        /// Everything: thinking, tool inputs and outputs, patches.
+        #[arg(long, conflicts_with = "format")]
+        full: bool,
+        /// `text` for people, `json` for the stored transcripts (factory.transcript/v1).
+        #[arg(long, value_enum, default_value_t = ShowFormat::Text)]
+        format: ShowFormat,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum ShowFormat {
+    /// A readable conversation.
+    Text,
+    /// The transcripts as a JSON array.
+    Json,
+}
+
+pub(crate) fn run(env: &mut Env, cmd: Command) -> Result<ExitCode, CliError> {
+    match cmd {
+        Command::Attach {
+            args,
+            format,
+            policy,
+        } => attach(env, args, format, policy),
+        Command::Show { rev, full, format } => show(env, &rev, full, format),
+    }
+}
+
+/// The transcripts attached to `commit` (empty if none).
+pub(crate) fn transcripts_of(repo: &Repo, commit: ObjectId) -> Result<Vec<Transcript>, CliError> {
+    let Some(bytes) = repo
+        .read_note(TRANSCRIPTS_REF, commit)
+        .map_err(|e| CliError::internal(crate::error::chain(&e)))?
+    else {
+        return Ok(Vec::new());
+    };
+    note::decode(&bytes).map_err(|e| {
+        CliError::internal(format!("the transcript note of {commit} is malformed: {e}"))
+    })
+}
+
+fn redactor(policy: &Policy) -> Result<Redactor, CliError> {
+    let t = &policy.transcripts;
+    Redactor::new(RedactionConfig {
+        entropy_threshold: t.entropy_threshold,
+        patterns: t.redact.clone(),
+        ..RedactionConfig::default()
+    })
+    .map_err(CliError::usage)
+}
+
+fn attach(
+    env: &mut Env,
+    mut args: Vec<String>,
+    format: Option<String>,
+    policy_file: Option<PathBuf>,
+) -> Result<ExitCode, CliError> {
+    let repo = Repo::discover(&env.cwd)?;
+    let format = match format {
+        None => None,
+        Some(name) => Some(Format::from_name(&name).ok_or_else(|| {
+            let names: Vec<_> = Format::ALL.iter().map(|(_, n)| *n).collect();
+            CliError::usage(format!(
+                "unknown format `{name}`; the formats are: {}",
+                names.join(", ")
+            ))
+        })?),
+    };
+    // `[REV] FILE...`: the first argument is a revision when it is not a file and more follow.
+    let rev = if args.len() > 1 && !env.cwd.join(&args[0]).is_file() {
+        args.remove(0)
+    } else {
+        "HEAD".to_owned()
+    };
+    let commit = repo.resolve_commit(&rev)?;
+    let policy = policy_source::locate(&env.cwd, Some(&repo), policy_file.as_deref())?.parse()?;
+    let redactor = redactor(&policy)?;
+
+    let mut imported = Vec::new();
+    for file in &args {
+        let path = env.cwd.join(file);
+        let bytes = std::fs::read(&path)
+            .map_err(|e| CliError::usage(format!("cannot read {file}: {e}")))?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| CliError::usage(format!("{file} is not UTF-8 text")))?;
+        let mut t = import(file, &text, format).map_err(|e| CliError::usage(e.to_string()))?;
+        if !policy.transcripts.keep_thinking {
+            for m in &mut t.messages {
+                m.thinking = None;
+            }
+        }
+        redactor.redact(&mut t);
+        imported.push(t);
+    }
+
+    let mut sessions = transcripts_of(&repo, commit)?;
+    let mut changed = false;
+    for t in &imported {
+        changed |= note::merge(&mut sessions, t.clone());
+    }
+    let data = note::encode(&sessions);
+    let limit = policy.transcripts.max_note_bytes;
+    if data.len() as u64 > limit {
+        return Err(CliError::usage(format!(
+            "the transcript note of {} would be {} bytes, over the limit of {limit} (transcripts.max-note-bytes in the policy)",
+            &commit.to_string()[..12],
+            data.len()
+        )));
+    }
+    if changed {
+        repo.write_note(
+            TRANSCRIPTS_REF,
+            commit,
+            data.as_bytes(),
+            "factory: attach transcript",
+        )
+        .map_err(|e| CliError::internal(crate::error::chain(&e)))?;
+    }
+    for t in &imported {
+        let redacted = if t.redactions.is_empty() {
+            "nothing redacted".to_owned()
+        } else {
+            let parts: Vec<String> = t
+                .redactions
+                .iter()
+                .map(|(k, n)| format!("{k} {n}"))
+                .collect();
+            format!("redacted: {}", parts.join(", "))
+        };
+        env.ui.outln(&format!(
+            "attached {} session {} to {}: {} messages, {} tool calls, {} edits; {redacted}",
+            t.source.format,
+            t.session_id,
+            &commit.to_string()[..12],
+            t.messages.len(),
+            t.tool_call_count(),
+            t.edit_count(),
+        ))?;
+    }
+    if !changed {
+        env.ui.outln("(already attached: the note is unchanged)")?;
+    }
+    env.ui.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn show(env: &mut Env, rev: &str, full: bool, format: ShowFormat) -> Result<ExitCode, CliError> {
+    let repo = Repo::discover(&env.cwd)?;
+    let commit = repo.resolve_commit(rev)?;
+    let sessions = transcripts_of(&repo, commit)?;
+    if sessions.is_empty() {
+        return Err(CliError::usage(format!(
+            "no transcript is attached to {rev} ({})",
+            &commit.to_string()[..12]
+        )));
+    }
+    match format {
+        ShowFormat::Json => {
+            let text = serde_json::to_string_pretty(&sessions)
+                .map_err(|e| CliError::internal(format!("cannot encode JSON: {e}")))?;
+            env.ui.outln(&text)?;
+        }
+        ShowFormat::Text => {
+            let detail = if full { Detail::Full } else { Detail::Summary };
+            for (i, t) in sessions.iter().enumerate() {
+                if i > 0 {
+                    env.ui.out("\n")?;
+                }
+                env.ui.out(&render::text(t, detail))?;
+            }
+        }
+    }
+    env.ui.flush()?;
+    Ok(ExitCode::SUCCESS)
+}

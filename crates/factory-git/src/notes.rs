@@ -1,0 +1,86 @@
+//! Notes: factory keeps transcripts and approvals as git notes, one JSON document per line.
+
+use gix::ObjectId;
+use gix::refs::FullName;
+
+use crate::repo::Repo;
+
+/// The notes ref of agent transcripts.
+pub const TRANSCRIPTS_REF: &str = "refs/notes/factory/transcripts";
+
+/// A note could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum NoteError {
+    /// The notes ref name is not valid.
+    #[error("`{0}` is not a valid notes ref")]
+    BadRef(String),
+    /// Reading the note failed.
+    #[error("cannot read the note of {commit} on {notes_ref}")]
+    Read {
+        /// The annotated commit.
+        commit: ObjectId,
+        /// The notes ref.
+        notes_ref: String,
+        /// What gix said.
+        #[source]
+        source: gix::Error,
+    },
+    /// Writing the note failed.
+    #[error("cannot write the note of {commit} on {notes_ref}")]
+    Write {
+        /// The annotated commit.
+        commit: ObjectId,
+        /// The notes ref.
+        notes_ref: String,
+        /// What gix said.
+        #[source]
+        source: gix::Error,
+    },
+}
+
+impl Repo {
+    /// The note of `commit` on `notes_ref`, if there is one. Notes written by git with any
+    /// fan-out are found.
+    pub fn read_note(
+        &self,
+        notes_ref: &str,
+        commit: ObjectId,
+    ) -> Result<Option<Vec<u8>>, NoteError> {
+        let repo = self.local();
+        let err = |source| NoteError::Read {
+            commit,
+            notes_ref: notes_ref.to_owned(),
+            source,
+        };
+        let mut notes = repo
+            .notes()
+            .map_err(err)?
+            .with_refs([notes_ref])
+            .map_err(err)?;
+        let found = notes.get(commit).map_err(err)?;
+        Ok(found.into_iter().next().map(|n| n.blob.data.clone()))
+    }
+
+    /// Sets the note of `commit` on `notes_ref` to `data`, creating the ref if needed.
+    pub fn write_note(
+        &self,
+        notes_ref: &str,
+        commit: ObjectId,
+        data: &[u8],
+        message: &str,
+    ) -> Result<(), NoteError> {
+        let repo = self.local();
+        let name =
+            FullName::try_from(notes_ref).map_err(|_| NoteError::BadRef(notes_ref.to_owned()))?;
+        let err = |source| NoteError::Write {
+            commit,
+            notes_ref: notes_ref.to_owned(),
+            source,
+        };
+        let mut notes = repo.notes().map_err(err)?.with_commit_message(message);
+        notes
+            .replace_at_ref(name.as_ref(), commit, data)
+            .map_err(err)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,348 @@
+//! End-to-end: Shift Log commands against real repositories, read back with git itself.
+
+use std::path::PathBuf;
+use std::process::Output;
+
+use factory_tests::{TestRepo, workspace_root};
+
+fn factory_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_factory")
+}
+
+fn factory(repo: &TestRepo, args: &[&str]) -> Output {
+    repo.command(factory_bin())
+        .args(args)
+        .output()
+        .expect("factory runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn own(name: &str) -> PathBuf {
+    workspace_root()
+        .join("crates/factory-shiftlog/tests/fixtures")
+        .join(name)
+}
+
+/// A repository with one human commit and one agent commit that edits src/api.rs.
+fn repo() -> TestRepo {
+    let repo = TestRepo::new();
+    repo.write(
+        "src/api.rs",
+        "pub fn routes() -> Router {\n    Router::new()\n}\n",
+    );
+    repo.commit("Start");
+    repo.write(
+        "src/api.rs",
+        "pub fn routes() -> Router {\n    Router::new().route(\"/health\", get(health))\n}\n",
+    );
+    repo.commit("Add GET /health\n\nAgent: claude-code/2.0.14\nRequested-By: alice\n");
+    repo
+}
+
+fn note(repo: &TestRepo, rev: &str) -> String {
+    repo.git(&["notes", "--ref=factory/transcripts", "show", rev])
+}
+
+#[test]
+fn attach_stores_a_note_git_can_read_and_keeps_earlier_sessions() {
+    let repo = repo();
+    let claude = own("claude.jsonl");
+    let out = factory(&repo, &["transcript", "attach", claude.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).starts_with("attached claude-code session s-claude to "),
+        "{}",
+        stdout(&out)
+    );
+    let first = note(&repo, "HEAD");
+    assert_eq!(first.lines().count(), 1);
+    let doc: serde_json::Value = serde_json::from_str(first.lines().next().unwrap()).unwrap();
+    assert_eq!(doc["schema"], "factory.transcript/v1");
+    assert_eq!(doc["session_id"], "s-claude");
+    assert!(doc["digest"].as_str().unwrap().starts_with("sha256:"));
+
+    // A second session is added beside the first, on an explicit revision.
+    let codex = own("codex.jsonl");
+    let out = factory(
+        &repo,
+        &["transcript", "attach", "HEAD", codex.to_str().unwrap()],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let both = note(&repo, "HEAD");
+    assert_eq!(both.lines().count(), 2);
+    assert!(both.contains("\"s-claude\"") && both.contains("\"s-codex\""));
+
+    // Attaching the same session again changes nothing.
+    let out = factory(&repo, &["transcript", "attach", claude.to_str().unwrap()]);
+    assert!(
+        stdout(&out).contains("already attached"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(note(&repo, "HEAD"), both);
+
+    let json = factory(&repo, &["transcript", "show", "HEAD", "--format", "json"]);
+    let sessions: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(sessions.as_array().unwrap().len(), 2);
+    let text = stdout(&factory(&repo, &["transcript", "show"]));
+    assert!(
+        text.contains("── user · 2026-01-05T10:00:00Z\n  Add GET /health"),
+        "{text}"
+    );
+    assert!(text.contains("✎ src/api.rs"), "{text}");
+    let full = stdout(&factory(&repo, &["transcript", "show", "--full"]));
+    assert!(full.contains("(thinking) A route in src/api.rs."), "{full}");
+    assert!(
+        full.contains("+    Router::new().route(\"/health\", get(health))"),
+        "{full}"
+    );
+}
+
+#[test]
+fn secrets_never_reach_the_note() {
+    let repo = repo();
+    let token = format!("ghp_{}", "Zx9Yw8Vu7Ts6Rq5Po4Nm3Lk2Ji1Hg0Fe9Dc8");
+    let line = format!(
+        r#"{{"type":"user","sessionId":"s-secret","parentUuid":null,"timestamp":"2026-01-05T10:00:00Z","message":{{"role":"user","content":"push with {token} please"}}}}"#
+    );
+    repo.write("session.jsonl", format!("{line}\n"));
+    let out = factory(&repo, &["transcript", "attach", "session.jsonl"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("redacted: github-token 1"),
+        "{}",
+        stdout(&out)
+    );
+    let stored = note(&repo, "HEAD");
+    assert!(!stored.contains(&token));
+    assert!(stored.contains("[REDACTED:github-token]"));
+    assert!(
+        stored.contains("\"redactions\":{\"github-token\":1}"),
+        "{stored}"
+    );
+}
+
+#[test]
+fn bad_input_is_refused_and_nothing_is_written() {
+    let repo = repo();
+    repo.write(
+        "broken.jsonl",
+        "{\"type\":\"summary\",\"summary\":\"x\",\"leafUuid\":\"l\"}\n{oops\n",
+    );
+    let good = own("claude.jsonl");
+    let out = factory(
+        &repo,
+        &[
+            "transcript",
+            "attach",
+            good.to_str().unwrap(),
+            "broken.jsonl",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("broken.jsonl:2: not JSON"),
+        "{}",
+        stderr(&out)
+    );
+    let notes = repo
+        .command("git")
+        .args(["notes", "--ref=factory/transcripts", "list"])
+        .output()
+        .unwrap();
+    assert!(notes.stdout.is_empty(), "nothing was written");
+
+    let out = factory(
+        &repo,
+        &[
+            "transcript",
+            "attach",
+            "--format",
+            "nope",
+            good.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("unknown format `nope`"));
+
+    let out = factory(&repo, &["transcript", "show", "HEAD~1"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("no transcript is attached to HEAD~1"));
+}
+
+#[test]
+fn the_size_limit_comes_from_the_policy() {
+    let repo = repo();
+    repo.write(
+        "small.toml",
+        "version = 1\ndefault-tier = \"a\"\n[[tier]]\nname = \"a\"\ndescription = \"\"\n[transcripts]\nmax-note-bytes = 200\n",
+    );
+    let claude = own("claude.jsonl");
+    let out = factory(
+        &repo,
+        &[
+            "transcript",
+            "attach",
+            "--policy",
+            "small.toml",
+            claude.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("over the limit of 200") && stderr(&out).contains("max-note-bytes"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_megabyte_class_transcript_round_trips() {
+    let repo = repo();
+    let mut text = String::new();
+    for i in 0..2400 {
+        let body = "word ".repeat(100);
+        text.push_str(&format!(
+            r#"{{"type":"{}","sessionId":"s-big","parentUuid":null,"timestamp":"2026-01-05T10:{:02}:{:02}Z","message":{{"role":"x","content":"{i} {body}"}}}}"#,
+            if i % 2 == 0 { "user" } else { "assistant" },
+            (i / 60) % 60,
+            i % 60
+        ));
+        text.push('\n');
+    }
+    assert!(text.len() > 1_200_000);
+    repo.write("big.jsonl", &text);
+    let out = factory(&repo, &["transcript", "attach", "big.jsonl"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let json = factory(&repo, &["transcript", "show", "--format", "json"]);
+    let sessions: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(sessions[0]["messages"].as_array().unwrap().len(), 2400);
+}
+
+#[test]
+fn notes_written_by_git_with_fan_out_are_read() {
+    let repo = repo();
+    let head = repo.git(&["rev-parse", "HEAD"]).trim().to_owned();
+    // Store a transcript through factory, then rebuild the notes tree by hand with git's 2/38
+    // fan-out (ab/cdef…), as git does for large notes trees.
+    let claude = own("claude.jsonl");
+    assert!(
+        factory(&repo, &["transcript", "attach", claude.to_str().unwrap()])
+            .status
+            .success()
+    );
+    let blob = repo
+        .git(&[
+            "rev-parse",
+            &format!("refs/notes/factory/transcripts:{head}"),
+        ])
+        .trim()
+        .to_owned();
+    let inner = pipe(
+        &repo,
+        &["mktree"],
+        &format!("100644 blob {blob}\t{}\n", &head[2..]),
+    );
+    let outer = pipe(
+        &repo,
+        &["mktree"],
+        &format!("040000 tree {}\t{}\n", inner.trim(), &head[..2]),
+    );
+    let commit = repo.git(&["commit-tree", outer.trim(), "-m", "fan-out"]);
+    repo.git(&[
+        "update-ref",
+        "refs/notes/factory/transcripts",
+        commit.trim(),
+    ]);
+    assert_eq!(
+        repo.git(&["ls-tree", "refs/notes/factory/transcripts"])
+            .split('\t')
+            .nth(1)
+            .unwrap()
+            .trim(),
+        &head[..2]
+    );
+    let out = factory(&repo, &["transcript", "show", "--format", "json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("\"s-claude\""));
+}
+
+fn pipe(repo: &TestRepo, args: &[&str], input: &str) -> String {
+    use std::io::Write;
+    let mut child = repo
+        .command("git")
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn log_and_why_tell_the_story_of_a_line() {
+    let repo = repo();
+    let claude = own("claude.jsonl");
+    assert!(
+        factory(&repo, &["transcript", "attach", claude.to_str().unwrap()])
+            .status
+            .success()
+    );
+    let log = stdout(&factory(&repo, &["log"]));
+    let lines: Vec<&str> = log.lines().collect();
+    assert_eq!(lines.len(), 2, "{log}");
+    assert!(lines[0].contains("review") && lines[0].contains("agent claude-code/2.0.14 (claude-sonnet-4-5) [transcript: 3 messages]  Add GET /health"), "{log}");
+    assert!(lines[1].contains("human  Start"), "{log}");
+    let json: serde_json::Value =
+        serde_json::from_slice(&factory(&repo, &["log", "--format", "json", "-n", "1"]).stdout)
+            .unwrap();
+    assert_eq!(json.as_array().unwrap().len(), 1);
+    assert_eq!(json[0]["messages"], 3);
+
+    let why = factory(&repo, &["why", "src/api.rs:2"]);
+    assert!(why.status.success(), "{}", stderr(&why));
+    let text = stdout(&why);
+    assert!(
+        text.starts_with("src/api.rs:2  Router::new().route(\"/health\", get(health))\ncommit "),
+        "{text}"
+    );
+    assert!(text.contains("Add GET /health"), "{text}");
+    assert!(
+        text.contains("── user · 2026-01-05T10:00:00Z\n  Add GET /health"),
+        "{text}"
+    );
+    assert!(
+        text.contains("── assistant · 2026-01-05T10:00:05Z\n  Adding the route.\n  ✎ src/api.rs"),
+        "{text}"
+    );
+
+    let human = stdout(&factory(&repo, &["why", "src/api.rs:1"]));
+    assert!(
+        human.contains("no transcript is attached to this commit"),
+        "{human}"
+    );
+    let out = factory(&repo, &["why", "src/api.rs:99"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("src/api.rs has no line 99"),
+        "{}",
+        stderr(&out)
+    );
+    let out = factory(&repo, &["why", "src/api.rs"]);
+    assert_eq!(out.status.code(), Some(2));
+}
