@@ -58,6 +58,9 @@ enum Command {
     /// Attach agent transcripts to commits, or show them.
     #[command(subcommand)]
     Transcript(commands::transcript::Command),
+    /// Keep factory's notes with the commits: setup, sync with a remote, remap after rewrites.
+    #[command(subcommand)]
+    Notes(commands::notes::Command),
     /// The history with each commit's origin, agent, model, transcript and tier.
     Log(commands::log::Args),
     /// The conversation that led to a line: blame it, then show the prompt and the turns.
@@ -109,6 +112,7 @@ where
                 Command::Policy(cmd) => commands::policy::run(&mut env, cmd),
                 Command::Transcript(cmd) => commands::transcript::run(&mut env, cmd),
                 Command::Log(args) => commands::log::run(&mut env, args),
+                Command::Notes(cmd) => commands::notes::run(&mut env, cmd),
                 Command::Why(args) => commands::why::run(&mut env, args),
                 Command::Demo(args) => commands::demo::run(&mut env, args),
             }

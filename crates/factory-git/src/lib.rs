@@ -9,6 +9,7 @@
 mod blame;
 mod changes;
 mod classify;
+mod command;
 mod error;
 mod notes;
 mod range;
@@ -17,6 +18,7 @@ mod repo;
 pub use blame::{BlameError, BlamedLine};
 pub use changes::{ChangeSet, Worker};
 pub use classify::{Classified, classify_commits};
+pub use command::GitCommandError;
 pub use error::{ChangeError, OpenError, ReadError, RevError};
 pub use notes::{NoteError, TRANSCRIPTS_REF};
 pub use range::RangeSpec;

@@ -3,6 +3,7 @@
 pub(crate) mod classify;
 pub(crate) mod demo;
 pub(crate) mod log;
+pub(crate) mod notes;
 pub(crate) mod policy;
 pub(crate) mod transcript;
 pub(crate) mod why;

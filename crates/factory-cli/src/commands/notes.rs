@@ -1,0 +1,333 @@
+//! `factory notes setup | sync | remap`: keep factory's notes with the commits through fetches,
+//! pushes, amends, rebases and squash merges.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::ExitCode;
+
+use factory_git::{GitCommandError, ObjectId, RangeSpec, Repo, TRANSCRIPTS_REF};
+use factory_shiftlog::note;
+
+use super::transcript::transcripts_of;
+use crate::Env;
+use crate::error::CliError;
+
+/// factory's notes refs.
+const NOTES_GLOB: &str = "refs/notes/factory/*";
+/// Where `notes sync` fetches a remote's notes before merging them.
+fn remote_notes(remote: &str) -> String {
+    format!("refs/notes/factory-remotes/{remote}")
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum Command {
+    /// Configure this clone so factory's notes travel and survive rewrites (idempotent).
+    ///
+    /// For each remote: a fetch refspec bringing its refs/notes/factory/* to
+    /// refs/notes/factory-remotes/REMOTE/* (merged by `factory notes sync`), and push refspecs
+    /// for HEAD and refs/notes/factory/*. For rewrites: notes.rewriteRef so that `git commit
+    /// --amend` and `git rebase` carry the notes, with the cat_sort_uniq mode and merge strategy
+    /// (one document per line, so unions are lossless).
+    Setup {
+        /// Only this remote (default: every remote).
+        #[arg(long, value_name = "NAME")]
+        remote: Option<String>,
+    },
+    /// Fetch a remote's factory notes, merge them into ours (keeping both sides' lines), push.
+    Sync {
+        /// The remote.
+        #[arg(long, value_name = "NAME", default_value = "origin")]
+        remote: String,
+        /// Merge only; do not push.
+        #[arg(long)]
+        no_push: bool,
+    },
+    /// Re-attach transcripts after a rebase-merge or squash-merge rewrote commits.
+    ///
+    /// For each commit of RANGE without a transcript: a commit elsewhere with a transcript and
+    /// the same patch id gives it its transcripts (rebase-merge); failing that, a branch of
+    /// annotated commits whose combined diff has the same patch id gives it the union of their
+    /// transcripts (squash-merge).
+    Remap {
+        /// The rewritten commits, e.g. `main~5..main`.
+        #[arg(value_name = "A..B")]
+        range: String,
+    },
+}
+
+pub(crate) fn run(env: &mut Env, cmd: Command) -> Result<ExitCode, CliError> {
+    let repo = Repo::discover(&env.cwd)?;
+    match cmd {
+        Command::Setup { remote } => setup(env, &repo, remote),
+        Command::Sync { remote, no_push } => sync(env, &repo, &remote, no_push),
+        Command::Remap { range } => remap(env, &repo, &range),
+    }
+}
+
+fn git_err(e: GitCommandError) -> CliError {
+    CliError::internal(e.to_string())
+}
+
+/// Adds `value` to the multi-valued `key` unless it is there; says whether it added it.
+fn ensure(repo: &Repo, key: &str, value: &str) -> Result<bool, CliError> {
+    if repo
+        .config_all(key)
+        .map_err(git_err)?
+        .iter()
+        .any(|v| v == value)
+    {
+        return Ok(false);
+    }
+    repo.git(&["config", "--add", key, value], None)
+        .map_err(git_err)?;
+    Ok(true)
+}
+
+/// Sets the single-valued `key` to `value` unless it has it; says whether it changed it.
+fn set(repo: &Repo, key: &str, value: &str) -> Result<bool, CliError> {
+    if repo
+        .config_all(key)
+        .map_err(git_err)?
+        .last()
+        .is_some_and(|v| v == value)
+    {
+        return Ok(false);
+    }
+    repo.git(&["config", key, value], None).map_err(git_err)?;
+    Ok(true)
+}
+
+fn setup(env: &mut Env, repo: &Repo, only: Option<String>) -> Result<ExitCode, CliError> {
+    let remotes: Vec<String> = match only {
+        Some(r) => vec![r],
+        None => repo
+            .git(&["remote"], None)
+            .map_err(git_err)?
+            .lines()
+            .map(str::to_owned)
+            .collect(),
+    };
+    let mut changes = Vec::new();
+    for remote in &remotes {
+        let fetch = format!("+{NOTES_GLOB}:{}/*", remote_notes(remote));
+        if ensure(repo, &format!("remote.{remote}.fetch"), &fetch)? {
+            changes.push(format!("remote.{remote}.fetch += {fetch}"));
+        }
+        let push_key = format!("remote.{remote}.push");
+        // Once a remote has push refspecs, plain `git push` pushes only those: keep pushing the
+        // current branch as before.
+        if repo.config_all(&push_key).map_err(git_err)?.is_empty()
+            && ensure(repo, &push_key, "HEAD")?
+        {
+            changes.push(format!("{push_key} += HEAD"));
+        }
+        let notes_push = format!("{NOTES_GLOB}:{NOTES_GLOB}");
+        if ensure(repo, &push_key, &notes_push)? {
+            changes.push(format!("{push_key} += {notes_push}"));
+        }
+    }
+    if ensure(repo, "notes.rewriteRef", NOTES_GLOB)? {
+        changes.push(format!("notes.rewriteRef += {NOTES_GLOB}"));
+    }
+    for (key, value) in [
+        ("notes.rewriteMode", "cat_sort_uniq"),
+        ("notes.rewrite.amend", "true"),
+        ("notes.rewrite.rebase", "true"),
+        ("notes.factory/transcripts.mergeStrategy", "cat_sort_uniq"),
+        ("notes.factory/approvals.mergeStrategy", "cat_sort_uniq"),
+    ] {
+        if set(repo, key, value)? {
+            changes.push(format!("{key} = {value}"));
+        }
+    }
+    if changes.is_empty() {
+        env.ui.outln("notes: already set up, nothing changed")?;
+    } else {
+        for c in &changes {
+            env.ui.outln(&format!("set {c}"))?;
+        }
+    }
+    env.ui.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn sync(env: &mut Env, repo: &Repo, remote: &str, no_push: bool) -> Result<ExitCode, CliError> {
+    let staging = remote_notes(remote);
+    repo.git(
+        &[
+            "fetch",
+            "--quiet",
+            remote,
+            &format!("+{NOTES_GLOB}:{staging}/*"),
+        ],
+        None,
+    )
+    .map_err(git_err)?;
+    let fetched = repo
+        .git(
+            &[
+                "for-each-ref",
+                "--format=%(refname)",
+                &format!("{staging}/"),
+            ],
+            None,
+        )
+        .map_err(git_err)?;
+    for theirs in fetched.lines() {
+        let name = theirs.trim_start_matches(&format!("{staging}/"));
+        let ours = format!("refs/notes/factory/{name}");
+        let exists = repo
+            .git(&["rev-parse", "--verify", "--quiet", &ours], None)
+            .is_ok();
+        if !exists {
+            repo.git(&["update-ref", &ours, theirs], None)
+                .map_err(git_err)?;
+            env.ui.outln(&format!("{ours}: taken from {remote}"))?;
+            continue;
+        }
+        let before = repo.git(&["rev-parse", &ours], None).map_err(git_err)?;
+        repo.git(
+            &[
+                "notes",
+                &format!("--ref={ours}"),
+                "merge",
+                "--quiet",
+                "--strategy=cat_sort_uniq",
+                theirs,
+            ],
+            None,
+        )
+        .map_err(git_err)?;
+        let after = repo.git(&["rev-parse", &ours], None).map_err(git_err)?;
+        let what = if before == after {
+            "up to date"
+        } else {
+            "merged"
+        };
+        env.ui.outln(&format!("{ours}: {what} with {remote}"))?;
+    }
+    if !no_push {
+        let local = repo
+            .git(
+                &["for-each-ref", "--format=%(refname)", "refs/notes/factory/"],
+                None,
+            )
+            .map_err(git_err)?;
+        if !local.trim().is_empty() {
+            repo.git(
+                &[
+                    "push",
+                    "--quiet",
+                    remote,
+                    &format!("{NOTES_GLOB}:{NOTES_GLOB}"),
+                ],
+                None,
+            )
+            .map_err(git_err)?;
+            env.ui.outln(&format!("pushed factory notes to {remote}"))?;
+        }
+    }
+    env.ui.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn remap(env: &mut Env, repo: &Repo, range: &str) -> Result<ExitCode, CliError> {
+    let spec = RangeSpec::parse(range);
+    let RangeSpec::Range { to, .. } = &spec else {
+        return Err(CliError::usage(format!("`{range}` is not a range A..B")));
+    };
+    let targets = repo.commits(&spec)?;
+    let in_range: BTreeSet<ObjectId> = targets.iter().copied().collect();
+    // Every annotated commit outside the range is a candidate source, keyed by patch id.
+    // No notes ref yet means no sources.
+    let listed = repo
+        .git(
+            &["notes", &format!("--ref={TRANSCRIPTS_REF}"), "list"],
+            None,
+        )
+        .unwrap_or_default();
+    let mut sources: Vec<ObjectId> = Vec::new();
+    for line in listed.lines() {
+        let Some(id) = line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|h| ObjectId::from_hex(h.as_bytes()).ok())
+        else {
+            continue;
+        };
+        if !in_range.contains(&id) {
+            sources.push(id);
+        }
+    }
+    let mut by_patch: BTreeMap<String, Vec<ObjectId>> = BTreeMap::new();
+    for id in &sources {
+        if let Some(pid) = repo.patch_id(None, &id.to_string()).map_err(git_err)? {
+            by_patch.entry(pid).or_default().push(*id);
+        }
+    }
+    let mut remapped = 0;
+    for target in targets.iter().rev() {
+        if !transcripts_of(repo, *target)?.is_empty() {
+            continue;
+        }
+        let Some(pid) = repo.patch_id(None, &target.to_string()).map_err(git_err)? else {
+            continue;
+        };
+        let mut from: Vec<ObjectId> = by_patch.get(&pid).cloned().unwrap_or_default();
+        let mut how = "rebased from";
+        if from.is_empty() {
+            // A squash: a branch of annotated commits whose combined diff is this commit's.
+            for tip in &sources {
+                let Ok(base) = repo.git(&["merge-base", &tip.to_string(), to], None) else {
+                    continue;
+                };
+                let base = base.trim();
+                if repo
+                    .patch_id(Some(base), &tip.to_string())
+                    .map_err(git_err)?
+                    .as_deref()
+                    == Some(pid.as_str())
+                {
+                    let chain = repo.commits(&RangeSpec::Range {
+                        from: base.to_owned(),
+                        to: tip.to_string(),
+                    })?;
+                    from = chain.into_iter().filter(|c| sources.contains(c)).collect();
+                    how = "squashed from";
+                    break;
+                }
+            }
+        }
+        if from.is_empty() {
+            continue;
+        }
+        let mut sessions = Vec::new();
+        for source in &from {
+            for t in transcripts_of(repo, *source)? {
+                note::merge(&mut sessions, t);
+            }
+        }
+        repo.write_note(
+            TRANSCRIPTS_REF,
+            *target,
+            note::encode(&sessions).as_bytes(),
+            "factory: remap transcripts",
+        )
+        .map_err(|e| CliError::internal(crate::error::chain(&e)))?;
+        remapped += 1;
+        let names: Vec<String> = from
+            .iter()
+            .map(|c| c.to_string()[..12].to_owned())
+            .collect();
+        env.ui.outln(&format!(
+            "{}: {} session(s) {how} {}",
+            &target.to_string()[..12],
+            sessions.len(),
+            names.join(", ")
+        ))?;
+    }
+    if remapped == 0 {
+        env.ui.outln("nothing to remap")?;
+    }
+    env.ui.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
