@@ -346,3 +346,24 @@ fn log_and_why_tell_the_story_of_a_line() {
     let out = factory(&repo, &["why", "src/api.rs"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn log_into_a_closed_pipe_ends_quietly() {
+    use std::io::{BufRead, BufReader};
+    let repo = TestRepo::from_script("many_commits");
+    let mut child = repo
+        .command(factory_bin())
+        .arg("log")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.contains("change 3000"), "{first}");
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{:?}: {}", out.status, stderr(&out));
+    assert!(out.stderr.is_empty(), "{}", stderr(&out));
+}

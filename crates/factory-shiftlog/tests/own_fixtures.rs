@@ -144,3 +144,52 @@ fn malformed_files_name_the_file_and_line() {
     .unwrap_err();
     assert!(err.to_string().contains("no messages"), "{err}");
 }
+
+/// The JSON Schema in the book names exactly the fields the code writes.
+#[test]
+fn the_book_json_schema_matches_the_types() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../book/src/schemas/transcript-v1.schema.json");
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let keys = |v: &serde_json::Value| -> Vec<String> {
+        let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        k.sort();
+        k
+    };
+    // A transcript with every optional field set.
+    let (file, text) = fixture("claude.jsonl");
+    let mut t = import(&file, &text, None).unwrap();
+    t.commit = Some("c".into());
+    t.redactions.insert("jwt".into(), 1);
+    t.messages[1].sidechain = true;
+    t.messages[1].tool_calls[0].is_error = true;
+    t.seal();
+    let value = serde_json::to_value(&t).unwrap();
+    assert_eq!(keys(&value), keys(&schema["properties"]));
+    assert_eq!(
+        keys(&value["messages"][1]),
+        keys(&schema["$defs"]["message"]["properties"])
+    );
+    assert_eq!(
+        keys(&value["usage"]),
+        keys(&schema["properties"]["usage"]["properties"])
+    );
+    assert_eq!(
+        keys(&value["source"]),
+        keys(&schema["properties"]["source"]["properties"])
+    );
+    let call = &value["messages"][1]["tool_calls"][0];
+    assert_eq!(
+        keys(call),
+        keys(&schema["$defs"]["message"]["properties"]["tool_calls"]["items"]["properties"])
+    );
+    let formats: Vec<&str> = schema["properties"]["source"]["properties"]["format"]["enum"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    let ours: Vec<&str> = Format::ALL.iter().map(|(_, n)| *n).collect();
+    assert_eq!(formats, ours);
+}
