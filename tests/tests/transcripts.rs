@@ -367,3 +367,29 @@ fn log_into_a_closed_pipe_ends_quietly() {
     assert!(out.status.success(), "{:?}: {}", out.status, stderr(&out));
     assert!(out.stderr.is_empty(), "{}", stderr(&out));
 }
+
+#[test]
+fn the_policy_adds_redaction_patterns_and_can_drop_thinking() {
+    let repo = repo();
+    repo.write(
+        ".factory/policy.toml",
+        "version = 1\ndefault-tier = \"a\"\n[[tier]]\nname = \"a\"\ndescription = \"\"\n[transcripts]\nkeep-thinking = false\nredact = { internal-host = 'build-[0-9]+\\.corp\\.example' }\n",
+    );
+    let line = r#"{"type":"assistant","sessionId":"s-p","parentUuid":null,"timestamp":"2026-01-05T10:00:00Z","message":{"role":"assistant","content":[{"type":"thinking","thinking":"secret plan"},{"type":"text","text":"deploying to build-17.corp.example"}]}}"#;
+    repo.write("s.jsonl", format!("{line}\n"));
+    let out = factory(&repo, &["transcript", "attach", "s.jsonl"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("redacted: internal-host 1"),
+        "{}",
+        stdout(&out)
+    );
+    let stored = note(&repo, "HEAD");
+    assert!(
+        !stored.contains("build-17.corp.example") && stored.contains("[REDACTED:internal-host]")
+    );
+    assert!(
+        !stored.contains("secret plan"),
+        "thinking dropped by the policy"
+    );
+}
