@@ -450,6 +450,7 @@ pub(crate) fn decode(name: &str, text: &str) -> Result<Policy, PolicyError> {
                             name: display,
                             email,
                             roles: roles.into_iter().map(|r| r.value).collect(),
+                            key_spans: keys.iter().map(|k| k.span.clone()).collect(),
                             keys: keys.into_iter().map(|k| k.value).collect(),
                         },
                     );

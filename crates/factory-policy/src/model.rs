@@ -187,6 +187,9 @@ pub struct Person {
     pub roles: Vec<String>,
     /// Signing keys as written (`openpgp:FPR` or an SSH public key line).
     pub keys: Vec<String>,
+    /// Where each key is written in the policy file, for diagnostics.
+    #[serde(skip)]
+    pub key_spans: Vec<Option<std::ops::Range<usize>>>,
 }
 
 /// A loaded, validated policy.
@@ -262,6 +265,20 @@ impl Policy {
             .iter()
             .filter(move |(_, p)| p.roles.iter().any(|r| r == role))
             .map(|(h, _)| h.as_str())
+    }
+
+    /// A problem at `span` of this policy's file (for checks made outside this crate, such as
+    /// loading the keys the policy names).
+    pub fn problem(
+        &self,
+        span: Option<std::ops::Range<usize>>,
+        message: impl Into<String>,
+        label: impl Into<String>,
+        help: Option<String>,
+    ) -> Problem {
+        let mut p = crate::problem::Problems::new(&self.source_name, &self.source_text);
+        p.push(crate::problem::Severity::Error, span, message, label, help);
+        p.list.remove(0)
     }
 
     /// Whether any rule reads file content (line regexes or line counts).
