@@ -6,6 +6,7 @@
 
 mod commands;
 mod error;
+mod keys;
 mod policy_source;
 mod ui;
 
@@ -55,6 +56,8 @@ enum Command {
     /// Check or show the policy.
     #[command(subcommand)]
     Policy(commands::policy::Command),
+    /// Verify commit signatures (OpenPGP, SSH) against the people and keys of the policy.
+    Verify(commands::verify::Args),
     /// Attach agent transcripts to commits, or show them.
     #[command(subcommand)]
     Transcript(commands::transcript::Command),
@@ -110,6 +113,7 @@ where
             match cli.command {
                 Command::Classify(args) => commands::classify::run(&mut env, args),
                 Command::Policy(cmd) => commands::policy::run(&mut env, cmd),
+                Command::Verify(args) => commands::verify::run(&mut env, args),
                 Command::Transcript(cmd) => commands::transcript::run(&mut env, cmd),
                 Command::Log(args) => commands::log::run(&mut env, args),
                 Command::Notes(cmd) => commands::notes::run(&mut env, cmd),

@@ -82,6 +82,51 @@ impl Repo {
         self.local().head_id().ok().map(|id| id.detach())
     }
 
+    /// The raw commit object (as `git cat-file commit` prints it).
+    pub fn raw_commit(&self, commit: ObjectId) -> Result<Vec<u8>, ReadError> {
+        let repo = self.local();
+        let object = repo
+            .find_object(commit)
+            .map_err(|source| ReadError::Object {
+                rev: commit.to_string(),
+                path: String::new(),
+                source,
+            })?;
+        Ok(object.detach().data)
+    }
+
+    /// The files directly in directory `dir` of `commit`'s tree, as (name, content); empty if
+    /// there is no such directory.
+    pub fn files_in(
+        &self,
+        commit: ObjectId,
+        dir: &str,
+    ) -> Result<Vec<(String, Vec<u8>)>, ReadError> {
+        let repo = self.local();
+        let err = |source: gix::Error| ReadError::Object {
+            rev: commit.to_string(),
+            path: dir.to_owned(),
+            source,
+        };
+        let tree = repo.find_commit(commit).map_err(err)?.tree().map_err(err)?;
+        let Some(entry) = tree.lookup_entry_by_path(dir).map_err(err)? else {
+            return Ok(Vec::new());
+        };
+        if !entry.mode().is_tree() {
+            return Ok(Vec::new());
+        }
+        let sub = entry.object().map_err(err)?.into_tree();
+        let mut out = Vec::new();
+        for e in sub.iter() {
+            let e = e.map_err(|e| err(gix::Error::from_error(e)))?;
+            if e.mode().is_blob() {
+                let blob = repo.find_object(e.oid()).map_err(err)?;
+                out.push((e.filename().to_string(), blob.detach().data));
+            }
+        }
+        Ok(out)
+    }
+
     /// The message of a commit, lossily decoded.
     pub fn message(&self, commit: ObjectId) -> Result<String, ReadError> {
         let repo = self.local();

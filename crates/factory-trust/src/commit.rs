@@ -45,10 +45,7 @@ pub fn signed_commit(raw: &[u8]) -> Option<SignedCommit> {
         } else {
             in_sig = false;
             if let Some(rest) = trimmed.strip_prefix("committer ") {
-                committer_time = rest
-                    .rsplit(' ')
-                    .nth(1)
-                    .and_then(|t| t.parse::<i64>().ok());
+                committer_time = rest.rsplit(' ').nth(1).and_then(|t| t.parse::<i64>().ok());
             }
         }
         payload.extend_from_slice(line);

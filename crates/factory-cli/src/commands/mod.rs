@@ -6,4 +6,5 @@ pub(crate) mod log;
 pub(crate) mod notes;
 pub(crate) mod policy;
 pub(crate) mod transcript;
+pub(crate) mod verify;
 pub(crate) mod why;

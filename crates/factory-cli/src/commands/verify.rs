@@ -1,0 +1,149 @@
+//! `factory verify [REV | A..B | --all]`: who signed each commit, verified in-process.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use factory_git::{RangeSpec, Repo};
+use factory_trust::{AllowedSigners, Verdict, verify_commit};
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::Env;
+use crate::error::CliError;
+use crate::{keys, policy_source};
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// A commit (`REV`) or a range (`A..B`). Default: HEAD.
+    #[arg(value_name = "REV|A..B", conflicts_with = "all")]
+    range: Option<String>,
+    /// Every commit reachable from HEAD, branches, remote-tracking branches and tags.
+    #[arg(long)]
+    all: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+    /// Use this policy file (and the `keys/` directory beside it) instead of the repository's.
+    #[arg(long, value_name = "FILE")]
+    policy: Option<PathBuf>,
+    /// Also accept SSH keys of this allowed_signers file (ssh-keygen(1) format).
+    #[arg(long, value_name = "FILE")]
+    allowed_signers: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Format {
+    /// One line per commit.
+    Human,
+    /// A JSON array of `{commit, summary, verdict, ...}`.
+    Json,
+}
+
+#[derive(Serialize)]
+struct Entry {
+    commit: String,
+    summary: String,
+    #[serde(flatten)]
+    verdict: Verdict,
+}
+
+pub(crate) fn run(env: &mut Env, args: Args) -> Result<ExitCode, CliError> {
+    let repo = Repo::discover(&env.cwd)?;
+    let source = policy_source::locate(&env.cwd, Some(&repo), args.policy.as_deref())?;
+    let policy = source.parse()?;
+    let keyring = keys::keyring(&mut env.ui, &source, &policy, Some(&repo))?;
+    let allowed = match &args.allowed_signers {
+        None => None,
+        Some(file) => {
+            let path = env.cwd.join(file);
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| CliError::usage(format!("cannot read {}: {e}", path.display())))?;
+            Some(
+                AllowedSigners::parse(&text)
+                    .map_err(|e| CliError::usage(format!("{}: {e}", file.display())))?,
+            )
+        }
+    };
+    let spec = if args.all {
+        RangeSpec::All
+    } else {
+        RangeSpec::parse(args.range.as_deref().unwrap_or("HEAD"))
+    };
+    let commits = repo.commits(&spec)?;
+    let entries: Vec<Entry> = commits
+        .par_iter()
+        .map(|id| {
+            let raw = repo.raw_commit(*id)?;
+            let verdict = verify_commit(&raw, &keyring, allowed.as_ref());
+            let text = String::from_utf8_lossy(&raw);
+            let summary = text
+                .split_once("\n\n")
+                .map(|(_, msg)| msg.lines().next().unwrap_or("").to_owned())
+                .unwrap_or_default();
+            Ok(Entry {
+                commit: id.to_string(),
+                summary,
+                verdict,
+            })
+        })
+        .collect::<Result<_, CliError>>()?;
+    match args.format {
+        Format::Json => {
+            let text = serde_json::to_string_pretty(&entries)
+                .map_err(|e| CliError::internal(format!("cannot encode JSON: {e}")))?;
+            env.ui.outln(&text)?;
+        }
+        Format::Human => {
+            for e in &entries {
+                let detail = match &e.verdict {
+                    Verdict::Good {
+                        person,
+                        principal,
+                        key,
+                        roles,
+                        kind,
+                    } => {
+                        let who = person
+                            .clone()
+                            .or_else(|| principal.clone())
+                            .unwrap_or_default();
+                        let roles = if roles.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" [{}]", roles.join(", "))
+                        };
+                        format!(
+                            "{who}{roles} ({} {key})",
+                            serde_json::to_value(kind)
+                                .ok()
+                                .and_then(|v| v.as_str().map(str::to_owned))
+                                .unwrap_or_default()
+                        )
+                    }
+                    Verdict::Bad { key, reason, .. } => format!("{key}: {reason}"),
+                    Verdict::UnknownKey { key, .. } => key.clone(),
+                    Verdict::Expired { key, reason, .. } => format!("{key}: {reason}"),
+                    Verdict::Revoked { key, person, .. } => {
+                        format!("{} {key}", person.clone().unwrap_or_default())
+                    }
+                    Verdict::Unsupported { .. } => {
+                        "x509 / gitsign signatures are not verified".to_owned()
+                    }
+                    Verdict::Malformed { reason } => reason.clone(),
+                    Verdict::Unsigned => String::new(),
+                };
+                env.ui.outln(
+                    &format!(
+                        "{} {:11} {detail}  {}",
+                        &e.commit[..12],
+                        e.verdict.name(),
+                        e.summary
+                    )
+                    .replace("   ", "  "),
+                )?;
+            }
+        }
+    }
+    env.ui.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
