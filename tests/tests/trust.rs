@@ -279,3 +279,109 @@ fn ssh_signed_commits() {
     assert_eq!(v[0]["verdict"], "good", "{v}");
     assert_eq!(v[0]["principal"], "bob@example.com");
 }
+
+/// A gpg wrapper that signs as if the clock said `$FAKETIME`.
+fn faked_gpg(repo: &TestRepo) -> std::path::PathBuf {
+    let path = repo.home().join("gpg-at");
+    std::fs::write(
+        &path,
+        "#!/bin/sh\nexec gpg --faked-system-time \"$FAKETIME\" \"$@\"\n",
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    path
+}
+
+#[test]
+fn judged_at_signing_time_expiry_later_is_fine_revocation_is_not() {
+    let repo = TestRepo::new();
+    let home = repo.home().join("gnupg-old");
+    std::fs::create_dir_all(&home).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700)).unwrap();
+    }
+    // A key made on 2025-01-01 that expired on 2026-01-01, before this test runs.
+    gpg(
+        &repo,
+        &home,
+        &[
+            "--faked-system-time",
+            "20250101T000000",
+            "--passphrase",
+            "",
+            "--quick-gen-key",
+            "Old <old@example.com>",
+            "ed25519",
+            "sign",
+            "1y",
+        ],
+    );
+    let listing = gpg(&repo, &home, &["--with-colons", "--list-keys"]);
+    let fpr = listing
+        .lines()
+        .find(|l| l.starts_with("fpr:"))
+        .unwrap()
+        .split(':')
+        .nth(9)
+        .unwrap()
+        .to_owned();
+    repo.write(
+        ".factory/keys/old.asc",
+        gpg(&repo, &home, &["--armor", "--export", &fpr]),
+    );
+    repo.write(".factory/policy.toml", policy(&format!("openpgp:{fpr}")));
+    repo.commit("policy");
+    let wrapper = faked_gpg(&repo);
+    repo.write("f.txt", "signed while valid");
+    repo.git(&["add", "f.txt"]);
+    let out = repo
+        .command("git")
+        .env("GNUPGHOME", &home)
+        .env("FAKETIME", "20250601T000000")
+        .arg("-c")
+        .arg(format!("gpg.program={}", wrapper.display()))
+        .args([
+            "-c",
+            &format!("user.signingkey={fpr}"),
+            "commit",
+            "--quiet",
+            "-S",
+            "-m",
+            "signed in June 2025",
+        ])
+        .output()
+        .unwrap();
+    ok(out, "git commit -S at a faked time");
+    let v = verify(&repo, &[]);
+    assert_eq!(
+        v[0]["verdict"], "good",
+        "the key expired after the signature: {v}"
+    );
+
+    // Revoke the key with the certificate gpg made with it (no reason given: a hard
+    // revocation), publish the revoked certificate: the old signature counts for nothing.
+    let rev =
+        std::fs::read_to_string(home.join("openpgp-revocs.d").join(format!("{fpr}.rev"))).unwrap();
+    let rev = rev.replace(
+        ":-----BEGIN PGP PUBLIC KEY BLOCK-----",
+        "-----BEGIN PGP PUBLIC KEY BLOCK-----",
+    );
+    std::fs::write(repo.home().join("rev.asc"), rev).unwrap();
+    gpg(
+        &repo,
+        &home,
+        &["--import", repo.home().join("rev.asc").to_str().unwrap()],
+    );
+    repo.write(
+        ".factory/keys/old.asc",
+        gpg(&repo, &home, &["--armor", "--export", &fpr]),
+    );
+    let v = verify(&repo, &[]);
+    assert_eq!(v[0]["verdict"], "revoked", "{v}");
+}

@@ -38,14 +38,31 @@ pub struct ParseError {
     pub message: String,
 }
 
-/// Splits off one whitespace-delimited field, honouring double quotes.
+/// Splits an option list at commas outside double quotes.
+fn options(list: &str) -> Vec<String> {
+    let mut out = vec![String::new()];
+    let mut quoted = false;
+    for c in list.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            ',' if !quoted => out.push(String::new()),
+            c => out.last_mut().expect("never empty").push(c),
+        }
+    }
+    out
+}
+
+/// Splits off one whitespace-delimited field, honouring double quotes (kept).
 fn field(s: &str) -> (String, &str) {
     let s = s.trim_start();
     let mut out = String::new();
     let mut quoted = false;
     for (i, c) in s.char_indices() {
         match c {
-            '"' => quoted = !quoted,
+            '"' => {
+                quoted = !quoted;
+                out.push(c);
+            }
             c if c.is_whitespace() && !quoted => return (out, &s[i..]),
             c => out.push(c),
         }
@@ -103,7 +120,7 @@ impl AllowedSigners {
             let err = |message: String| ParseError { line, message };
             let (principals, mut rest) = field(content);
             let mut entry = AllowedSigner {
-                principals: principals.split(',').map(str::to_owned).collect(),
+                principals: options(&principals),
                 namespaces: None,
                 valid_after: None,
                 valid_before: None,
@@ -117,8 +134,8 @@ impl AllowedSigners {
             let is_key_type =
                 |s: &str| s.starts_with("ssh-") || s.starts_with("ecdsa-") || s.starts_with("sk-");
             if !is_key_type(&next) {
-                for opt in next.split(',') {
-                    let (name, value) = opt.split_once('=').unwrap_or((opt, ""));
+                for opt in options(&next) {
+                    let (name, value) = opt.split_once('=').unwrap_or((opt.as_str(), ""));
                     match name.to_ascii_lowercase().as_str() {
                         "cert-authority" => entry.cert_authority = true,
                         "namespaces" => {
