@@ -57,8 +57,14 @@ pub(crate) fn render(diagnostic: &dyn Diagnostic, color: bool) -> String {
         GraphicalTheme::unicode_nocolor()
     };
     let mut out = String::new();
+    // Wrap for people at a terminal; never inside messages that scripts and logs grep.
+    let width = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        100
+    } else {
+        1000
+    };
     if GraphicalReportHandler::new_themed(theme)
-        .with_width(100)
+        .with_width(width)
         .render_report(&mut out, diagnostic)
         .is_err()
     {

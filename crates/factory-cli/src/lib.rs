@@ -4,6 +4,7 @@
 //! Exit codes: 0 success, 1 the policy blocks, 2 usage or configuration error, 3 internal error.
 #![deny(missing_docs)]
 
+mod base_policy;
 mod commands;
 mod error;
 mod keys;
@@ -56,6 +57,10 @@ enum Command {
     /// Check or show the policy.
     #[command(subcommand)]
     Policy(commands::policy::Command),
+    /// Sign an approval (or a rejection) of BASE..REV in a role, as a note on REV.
+    Approve(commands::approve::ApproveArgs),
+    /// List the approval statements on a commit with their verdicts.
+    Approvals(commands::approve::ListArgs),
     /// Verify commit signatures (OpenPGP, SSH) against the people and keys of the policy.
     Verify(commands::verify::Args),
     /// Attach agent transcripts to commits, or show them.
@@ -113,6 +118,8 @@ where
             match cli.command {
                 Command::Classify(args) => commands::classify::run(&mut env, args),
                 Command::Policy(cmd) => commands::policy::run(&mut env, cmd),
+                Command::Approve(args) => commands::approve::approve(&mut env, args),
+                Command::Approvals(args) => commands::approve::list(&mut env, args),
                 Command::Verify(args) => commands::verify::run(&mut env, args),
                 Command::Transcript(cmd) => commands::transcript::run(&mut env, cmd),
                 Command::Log(args) => commands::log::run(&mut env, args),

@@ -20,7 +20,7 @@ pub use changes::{ChangeSet, Worker};
 pub use classify::{Classified, classify_commits};
 pub use command::GitCommandError;
 pub use error::{ChangeError, OpenError, ReadError, RevError};
-pub use notes::{NoteError, TRANSCRIPTS_REF};
+pub use notes::{APPROVALS_REF, NoteError, TRANSCRIPTS_REF};
 pub use range::RangeSpec;
 pub use repo::Repo;
 

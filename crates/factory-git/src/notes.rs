@@ -7,6 +7,8 @@ use crate::repo::Repo;
 
 /// The notes ref of agent transcripts.
 pub const TRANSCRIPTS_REF: &str = "refs/notes/factory/transcripts";
+/// The notes ref of signed approval and override statements.
+pub const APPROVALS_REF: &str = "refs/notes/factory/approvals";
 
 /// A note could not be read or written.
 #[derive(Debug, thiserror::Error)]

@@ -82,6 +82,34 @@ impl Repo {
         self.local().head_id().ok().map(|id| id.detach())
     }
 
+    /// The blob id of `path` in `commit`'s tree, if it is a file there.
+    pub fn blob_id_at(&self, commit: ObjectId, path: &str) -> Result<Option<ObjectId>, ReadError> {
+        let repo = self.local();
+        let err = |source: gix::Error| ReadError::Object {
+            rev: commit.to_string(),
+            path: path.to_owned(),
+            source,
+        };
+        let tree = repo.find_commit(commit).map_err(err)?.tree().map_err(err)?;
+        Ok(tree
+            .lookup_entry_by_path(path)
+            .map_err(err)?
+            .filter(|e| e.mode().is_blob())
+            .map(|e| e.oid().to_owned()))
+    }
+
+    /// The tree id of a commit.
+    pub fn tree_of(&self, commit: ObjectId) -> Result<ObjectId, ReadError> {
+        let repo = self.local();
+        let err = |source: gix::Error| ReadError::Object {
+            rev: commit.to_string(),
+            path: String::new(),
+            source,
+        };
+        let c = repo.find_commit(commit).map_err(err)?;
+        c.tree_id().map(|t| t.detach()).map_err(err)
+    }
+
     /// The raw commit object (as `git cat-file commit` prints it).
     pub fn raw_commit(&self, commit: ObjectId) -> Result<Vec<u8>, ReadError> {
         let repo = self.local();

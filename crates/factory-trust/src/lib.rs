@@ -10,11 +10,13 @@
 #![deny(missing_docs)]
 
 mod allowed_signers;
+pub mod approval;
 mod commit;
 mod keyring;
 mod verify;
 
 pub use allowed_signers::{AllowedSigner, AllowedSigners, ParseError};
+pub use approval::sign_openpgp;
 pub use commit::{SignedCommit, signed_commit};
 pub use keyring::{KeyProblem, Keyring};
 pub use verify::{SignatureKind, Verdict, verify_commit};

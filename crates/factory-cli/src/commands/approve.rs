@@ -1,0 +1,412 @@
+//! `factory approve [REV]` and `factory approvals [REV]`: signed approval statements.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use factory_git::{APPROVALS_REF, ObjectId, RangeSpec, Repo};
+use factory_trust::approval::{
+    self, APPROVAL_NAMESPACE, Kind, SignatureCheck, Statement, StatementSig, check_signature,
+};
+use serde::Serialize;
+
+use super::transcript::transcripts_of;
+use crate::Env;
+use crate::base_policy;
+use crate::error::CliError;
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct ApproveArgs {
+    /// The tip to approve. Default: HEAD.
+    #[arg(default_value = "HEAD")]
+    rev: String,
+    /// The base: the statement covers BASE..REV, judged by BASE's policy. Default: the
+    /// merge-base with origin/HEAD, main or master (REV's parent when REV is on it).
+    #[arg(long, value_name = "REV")]
+    base: Option<String>,
+    /// The role you approve in (one the base policy gives you).
+    #[arg(long, value_name = "ROLE")]
+    role: String,
+    /// Record an objection instead: an outstanding reject blocks.
+    #[arg(long)]
+    reject: bool,
+    /// A comment kept in the statement.
+    #[arg(long, value_name = "TEXT", default_value = "")]
+    comment: String,
+    /// Sign in-process with this key (an unencrypted OpenPGP secret key, or an OpenSSH Ed25519
+    /// private key) instead of your git signing setup (gpg.format, user.signingkey).
+    #[arg(long, value_name = "FILE")]
+    key: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct ListArgs {
+    /// The commit whose statements to list. Default: HEAD.
+    #[arg(default_value = "HEAD")]
+    rev: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Format {
+    /// One line per statement.
+    Human,
+    /// A JSON array.
+    Json,
+}
+
+fn git_err(e: impl std::fmt::Display) -> CliError {
+    CliError::internal(e.to_string())
+}
+
+fn default_base(repo: &Repo, tip: ObjectId) -> Result<ObjectId, CliError> {
+    for candidate in ["refs/remotes/origin/HEAD", "main", "master"] {
+        let Ok(other) = repo.resolve_commit(candidate) else {
+            continue;
+        };
+        let Ok(out) = repo.git(&["merge-base", &tip.to_string(), &other.to_string()], None) else {
+            continue;
+        };
+        let base = ObjectId::from_hex(out.trim().as_bytes()).map_err(git_err)?;
+        if base != tip {
+            return Ok(base);
+        }
+    }
+    repo.resolve_commit(&format!("{tip}^")).or_else(|_| Ok(tip))
+}
+
+/// "Now" as RFC 3339 UTC; GIT_COMMITTER_DATE (in that form) wins, for reproducible statements.
+fn now() -> String {
+    if let Ok(d) = std::env::var("GIT_COMMITTER_DATE")
+        && d.len() == 20
+        && d.ends_with('Z')
+        && d.as_bytes()[10] == b'T'
+    {
+        return d;
+    }
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil date from days since the epoch.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Signs `bytes`, returning the signature.
+fn sign(repo: &Repo, key: Option<&Path>, bytes: &[u8]) -> Result<StatementSig, CliError> {
+    if let Some(file) = key {
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| CliError::usage(format!("cannot read {}: {e}", file.display())))?;
+        if text.contains("BEGIN OPENSSH PRIVATE KEY") {
+            let private = ssh_key::PrivateKey::from_openssh(&text)
+                .map_err(|e| CliError::usage(format!("{}: {e}", file.display())))?;
+            let sig = private
+                .sign(APPROVAL_NAMESPACE, ssh_key::HashAlg::Sha512, bytes)
+                .map_err(|e| {
+                    CliError::usage(format!("cannot sign with {}: {e}", file.display()))
+                })?;
+            let armored = sig.to_pem(ssh_key::LineEnding::LF).map_err(git_err)?;
+            return Ok(StatementSig {
+                format: "ssh".into(),
+                armored,
+            });
+        }
+        let armored = factory_trust::sign_openpgp(text.as_bytes(), bytes)
+            .map_err(|e| CliError::usage(format!("{}: {e}", file.display())))?;
+        return Ok(StatementSig {
+            format: "openpgp".into(),
+            armored,
+        });
+    }
+    let format = repo
+        .config_all("gpg.format")
+        .map_err(git_err)?
+        .pop()
+        .unwrap_or_else(|| "openpgp".into());
+    let signing_key = repo.config_all("user.signingkey").map_err(git_err)?.pop();
+    match format.as_str() {
+        "ssh" => {
+            let key = signing_key.ok_or_else(|| {
+                CliError::usage("gpg.format is ssh but user.signingkey is not set")
+            })?;
+            let dir = tempfile::tempdir().map_err(git_err)?;
+            let msg = dir.path().join("statement");
+            std::fs::write(&msg, bytes).map_err(git_err)?;
+            let out = std::process::Command::new("ssh-keygen")
+                .args(["-Y", "sign", "-n", APPROVAL_NAMESPACE, "-f", &key])
+                .arg(&msg)
+                .output()
+                .map_err(|e| CliError::usage(format!("cannot run ssh-keygen: {e}")))?;
+            if !out.status.success() {
+                return Err(CliError::usage(format!(
+                    "ssh-keygen -Y sign failed: {}",
+                    String::from_utf8_lossy(&out.stderr).trim()
+                )));
+            }
+            let armored = std::fs::read_to_string(msg.with_extension("sig")).map_err(git_err)?;
+            Ok(StatementSig {
+                format: "ssh".into(),
+                armored,
+            })
+        }
+        "openpgp" => {
+            let mut args = vec!["--batch", "--detach-sign", "--armor"];
+            if let Some(k) = signing_key.as_deref() {
+                args.extend(["--local-user", k]);
+            }
+            use std::io::Write;
+            let mut child = std::process::Command::new("gpg")
+                .args(&args)
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .map_err(|e| CliError::usage(format!("cannot run gpg: {e}")))?;
+            child
+                .stdin
+                .take()
+                .expect("piped")
+                .write_all(bytes)
+                .map_err(git_err)?;
+            let out = child.wait_with_output().map_err(git_err)?;
+            if !out.status.success() {
+                return Err(CliError::usage(format!(
+                    "gpg --detach-sign failed: {}",
+                    String::from_utf8_lossy(&out.stderr).trim()
+                )));
+            }
+            Ok(StatementSig {
+                format: "openpgp".into(),
+                armored: String::from_utf8_lossy(&out.stdout).into_owned(),
+            })
+        }
+        other => Err(CliError::usage(format!(
+            "gpg.format `{other}` cannot sign approvals (use openpgp or ssh, or --key)"
+        ))),
+    }
+}
+
+pub(crate) fn approve(env: &mut Env, args: ApproveArgs) -> Result<ExitCode, CliError> {
+    let repo = Repo::discover(&env.cwd)?;
+    let tip = repo.resolve_commit(&args.rev)?;
+    let base = match &args.base {
+        Some(b) => repo.resolve_commit(b)?,
+        None => default_base(&repo, tip)?,
+    };
+    let (policy, policy_blob, keyring) = base_policy::at(&mut env.ui, &repo, base)?;
+    let mut transcripts = Vec::new();
+    let range = if base == tip {
+        vec![tip]
+    } else {
+        repo.commits(&RangeSpec::Range {
+            from: base.to_string(),
+            to: tip.to_string(),
+        })?
+    };
+    for c in &range {
+        transcripts.extend(transcripts_of(&repo, *c)?.into_iter().map(|t| t.digest));
+    }
+    transcripts.sort();
+    transcripts.dedup();
+    let mut statement = Statement {
+        v: 1,
+        kind: if args.reject {
+            Kind::Reject
+        } else {
+            Kind::Approve
+        },
+        commit: tip.to_string(),
+        tree: repo.tree_of(tip)?.to_string(),
+        base: base.to_string(),
+        role: args.role.clone(),
+        policy: policy_blob,
+        time: now(),
+        approver: String::new(),
+        transcripts,
+        comment: args.comment.clone(),
+        sig: None,
+    };
+    // Who is signing? Sign once to find the key's person in the base policy, then for real.
+    let probe = sign(&repo, args.key.as_deref(), &statement.canonical_bytes())?;
+    statement.sig = Some(probe);
+    let person = match check_signature(&statement, &keyring) {
+        SignatureCheck::Good { person, .. } => person,
+        SignatureCheck::UnknownKey { key } => {
+            return Err(CliError::usage(format!(
+                "your signing key {key} is no person's key in the policy of the base {}",
+                &base.to_string()[..12]
+            )));
+        }
+        SignatureCheck::Invalid { person, reason } => {
+            return Err(CliError::usage(format!(
+                "the key of `{person}` cannot sign now: {reason}"
+            )));
+        }
+        SignatureCheck::Bad { reason } => {
+            return Err(CliError::internal(format!(
+                "the signature does not verify: {reason}"
+            )));
+        }
+    };
+    if !policy
+        .people
+        .get(&person)
+        .is_some_and(|p| p.roles.contains(&args.role))
+    {
+        return Err(CliError::usage(format!(
+            "`{person}` does not hold the role `{}` in the base policy",
+            args.role
+        )));
+    }
+    statement.approver = person.clone();
+    statement.sig = None;
+    statement.sig = Some(sign(
+        &repo,
+        args.key.as_deref(),
+        &statement.canonical_bytes(),
+    )?);
+    let existing = repo
+        .read_note(APPROVALS_REF, tip)
+        .map_err(|e| CliError::internal(crate::error::chain(&e)))?
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    approval::parse_note(&existing).map_err(|e| {
+        CliError::internal(format!("the approvals note of {tip} is malformed: {e}"))
+    })?;
+    let note = approval::append_to_note(&existing, &statement);
+    repo.write_note(
+        APPROVALS_REF,
+        tip,
+        note.as_bytes(),
+        "factory: approval statement",
+    )
+    .map_err(|e| CliError::internal(crate::error::chain(&e)))?;
+    env.ui.outln(&format!(
+        "{} {}..{} as {} ({}), {} transcript(s) seen",
+        if args.reject { "rejected" } else { "approved" },
+        &base.to_string()[..12],
+        &tip.to_string()[..12],
+        args.role,
+        person,
+        statement.transcripts.len()
+    ))?;
+    env.ui.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Serialize)]
+struct Listed {
+    #[serde(flatten)]
+    statement: Statement,
+    #[serde(flatten)]
+    check: SignatureCheck,
+    /// Why the statement does not bind this commit, if it does not.
+    problem: Option<String>,
+}
+
+pub(crate) fn list(env: &mut Env, args: ListArgs) -> Result<ExitCode, CliError> {
+    let repo = Repo::discover(&env.cwd)?;
+    let tip = repo.resolve_commit(&args.rev)?;
+    let note = repo
+        .read_note(APPROVALS_REF, tip)
+        .map_err(|e| CliError::internal(crate::error::chain(&e)))?
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    let statements = approval::parse_note(&note).map_err(|e| {
+        CliError::internal(format!("the approvals note of {tip} is malformed: {e}"))
+    })?;
+    let tree = repo.tree_of(tip)?.to_string();
+    let mut listed = Vec::new();
+    for s in statements {
+        let base = ObjectId::from_hex(s.base.as_bytes()).ok();
+        let (check, problem) = match base {
+            None => (
+                SignatureCheck::Bad {
+                    reason: "the base is not a commit id".into(),
+                },
+                Some("bad base".to_owned()),
+            ),
+            Some(base) => {
+                let (_, blob, keyring) = base_policy::at(&mut env.ui, &repo, base)?;
+                let check = check_signature(&s, &keyring);
+                let problem = if s.commit != tip {
+                    Some(format!(
+                        "made for {}, not this commit (replayed)",
+                        &s.commit[..12.min(s.commit.len())]
+                    ))
+                } else if s.tree != tree {
+                    Some("the tree does not match".to_owned())
+                } else if s.policy != blob {
+                    Some("the policy blob does not match the base's".to_owned())
+                } else if matches!(&check, SignatureCheck::Good { person, .. } if *person != s.approver)
+                {
+                    Some("signed by someone other than the named approver".to_owned())
+                } else {
+                    None
+                };
+                (check, problem)
+            }
+        };
+        listed.push(Listed {
+            statement: s,
+            check,
+            problem,
+        });
+    }
+    match args.format {
+        Format::Json => {
+            let text = serde_json::to_string_pretty(&listed).map_err(git_err)?;
+            env.ui.outln(&text)?;
+        }
+        Format::Human => {
+            if listed.is_empty() {
+                env.ui.outln(&format!(
+                    "no approval statements on {}",
+                    &tip.to_string()[..12]
+                ))?;
+            }
+            for l in &listed {
+                let verdict = match (&l.check, &l.problem) {
+                    (SignatureCheck::Good { .. }, None) => "valid".to_owned(),
+                    (_, Some(p)) => format!("invalid: {p}"),
+                    (SignatureCheck::Bad { reason }, None) => {
+                        format!("invalid: bad signature ({reason})")
+                    }
+                    (SignatureCheck::UnknownKey { key }, None) => {
+                        format!("invalid: unknown key {key}")
+                    }
+                    (SignatureCheck::Invalid { reason, .. }, None) => format!("invalid: {reason}"),
+                };
+                let kind = match l.statement.kind {
+                    Kind::Approve => "approve",
+                    Kind::Reject => "reject",
+                };
+                env.ui.outln(&format!(
+                    "{kind} {} as {} base {} at {}: {verdict}",
+                    l.statement.approver,
+                    l.statement.role,
+                    &l.statement.base[..12.min(l.statement.base.len())],
+                    l.statement.time
+                ))?;
+            }
+        }
+    }
+    env.ui.flush()?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,317 @@
+//! Approval statements: one signed JSON line on the note of the approved tip.
+//!
+//! The signature covers the statement's canonical bytes: the domain line
+//! `factory.approval/v1`, a newline, and the JSON of every field but `sig` with keys sorted and
+//! no insignificant whitespace. SSH signatures use the namespace `factory-approval`.
+
+use std::collections::BTreeMap;
+
+use openpgp::parse::Parse;
+use openpgp::policy::StandardPolicy;
+use openpgp::types::RevocationStatus;
+use openpgp::{Packet, PacketPile};
+use sequoia_openpgp as openpgp;
+use serde::{Deserialize, Serialize};
+use ssh_key::SshSig;
+
+use crate::keyring::Keyring;
+
+/// The SSH signature namespace of approval statements.
+pub const APPROVAL_NAMESPACE: &str = "factory-approval";
+/// The first line of the signed bytes.
+pub const DOMAIN: &str = "factory.approval/v1";
+
+/// Approve or reject.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// The approver accepts base..commit in the role.
+    Approve,
+    /// The approver objects; an outstanding reject blocks.
+    Reject,
+}
+
+/// The signature of a statement.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatementSig {
+    /// `openpgp` or `ssh`.
+    pub format: String,
+    /// The armored signature.
+    pub armored: String,
+}
+
+/// One approval statement.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Statement {
+    /// Format version, 1.
+    pub v: u32,
+    /// Approve or reject.
+    pub kind: Kind,
+    /// The approved tip commit.
+    pub commit: String,
+    /// Its tree.
+    pub tree: String,
+    /// The base: the statement covers base..commit.
+    pub base: String,
+    /// The role the approver acts in.
+    pub role: String,
+    /// The blob id of the base's `.factory/policy.toml` (`none` when the base has none).
+    pub policy: String,
+    /// When, RFC 3339 UTC.
+    pub time: String,
+    /// The approver's handle in the policy.
+    pub approver: String,
+    /// Digests of the transcripts the reviewer saw.
+    #[serde(default)]
+    pub transcripts: Vec<String>,
+    /// Free text.
+    #[serde(default)]
+    pub comment: String,
+    /// The signature (absent while the statement is being signed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sig: Option<StatementSig>,
+}
+
+impl Statement {
+    /// The bytes the signature covers.
+    pub fn canonical_bytes(&self) -> Vec<u8> {
+        let mut unsigned = self.clone();
+        unsigned.sig = None;
+        // serde_json::Value keeps object keys sorted: the JSON is canonical.
+        let value = serde_json::to_value(&unsigned).unwrap_or_default();
+        let mut out = format!("{DOMAIN}\n").into_bytes();
+        out.extend(serde_json::to_vec(&value).unwrap_or_default());
+        out
+    }
+
+    /// The statement as one note line.
+    pub fn to_line(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Parses one note line.
+    pub fn from_line(line: &str) -> Result<Statement, String> {
+        let s: Statement = serde_json::from_str(line).map_err(|e| e.to_string())?;
+        if s.v != 1 {
+            return Err(format!("unsupported statement version {}", s.v));
+        }
+        Ok(s)
+    }
+}
+
+/// Who signed a statement, if the signature holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "signature", rename_all = "kebab-case")]
+pub enum SignatureCheck {
+    /// A valid signature by a key of this person, valid at signing time.
+    Good {
+        /// The person.
+        person: String,
+        /// The key.
+        key: String,
+    },
+    /// Not signed, or the signature does not verify over the canonical bytes.
+    Bad {
+        /// Why.
+        reason: String,
+    },
+    /// The key is no person's in the keyring.
+    UnknownKey {
+        /// The key.
+        key: String,
+    },
+    /// The key was expired or revoked at signing time (or hard-revoked at any time).
+    Invalid {
+        /// The person.
+        person: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Checks a statement's signature against a keyring.
+pub fn check_signature(statement: &Statement, keyring: &Keyring) -> SignatureCheck {
+    let Some(sig) = &statement.sig else {
+        return SignatureCheck::Bad {
+            reason: "not signed".into(),
+        };
+    };
+    let bytes = statement.canonical_bytes();
+    match sig.format.as_str() {
+        "ssh" => {
+            let parsed = match SshSig::from_pem(sig.armored.as_bytes()) {
+                Ok(s) => s,
+                Err(e) => {
+                    return SignatureCheck::Bad {
+                        reason: format!("not an SSH signature: {e}"),
+                    };
+                }
+            };
+            if parsed.namespace() != APPROVAL_NAMESPACE {
+                return SignatureCheck::Bad {
+                    reason: format!(
+                        "namespace `{}`, not `{APPROVAL_NAMESPACE}`",
+                        parsed.namespace()
+                    ),
+                };
+            }
+            let fingerprint = ssh_key::PublicKey::from(parsed.public_key().clone())
+                .fingerprint(ssh_key::HashAlg::Sha256)
+                .to_string();
+            let Some((person, key)) = keyring
+                .ssh
+                .iter()
+                .find(|(_, k)| k.key_data() == parsed.public_key())
+            else {
+                return SignatureCheck::UnknownKey { key: fingerprint };
+            };
+            match key.verify(APPROVAL_NAMESPACE, &bytes, &parsed) {
+                Ok(()) => SignatureCheck::Good {
+                    person: person.clone(),
+                    key: fingerprint,
+                },
+                Err(e) => SignatureCheck::Bad {
+                    reason: e.to_string(),
+                },
+            }
+        }
+        "openpgp" => check_openpgp(&sig.armored, &bytes, keyring),
+        other => SignatureCheck::Bad {
+            reason: format!("unknown signature format `{other}`"),
+        },
+    }
+}
+
+fn check_openpgp(armored: &str, bytes: &[u8], keyring: &Keyring) -> SignatureCheck {
+    let pile = match PacketPile::from_bytes(armored.as_bytes()) {
+        Ok(p) => p,
+        Err(e) => {
+            return SignatureCheck::Bad {
+                reason: format!("not an OpenPGP signature: {e}"),
+            };
+        }
+    };
+    let Some(sig) = pile.descendants().find_map(|p| match p {
+        Packet::Signature(s) => Some(s),
+        _ => None,
+    }) else {
+        return SignatureCheck::Bad {
+            reason: "no signature packet".into(),
+        };
+    };
+    let issuers = sig.get_issuers();
+    let Some(t) = sig.signature_creation_time() else {
+        return SignatureCheck::Bad {
+            reason: "no creation time".into(),
+        };
+    };
+    let found = keyring.certs.iter().find_map(|(person, cert)| {
+        cert.keys()
+            .find(|ka| issuers.iter().any(|h| h.aliases(ka.key().key_handle())))
+            .map(|ka| (person, cert, ka))
+    });
+    let Some((person, cert, ka)) = found else {
+        return SignatureCheck::UnknownKey {
+            key: issuers.first().map(|h| h.to_hex()).unwrap_or_default(),
+        };
+    };
+    if let Err(e) = sig.verify_message(ka.key(), bytes) {
+        return SignatureCheck::Bad {
+            reason: e.to_string(),
+        };
+    }
+    let policy = StandardPolicy::new();
+    let invalid = |reason: String| SignatureCheck::Invalid {
+        person: person.clone(),
+        reason,
+    };
+    if matches!(
+        cert.revocation_status(&policy, t),
+        RevocationStatus::Revoked(_)
+    ) {
+        return invalid("the certificate is revoked".into());
+    }
+    let vc = match cert.with_policy(&policy, t) {
+        Ok(vc) => vc,
+        Err(e) => return invalid(format!("not valid at signing time: {e}")),
+    };
+    if let Err(e) = vc.alive() {
+        return invalid(format!("expired at signing time: {e}"));
+    }
+    match vc.keys().key_handle(ka.key().key_handle()).next() {
+        Some(vka) => {
+            use openpgp::cert::amalgamation::ValidAmalgamation;
+            if matches!(vka.revocation_status(), RevocationStatus::Revoked(_)) {
+                return invalid("the signing key is revoked".into());
+            }
+            if let Err(e) = vka.alive() {
+                return invalid(format!("the signing key expired before signing: {e}"));
+            }
+        }
+        None => return invalid("the signing key was not valid at signing time".into()),
+    }
+    SignatureCheck::Good {
+        person: person.clone(),
+        key: ka.key().fingerprint().to_hex(),
+    }
+}
+
+/// Parses the statements of an approvals note; a malformed line is an error naming it.
+pub fn parse_note(note: &str) -> Result<Vec<Statement>, String> {
+    note.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| Statement::from_line(l).map_err(|e| format!("line {}: {e}", i + 1)))
+        .collect()
+}
+
+/// Adds a statement line to a note, keeping lines sorted and unique (git's cat_sort_uniq).
+pub fn append_to_note(note: &str, statement: &Statement) -> String {
+    let mut lines: BTreeMap<String, ()> = note
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| (l.to_owned(), ()))
+        .collect();
+    lines.insert(statement.to_line(), ());
+    let mut out = lines.into_keys().collect::<Vec<_>>().join("\n");
+    out.push('\n');
+    out
+}
+
+/// Signs `bytes` in-process with an unencrypted OpenPGP secret key (armored), returning an
+/// armored detached signature.
+pub fn sign_openpgp(secret_key: &[u8], bytes: &[u8]) -> Result<String, String> {
+    use openpgp::serialize::Serialize as _;
+    let cert = openpgp::Cert::from_bytes(secret_key).map_err(|e| e.to_string())?;
+    let policy = StandardPolicy::new();
+    let key = cert
+        .keys()
+        .with_policy(&policy, None)
+        .secret()
+        .alive()
+        .revoked(false)
+        .for_signing()
+        .next()
+        .ok_or("the key file holds no usable secret signing key")?;
+    let mut keypair = key
+        .key()
+        .clone()
+        .into_keypair()
+        .map_err(|e| format!("{e} (is the key protected by a passphrase?)"))?;
+    let sig =
+        openpgp::packet::signature::SignatureBuilder::new(openpgp::types::SignatureType::Binary)
+            .sign_message(&mut keypair, bytes)
+            .map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    {
+        let mut writer = openpgp::armor::Writer::new(&mut out, openpgp::armor::Kind::Signature)
+            .map_err(|e| e.to_string())?;
+        Packet::from(sig)
+            .serialize(&mut writer)
+            .map_err(|e| e.to_string())?;
+        writer.finalize().map_err(|e| e.to_string())?;
+    }
+    String::from_utf8(out).map_err(|e| e.to_string())
+}
