@@ -97,34 +97,31 @@ pub(crate) fn run(env: &mut Env, args: Args) -> Result<ExitCode, CliError> {
             for e in &entries {
                 let detail = match &e.verdict {
                     Verdict::Good {
+                        kind,
                         person,
                         principal,
                         key,
                         roles,
-                        kind,
                     } => {
-                        let who = person
-                            .clone()
-                            .or_else(|| principal.clone())
-                            .unwrap_or_default();
+                        let who = person.as_deref().or(principal.as_deref()).unwrap_or("");
                         let roles = if roles.is_empty() {
                             String::new()
                         } else {
                             format!(" [{}]", roles.join(", "))
                         };
-                        format!(
-                            "{who}{roles} ({} {key})",
-                            serde_json::to_value(kind)
-                                .ok()
-                                .and_then(|v| v.as_str().map(str::to_owned))
-                                .unwrap_or_default()
-                        )
+                        let kind = match kind {
+                            factory_trust::SignatureKind::OpenPgp => "openpgp",
+                            factory_trust::SignatureKind::Ssh => "ssh",
+                            factory_trust::SignatureKind::X509 => "x509",
+                        };
+                        format!("{who}{roles} ({kind} {key})")
                     }
-                    Verdict::Bad { key, reason, .. } => format!("{key}: {reason}"),
+                    Verdict::Bad { key, reason, .. } | Verdict::Expired { key, reason, .. } => {
+                        format!("{key}: {reason}")
+                    }
                     Verdict::UnknownKey { key, .. } => key.clone(),
-                    Verdict::Expired { key, reason, .. } => format!("{key}: {reason}"),
                     Verdict::Revoked { key, person, .. } => {
-                        format!("{} {key}", person.clone().unwrap_or_default())
+                        format!("{} {key}", person.as_deref().unwrap_or(""))
                     }
                     Verdict::Unsupported { .. } => {
                         "x509 / gitsign signatures are not verified".to_owned()
@@ -132,15 +129,14 @@ pub(crate) fn run(env: &mut Env, args: Args) -> Result<ExitCode, CliError> {
                     Verdict::Malformed { reason } => reason.clone(),
                     Verdict::Unsigned => String::new(),
                 };
-                env.ui.outln(
-                    &format!(
-                        "{} {:11} {detail}  {}",
-                        &e.commit[..12],
-                        e.verdict.name(),
-                        e.summary
-                    )
-                    .replace("   ", "  "),
-                )?;
+                let mut line = format!("{} {:11}", &e.commit[..12], e.verdict.name());
+                if !detail.is_empty() {
+                    line.push(' ');
+                    line.push_str(&detail);
+                }
+                line.push_str("  ");
+                line.push_str(&e.summary);
+                env.ui.outln(&line)?;
             }
         }
     }
