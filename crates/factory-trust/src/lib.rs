@@ -12,11 +12,13 @@
 mod allowed_signers;
 pub mod approval;
 mod commit;
+mod evaluate;
 mod keyring;
 mod verify;
 
 pub use allowed_signers::{AllowedSigner, AllowedSigners, ParseError};
 pub use approval::sign_openpgp;
 pub use commit::{SignedCommit, signed_commit};
+pub use evaluate::{Evaluation, RangeCommit, RangeFacts, StatementStatus, Unmet, evaluate};
 pub use keyring::{KeyProblem, Keyring};
 pub use verify::{SignatureKind, Verdict, verify_commit};

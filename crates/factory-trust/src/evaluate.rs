@@ -1,0 +1,332 @@
+//! Evaluation for the gate: for a range judged under its base's policy and keys, which tier
+//! requirements are met, by whom, and why each statement counts or not.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use factory_policy::{Origin, Policy, TierId};
+use serde::Serialize;
+
+use crate::approval::{Kind, SignatureCheck, Statement, check_signature};
+use crate::keyring::Keyring;
+use crate::verify::Verdict;
+
+/// One commit of the range, as the caller classified and verified it (with the base's keys).
+#[derive(Debug, Clone)]
+pub struct RangeCommit {
+    /// Full id.
+    pub id: String,
+    /// Its tier under the base policy.
+    pub tier: TierId,
+    /// Agent or human.
+    pub origin: Origin,
+    /// Its signature verdict against the base keyring.
+    pub signature: Verdict,
+    /// The `Requested-By` trailer (a person's handle), for agent commits.
+    pub requested_by: Option<String>,
+}
+
+/// What is judged.
+#[derive(Debug, Clone)]
+pub struct RangeFacts<'a> {
+    /// The trusted base (the ref's old value).
+    pub base: String,
+    /// The tip being landed.
+    pub tip: String,
+    /// The tip's tree.
+    pub tip_tree: String,
+    /// The base's policy.
+    pub policy: &'a Policy,
+    /// The blob id of the base's policy file (`none` for the embedded default).
+    pub policy_blob: String,
+    /// The base's keys.
+    pub keyring: &'a Keyring,
+    /// The commits of base..tip.
+    pub commits: Vec<RangeCommit>,
+    /// The statements on the tip's approvals note.
+    pub statements: Vec<Statement>,
+}
+
+/// Why a statement counts or not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StatementStatus {
+    /// The approver it names.
+    pub approver: String,
+    /// The role it claims.
+    pub role: String,
+    /// Approve or reject.
+    pub kind: Kind,
+    /// Whether it counts.
+    pub counts: bool,
+    /// Why (or why not).
+    pub reason: String,
+}
+
+/// An unmet requirement of a commit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Unmet {
+    /// The commit.
+    pub commit: String,
+    /// The tier whose requirement it is.
+    pub tier: String,
+    /// What is missing.
+    pub what: String,
+    /// Who could provide it (holders of the role, minus those who may not approve this commit).
+    pub could: Vec<String>,
+}
+
+/// The evaluation of a range.
+#[derive(Debug, Clone, Serialize)]
+pub struct Evaluation {
+    /// Whether every requirement of every commit is met and no valid reject is outstanding.
+    pub pass: bool,
+    /// The range's tier.
+    pub tier: String,
+    /// Each statement and why it counts or not.
+    pub statements: Vec<StatementStatus>,
+    /// Requirements met, per commit: (commit, role, people).
+    pub met: Vec<(String, String, Vec<String>)>,
+    /// Requirements not met.
+    pub unmet: Vec<Unmet>,
+    /// People whose valid reject statements are outstanding.
+    pub rejects: Vec<String>,
+}
+
+/// Assigns people to requirement slots: each slot needs a person holding its role; with
+/// `distinct`, a person fills at most one slot; a person never fills two slots of one
+/// requirement. Returns, per requirement, the people assigned.
+fn assign(
+    slots: &[(usize, &str)],
+    people: &BTreeMap<String, BTreeSet<String>>,
+    distinct: bool,
+) -> Vec<Option<String>> {
+    let names: Vec<&String> = people.keys().collect();
+    let fits = |slot: usize, p: usize| people[names[p]].contains(slots[slot].1);
+    let mut owner: Vec<Option<usize>> = vec![None; slots.len()];
+    if !distinct {
+        // Per requirement: different people, but a person may serve several requirements.
+        let mut used: BTreeSet<(usize, usize)> = BTreeSet::new();
+        for (s, (req, _)) in slots.iter().enumerate() {
+            if let Some(p) = (0..names.len()).find(|&p| fits(s, p) && !used.contains(&(*req, p))) {
+                used.insert((*req, p));
+                owner[s] = Some(p);
+            }
+        }
+    } else {
+        // Maximum bipartite matching (augmenting paths).
+        let mut person_slot: Vec<Option<usize>> = vec![None; names.len()];
+        fn augment(
+            s: usize,
+            seen: &mut Vec<bool>,
+            person_slot: &mut Vec<Option<usize>>,
+            fits: &dyn Fn(usize, usize) -> bool,
+            n: usize,
+        ) -> bool {
+            for p in 0..n {
+                if fits(s, p) && !seen[p] {
+                    seen[p] = true;
+                    if person_slot[p].is_none_or(|other| augment(other, seen, person_slot, fits, n))
+                    {
+                        person_slot[p] = Some(s);
+                        return true;
+                    }
+                }
+            }
+            false
+        }
+        for s in 0..slots.len() {
+            let mut seen = vec![false; names.len()];
+            augment(s, &mut seen, &mut person_slot, &fits, names.len());
+        }
+        for (p, s) in person_slot.iter().enumerate() {
+            if let Some(s) = s {
+                owner[*s] = Some(p);
+            }
+        }
+    }
+    owner
+        .into_iter()
+        .map(|o| o.map(|p| names[p].clone()))
+        .collect()
+}
+
+/// Evaluates a range.
+pub fn evaluate(facts: &RangeFacts<'_>) -> Evaluation {
+    let policy = facts.policy;
+    let roles_of = |person: &str| -> BTreeSet<String> {
+        policy
+            .people
+            .get(person)
+            .map(|p| p.roles.iter().cloned().collect())
+            .unwrap_or_default()
+    };
+    // Authors: people whose good signature is on a commit of the range (identity comes from
+    // signatures only); requesters: the Requested-By of agent commits.
+    let mut excluded: BTreeSet<String> = BTreeSet::new();
+    for c in &facts.commits {
+        if let Verdict::Good {
+            person: Some(p), ..
+        } = &c.signature
+        {
+            excluded.insert(p.clone());
+        }
+        if let Some(r) = &c.requested_by {
+            excluded.insert(r.clone());
+        }
+    }
+    let mut statements = Vec::new();
+    let mut approvals: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut rejects = Vec::new();
+    let mut counted_for: BTreeMap<(String, String), ()> = BTreeMap::new();
+    for s in &facts.statements {
+        let check = check_signature(s, facts.keyring);
+        let refusal = match &check {
+            SignatureCheck::Bad { reason } => {
+                Some(format!("the signature does not verify ({reason})"))
+            }
+            SignatureCheck::UnknownKey { key } => Some(format!(
+                "signed by {key}, which is no person's key in the base policy"
+            )),
+            SignatureCheck::Invalid { reason, .. } => {
+                Some(format!("the key was not valid: {reason}"))
+            }
+            SignatureCheck::Good { person, .. } if *person != s.approver => Some(format!(
+                "signed by `{person}`, not by the named approver `{}`",
+                s.approver
+            )),
+            SignatureCheck::Good { .. } => None,
+        }
+        .or_else(|| {
+            (s.commit != facts.tip)
+                .then(|| format!("made for commit {}, not this tip (replay)", s.commit))
+        })
+        .or_else(|| (s.tree != facts.tip_tree).then(|| "made for another tree".to_owned()))
+        .or_else(|| {
+            (s.base != facts.base).then(|| {
+                format!(
+                    "its base {} does not match the range's base {}",
+                    s.base, facts.base
+                )
+            })
+        })
+        .or_else(|| {
+            (s.policy != facts.policy_blob)
+                .then(|| "made under another policy than the base's".to_owned())
+        })
+        .or_else(|| {
+            (!roles_of(&s.approver).contains(&s.role)).then(|| {
+                format!(
+                    "`{}` does not hold the role `{}` in the base policy",
+                    s.approver, s.role
+                )
+            })
+        })
+        .or_else(|| {
+            excluded.contains(&s.approver).then(|| {
+                format!(
+                    "`{}` authored or requested changes in the range and cannot approve them",
+                    s.approver
+                )
+            })
+        })
+        .or_else(|| {
+            (s.kind == Kind::Approve
+                && counted_for.contains_key(&(s.approver.clone(), s.role.clone())))
+            .then(|| "the same person and role are already counted".to_owned())
+        });
+        let counts = refusal.is_none();
+        if counts {
+            match s.kind {
+                Kind::Approve => {
+                    counted_for.insert((s.approver.clone(), s.role.clone()), ());
+                    approvals
+                        .entry(s.approver.clone())
+                        .or_default()
+                        .insert(s.role.clone());
+                }
+                Kind::Reject => rejects.push(s.approver.clone()),
+            }
+        }
+        statements.push(StatementStatus {
+            approver: s.approver.clone(),
+            role: s.role.clone(),
+            kind: s.kind,
+            counts,
+            reason: refusal.unwrap_or_else(|| match s.kind {
+                Kind::Approve => "valid approval".to_owned(),
+                Kind::Reject => "valid rejection: blocks until withdrawn".to_owned(),
+            }),
+        });
+    }
+
+    let mut met = Vec::new();
+    let mut unmet = Vec::new();
+    let mut range_tier = policy.lowest_tier();
+    for c in &facts.commits {
+        range_tier = range_tier.max(c.tier);
+        let tier = policy.tier(c.tier);
+        if tier.forbid_agent && c.origin == Origin::Agent {
+            unmet.push(Unmet {
+                commit: c.id.clone(),
+                tier: tier.name.clone(),
+                what: format!("agents may not produce `{}` changes", tier.name),
+                could: Vec::new(),
+            });
+        }
+        // Who may approve this commit: statement approvers, and its own human signer (a
+        // human-signed commit approves its own diff) with that person's roles.
+        let mut people: BTreeMap<String, BTreeSet<String>> = approvals.clone();
+        if let (
+            Origin::Human,
+            Verdict::Good {
+                person: Some(p), ..
+            },
+        ) = (c.origin, &c.signature)
+        {
+            people.entry(p.clone()).or_default().extend(roles_of(p));
+        }
+        let slots: Vec<(usize, &str)> = tier
+            .requires
+            .iter()
+            .enumerate()
+            .flat_map(|(i, r)| std::iter::repeat_n((i, r.role.as_str()), r.count as usize))
+            .collect();
+        let owners = assign(&slots, &people, tier.distinct_people);
+        for (i, r) in tier.requires.iter().enumerate() {
+            let got: Vec<String> = slots
+                .iter()
+                .zip(&owners)
+                .filter(|((req, _), _)| *req == i)
+                .filter_map(|(_, o)| o.clone())
+                .collect();
+            if got.len() < r.count as usize {
+                let could = policy
+                    .holders(&r.role)
+                    .filter(|h| !excluded.contains(*h) && !got.iter().any(|g| g == h))
+                    .map(str::to_owned)
+                    .collect();
+                unmet.push(Unmet {
+                    commit: c.id.clone(),
+                    tier: tier.name.clone(),
+                    what: format!(
+                        "{} approval(s) by `{}` ({} counted)",
+                        r.count,
+                        r.role,
+                        got.len()
+                    ),
+                    could,
+                });
+            } else {
+                met.push((c.id.clone(), r.role.clone(), got));
+            }
+        }
+    }
+    let pass = unmet.is_empty() && rejects.is_empty();
+    Evaluation {
+        pass,
+        tier: policy.tier_name(range_tier).to_owned(),
+        statements,
+        met,
+        unmet,
+        rejects,
+    }
+}
