@@ -208,3 +208,112 @@ fn copied_or_edited_statements_are_invalid() {
     let list = approvals(&repo, "HEAD~1");
     assert_eq!(list[0]["signature"], "bad", "{list}");
 }
+
+/// An Ed25519 gpg key for `uid` in its own GNUPGHOME: (home, fingerprint).
+fn gpg_key(repo: &TestRepo, uid: &str) -> (PathBuf, String) {
+    let home = repo.home().join("gnupg");
+    std::fs::create_dir_all(&home).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700)).unwrap();
+    }
+    let gpg = |args: &[&str]| {
+        ok(
+            repo.command("gpg")
+                .env("GNUPGHOME", &home)
+                .arg("--batch")
+                .args(args)
+                .output()
+                .unwrap(),
+            "gpg",
+        )
+    };
+    gpg(&[
+        "--passphrase",
+        "",
+        "--quick-gen-key",
+        uid,
+        "ed25519",
+        "sign",
+        "0",
+    ]);
+    let listing = gpg(&["--with-colons", "--list-keys", uid]);
+    let fpr = listing
+        .lines()
+        .find(|l| l.starts_with("fpr:"))
+        .unwrap()
+        .split(':')
+        .nth(9)
+        .unwrap()
+        .to_owned();
+    (home, fpr)
+}
+
+#[test]
+fn approve_with_gpg_through_git_and_with_an_openpgp_key_file() {
+    let repo = TestRepo::new();
+    let (home, fpr) = gpg_key(&repo, "Erin <erin@example.com>");
+    let export = |args: &[&str]| {
+        ok(
+            repo.command("gpg")
+                .env("GNUPGHOME", &home)
+                .arg("--batch")
+                .args(args)
+                .output()
+                .unwrap(),
+            "gpg export",
+        )
+    };
+    repo.write(
+        ".factory/keys/erin.asc",
+        export(&["--armor", "--export", &fpr]),
+    );
+    repo.write(
+        ".factory/policy.toml",
+        format!("version = 1\ndefault-tier = \"review\"\n[[tier]]\nname = \"review\"\ndescription = \"\"\nrequires = [{{ role = \"maintainer\" }}]\n[people.erin]\nroles = [\"maintainer\"]\nkeys = [\"openpgp:{fpr}\"]\n"),
+    );
+    repo.commit("Base with policy");
+    repo.write("src/lib.rs", "x\n");
+    repo.commit("Change");
+    repo.git(&["config", "user.signingkey", &fpr]);
+    let out = repo
+        .command(factory_bin())
+        .env("GNUPGHOME", &home)
+        .args(["approve", "--role", "maintainer"])
+        .output()
+        .unwrap();
+    assert!(ok(out, "approve with gpg").contains("(erin)"));
+    let list = approvals(&repo, "HEAD");
+    assert_eq!(
+        (
+            list[0]["signature"].as_str(),
+            list[0]["sig"]["format"].as_str()
+        ),
+        (Some("good"), Some("openpgp")),
+        "{list}"
+    );
+
+    // The same key, exported without a passphrase, signs in-process.
+    std::fs::write(
+        repo.home().join("erin.key"),
+        export(&["--armor", "--export-secret-keys", &fpr]),
+    )
+    .unwrap();
+    let out = repo
+        .command(factory_bin())
+        .args(["approve", "--role", "maintainer", "--reject", "--key"])
+        .arg(repo.home().join("erin.key"))
+        .output()
+        .unwrap();
+    ok(out, "approve --key (openpgp)");
+    let list = approvals(&repo, "HEAD");
+    assert_eq!(list.as_array().unwrap().len(), 2);
+    assert!(
+        list.as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["signature"] == "good"),
+        "{list}"
+    );
+}
