@@ -489,3 +489,70 @@ fn a_human_signed_commit_approves_its_own_diff_and_agents_can_be_forbidden() {
         "{e:?}"
     );
 }
+
+/// A commit object signed by `cert` at `when`.
+fn signed_commit_at(cert: &openpgp::Cert, when: SystemTime) -> Vec<u8> {
+    let payload = "tree 2222222222222222222222222222222222222222\nauthor E <e@example.com> 1767225600 +0000\ncommitter E <e@example.com> 1767225600 +0000\n\nchange\n";
+    let sig = sign_openpgp(cert, when, payload.as_bytes());
+    let header: String = sig
+        .trim_end()
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            if i == 0 {
+                format!("gpgsig {l}\n")
+            } else {
+                format!(" {l}\n")
+            }
+        })
+        .collect();
+    let (head, body) = payload.split_once("\n\n").unwrap();
+    format!("{head}\n{header}\n{body}").into_bytes()
+}
+
+#[test]
+fn commit_signatures_are_judged_at_signing_time() {
+    let (cert, _) = openpgp_cert(1);
+    let ring = Keyring::from_parts(vec![("erin".into(), cert.clone())], Vec::new());
+    let v = factory_trust::verify_commit(&signed_commit_at(&cert, at(T0 + 3600)), &ring, None);
+    assert!(v.is_good(), "signed while valid, expired since: {v:?}");
+    let v =
+        factory_trust::verify_commit(&signed_commit_at(&cert, at(T0 + 3 * 86_400)), &ring, None);
+    assert_eq!(v.name(), "expired", "{v:?}");
+
+    // A soft revocation (retired) made later leaves earlier signatures good; a hard one does not.
+    let (cert, _) = openpgp_cert(0);
+    let raw = signed_commit_at(&cert, at(T0 + 3600));
+    let revoke = |reason| {
+        let mut signer = cert
+            .primary_key()
+            .key()
+            .clone()
+            .parts_into_secret()
+            .unwrap()
+            .into_keypair()
+            .unwrap();
+        let rev = openpgp::cert::CertRevocationBuilder::new()
+            .set_signature_creation_time(at(T0 + 86_400))
+            .unwrap()
+            .set_reason_for_revocation(reason, b"")
+            .unwrap()
+            .build(&mut signer, &cert, None)
+            .unwrap();
+        cert.clone().insert_packets(rev).unwrap().0
+    };
+    let retired = revoke(openpgp::types::ReasonForRevocation::KeyRetired);
+    let v = factory_trust::verify_commit(
+        &raw,
+        &Keyring::from_parts(vec![("erin".into(), retired)], Vec::new()),
+        None,
+    );
+    assert!(v.is_good(), "{v:?}");
+    let compromised = revoke(openpgp::types::ReasonForRevocation::KeyCompromised);
+    let v = factory_trust::verify_commit(
+        &raw,
+        &Keyring::from_parts(vec![("erin".into(), compromised)], Vec::new()),
+        None,
+    );
+    assert_eq!(v.name(), "revoked", "{v:?}");
+}
