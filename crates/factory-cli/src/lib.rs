@@ -57,6 +57,8 @@ enum Command {
     /// Check or show the policy.
     #[command(subcommand)]
     Policy(commands::policy::Command),
+    /// The gate's decision on a range, for CI: exit 0 pass, 1 blocked.
+    Audit(commands::audit::Args),
     /// Sign an approval (or a rejection) of BASE..REV in a role, as a note on REV.
     Approve(commands::approve::ApproveArgs),
     /// List the approval statements on a commit with their verdicts.
@@ -118,6 +120,7 @@ where
             match cli.command {
                 Command::Classify(args) => commands::classify::run(&mut env, args),
                 Command::Policy(cmd) => commands::policy::run(&mut env, cmd),
+                Command::Audit(args) => commands::audit::run(&mut env, args),
                 Command::Approve(args) => commands::approve::approve(&mut env, args),
                 Command::Approvals(args) => commands::approve::list(&mut env, args),
                 Command::Verify(args) => commands::verify::run(&mut env, args),

@@ -1,6 +1,7 @@
 //! One module per command, each with its clap arguments and one `run` function.
 
 pub(crate) mod approve;
+pub(crate) mod audit;
 pub(crate) mod classify;
 pub(crate) mod demo;
 pub(crate) mod log;
