@@ -142,3 +142,75 @@ impl Default for TestRepo {
         TestRepo::new()
     }
 }
+
+/// The text a process wrote to stdout, after checking that it succeeded.
+pub fn success(output: Output, what: &str) -> String {
+    String::from_utf8_lossy(&check(output, what).stdout).into_owned()
+}
+
+impl TestRepo {
+    /// Makes an Ed25519 SSH key pair `NAME`, `NAME.pub` in HOME; returns the private key's path
+    /// and the public key line.
+    pub fn ssh_key(&self, name: &str) -> (PathBuf, String) {
+        let key = self.home().join(name);
+        success(
+            self.command("ssh-keygen")
+                .args(["-q", "-t", "ed25519", "-N", "", "-C", name, "-f"])
+                .arg(&key)
+                .output()
+                .expect("ssh-keygen runs"),
+            "ssh-keygen",
+        );
+        let public = std::fs::read_to_string(key.with_extension("pub")).expect("public key");
+        (key, public.trim().to_owned())
+    }
+
+    /// Makes an Ed25519 OpenPGP signing key for `uid` in a new GNUPGHOME named `name` under
+    /// HOME (`expire` as gpg takes it, `0` for never, `extra` before the command); returns the
+    /// GNUPGHOME and the key's fingerprint.
+    pub fn gpg_key(
+        &self,
+        name: &str,
+        uid: &str,
+        expire: &str,
+        extra: &[&str],
+    ) -> (PathBuf, String) {
+        let home = self.home().join(format!("gnupg-{name}"));
+        std::fs::create_dir_all(&home).expect("GNUPGHOME");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+        }
+        let gpg = |args: &[&str]| {
+            success(
+                self.command("gpg")
+                    .env("GNUPGHOME", &home)
+                    .arg("--batch")
+                    .args(args)
+                    .output()
+                    .expect("gpg runs"),
+                &format!("gpg {args:?}"),
+            )
+        };
+        let mut args: Vec<&str> = extra.to_vec();
+        args.extend([
+            "--passphrase",
+            "",
+            "--quick-gen-key",
+            uid,
+            "ed25519",
+            "sign",
+            expire,
+        ]);
+        gpg(&args);
+        let listing = gpg(&["--with-colons", "--list-keys", uid]);
+        let fpr = listing
+            .lines()
+            .find(|l| l.starts_with("fpr:"))
+            .and_then(|l| l.split(':').nth(9))
+            .expect("a fingerprint")
+            .to_owned();
+        (home, fpr)
+    }
+}

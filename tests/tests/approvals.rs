@@ -18,29 +18,12 @@ fn ok(o: Output, what: &str) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
-fn ssh_key(repo: &TestRepo, name: &str) -> (PathBuf, String) {
-    let key = repo.home().join(name);
-    ok(
-        repo.command("ssh-keygen")
-            .args(["-q", "-t", "ed25519", "-N", "", "-C", name, "-f"])
-            .arg(&key)
-            .output()
-            .unwrap(),
-        "ssh-keygen",
-    );
-    let public = std::fs::read_to_string(key.with_extension("pub"))
-        .unwrap()
-        .trim()
-        .to_owned();
-    (key, public)
-}
-
 /// A repository whose base policy names bob (maintainer) and carol (domain-expert), and an
 /// agent commit on top of it.
 fn repo() -> (TestRepo, PathBuf, PathBuf) {
     let repo = TestRepo::new();
-    let (bob, bob_pub) = ssh_key(&repo, "bob");
-    let (carol, carol_pub) = ssh_key(&repo, "carol");
+    let (bob, bob_pub) = repo.ssh_key("bob");
+    let (carol, carol_pub) = repo.ssh_key("carol");
     repo.write(
         ".factory/policy.toml",
         format!(
@@ -148,7 +131,7 @@ fn refusals_when_approving() {
             .contains("`bob` does not hold the role `domain-expert`")
     );
     // A key that is no person's.
-    let (stranger, _) = ssh_key(&repo, "stranger");
+    let (stranger, _) = repo.ssh_key("stranger");
     let out = repo
         .command(factory_bin())
         .args(["approve", "--role", "maintainer", "--key"])
@@ -209,51 +192,10 @@ fn copied_or_edited_statements_are_invalid() {
     assert_eq!(list[0]["signature"], "bad", "{list}");
 }
 
-/// An Ed25519 gpg key for `uid` in its own GNUPGHOME: (home, fingerprint).
-fn gpg_key(repo: &TestRepo, uid: &str) -> (PathBuf, String) {
-    let home = repo.home().join("gnupg");
-    std::fs::create_dir_all(&home).unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700)).unwrap();
-    }
-    let gpg = |args: &[&str]| {
-        ok(
-            repo.command("gpg")
-                .env("GNUPGHOME", &home)
-                .arg("--batch")
-                .args(args)
-                .output()
-                .unwrap(),
-            "gpg",
-        )
-    };
-    gpg(&[
-        "--passphrase",
-        "",
-        "--quick-gen-key",
-        uid,
-        "ed25519",
-        "sign",
-        "0",
-    ]);
-    let listing = gpg(&["--with-colons", "--list-keys", uid]);
-    let fpr = listing
-        .lines()
-        .find(|l| l.starts_with("fpr:"))
-        .unwrap()
-        .split(':')
-        .nth(9)
-        .unwrap()
-        .to_owned();
-    (home, fpr)
-}
-
 #[test]
 fn approve_with_gpg_through_git_and_with_an_openpgp_key_file() {
     let repo = TestRepo::new();
-    let (home, fpr) = gpg_key(&repo, "Erin <erin@example.com>");
+    let (home, fpr) = repo.gpg_key("erin", "Erin <erin@example.com>", "0", &[]);
     let export = |args: &[&str]| {
         ok(
             repo.command("gpg")

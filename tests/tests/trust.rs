@@ -31,40 +31,6 @@ fn gpg(repo: &TestRepo, gnupg: &Path, args: &[&str]) -> String {
     ok(out, &format!("gpg {args:?}"))
 }
 
-/// Makes an Ed25519 signing key for `uid` in a new GNUPGHOME; returns (home, fingerprint).
-fn gpg_key(repo: &TestRepo, name: &str, uid: &str, expire: &str) -> (std::path::PathBuf, String) {
-    let home = repo.home().join(format!("gnupg-{name}"));
-    std::fs::create_dir_all(&home).unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700)).unwrap();
-    }
-    gpg(
-        repo,
-        &home,
-        &[
-            "--passphrase",
-            "",
-            "--quick-gen-key",
-            uid,
-            "ed25519",
-            "sign",
-            expire,
-        ],
-    );
-    let listing = gpg(repo, &home, &["--with-colons", "--list-keys", uid]);
-    let fpr = listing
-        .lines()
-        .find(|l| l.starts_with("fpr:"))
-        .unwrap()
-        .split(':')
-        .nth(9)
-        .unwrap()
-        .to_owned();
-    (home, fpr)
-}
-
 fn verify(repo: &TestRepo, args: &[&str]) -> serde_json::Value {
     let out = repo
         .command(factory_bin())
@@ -84,7 +50,7 @@ fn policy(person_key: &str) -> String {
 #[test]
 fn openpgp_signed_commits_good_bad_unknown_and_unsigned() {
     let repo = TestRepo::new();
-    let (alice_home, alice) = gpg_key(&repo, "alice", "Alice <alice@example.com>", "0");
+    let (alice_home, alice) = repo.gpg_key("alice", "Alice <alice@example.com>", "0", &[]);
     let (_, _) = (alice_home.clone(), alice.clone());
     let armored = gpg(&repo, &alice_home, &["--armor", "--export", &alice]);
     repo.write(".factory/keys/alice.asc", &armored);
@@ -140,7 +106,7 @@ fn openpgp_signed_commits_good_bad_unknown_and_unsigned() {
     assert_eq!(v[0]["verdict"], "bad", "{v}");
 
     // A key the policy does not name.
-    let (mallory_home, mallory) = gpg_key(&repo, "mallory", "Mallory <m@example.com>", "0");
+    let (mallory_home, mallory) = repo.gpg_key("mallory", "Mallory <m@example.com>", "0", &[]);
     sign(&repo, &mallory_home, &mallory, "signed by mallory");
     let v = verify(&repo, &[]);
     assert_eq!(v[0]["verdict"], "unknown-key", "{v}");

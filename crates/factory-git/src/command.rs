@@ -78,6 +78,20 @@ impl Repo {
         }
     }
 
+    /// The merge-base of `tip` with the default branch (`origin/HEAD`, else `main`, else
+    /// `master`), or None when none of them exists.
+    pub fn merge_base_with_default(&self, tip: gix::ObjectId) -> Option<gix::ObjectId> {
+        ["refs/remotes/origin/HEAD", "main", "master"]
+            .iter()
+            .find_map(|candidate| {
+                let other = self.resolve_commit(candidate).ok()?;
+                let out = self
+                    .git(&["merge-base", &tip.to_string(), &other.to_string()], None)
+                    .ok()?;
+                gix::ObjectId::from_hex(out.trim().as_bytes()).ok()
+            })
+    }
+
     /// The stable patch id of `diff(from, to)` (`from` None: `to` against its first parent).
     pub fn patch_id(
         &self,

@@ -6,15 +6,14 @@
 
 use std::collections::BTreeMap;
 
+use openpgp::Packet;
 use openpgp::parse::Parse;
 use openpgp::policy::StandardPolicy;
-use openpgp::types::RevocationStatus;
-use openpgp::{Packet, PacketPile};
 use sequoia_openpgp as openpgp;
 use serde::{Deserialize, Serialize};
-use ssh_key::SshSig;
 
 use crate::keyring::Keyring;
+use crate::verify::{Verdict, verify_openpgp, verify_ssh};
 
 /// The SSH signature namespace of approval statements.
 pub const APPROVAL_NAMESPACE: &str = "factory-approval";
@@ -131,7 +130,8 @@ pub enum SignatureCheck {
     },
 }
 
-/// Checks a statement's signature against a keyring.
+/// Checks a statement's signature against a keyring, with the same verification as commit
+/// signatures (judged at signing time), over the statement's canonical bytes.
 pub fn check_signature(statement: &Statement, keyring: &Keyring) -> SignatureCheck {
     let Some(sig) = &statement.sig else {
         return SignatureCheck::Bad {
@@ -139,122 +139,46 @@ pub fn check_signature(statement: &Statement, keyring: &Keyring) -> SignatureChe
         };
     };
     let bytes = statement.canonical_bytes();
-    match sig.format.as_str() {
-        "ssh" => {
-            let parsed = match SshSig::from_pem(sig.armored.as_bytes()) {
-                Ok(s) => s,
-                Err(e) => {
-                    return SignatureCheck::Bad {
-                        reason: format!("not an SSH signature: {e}"),
-                    };
-                }
-            };
-            if parsed.namespace() != APPROVAL_NAMESPACE {
-                return SignatureCheck::Bad {
-                    reason: format!(
-                        "namespace `{}`, not `{APPROVAL_NAMESPACE}`",
-                        parsed.namespace()
-                    ),
-                };
-            }
-            let fingerprint = ssh_key::PublicKey::from(parsed.public_key().clone())
-                .fingerprint(ssh_key::HashAlg::Sha256)
-                .to_string();
-            let Some((person, key)) = keyring
-                .ssh
-                .iter()
-                .find(|(_, k)| k.key_data() == parsed.public_key())
-            else {
-                return SignatureCheck::UnknownKey { key: fingerprint };
-            };
-            match key.verify(APPROVAL_NAMESPACE, &bytes, &parsed) {
-                Ok(()) => SignatureCheck::Good {
-                    person: person.clone(),
-                    key: fingerprint,
-                },
-                Err(e) => SignatureCheck::Bad {
-                    reason: e.to_string(),
-                },
-            }
-        }
-        "openpgp" => check_openpgp(&sig.armored, &bytes, keyring),
-        other => SignatureCheck::Bad {
-            reason: format!("unknown signature format `{other}`"),
-        },
-    }
-}
-
-fn check_openpgp(armored: &str, bytes: &[u8], keyring: &Keyring) -> SignatureCheck {
-    let pile = match PacketPile::from_bytes(armored.as_bytes()) {
-        Ok(p) => p,
-        Err(e) => {
+    let verdict = match sig.format.as_str() {
+        "ssh" => verify_ssh(
+            &sig.armored,
+            &bytes,
+            APPROVAL_NAMESPACE,
+            None,
+            keyring,
+            None,
+        ),
+        "openpgp" => verify_openpgp(&sig.armored, &bytes, keyring),
+        other => {
             return SignatureCheck::Bad {
-                reason: format!("not an OpenPGP signature: {e}"),
+                reason: format!("unknown signature format `{other}`"),
             };
         }
     };
-    let Some(sig) = pile.descendants().find_map(|p| match p {
-        Packet::Signature(s) => Some(s),
-        _ => None,
-    }) else {
-        return SignatureCheck::Bad {
-            reason: "no signature packet".into(),
-        };
-    };
-    let issuers = sig.get_issuers();
-    let Some(t) = sig.signature_creation_time() else {
-        return SignatureCheck::Bad {
-            reason: "no creation time".into(),
-        };
-    };
-    let found = keyring.certs.iter().find_map(|(person, cert)| {
-        cert.keys()
-            .find(|ka| issuers.iter().any(|h| h.aliases(ka.key().key_handle())))
-            .map(|ka| (person, cert, ka))
-    });
-    let Some((person, cert, ka)) = found else {
-        return SignatureCheck::UnknownKey {
-            key: issuers.first().map(|h| h.to_hex()).unwrap_or_default(),
-        };
-    };
-    if let Err(e) = sig.verify_message(ka.key(), bytes) {
-        return SignatureCheck::Bad {
-            reason: e.to_string(),
-        };
-    }
-    let policy = StandardPolicy::new();
-    let invalid = |reason: String| SignatureCheck::Invalid {
-        person: person.clone(),
-        reason,
-    };
-    if matches!(
-        cert.revocation_status(&policy, t),
-        RevocationStatus::Revoked(_)
-    ) {
-        return invalid("the certificate is revoked".into());
-    }
-    let vc = match cert.with_policy(&policy, t) {
-        Ok(vc) => vc,
-        Err(e) => return invalid(format!("not valid at signing time: {e}")),
-    };
-    if let Err(e) = vc.alive() {
-        return invalid(format!("expired at signing time: {e}"));
-    }
-    match vc.keys().key_handle(ka.key().key_handle()).next() {
-        Some(vka) => {
-            use openpgp::cert::amalgamation::ValidAmalgamation;
-            if matches!(vka.revocation_status(), RevocationStatus::Revoked(_)) {
-                return invalid("the signing key is revoked".into());
-            }
-            if let Err(e) = vka.alive() {
-                return invalid(format!("the signing key expired before signing: {e}"));
-            }
+    match verdict {
+        Verdict::Good {
+            person: Some(person),
+            key,
+            ..
+        } => SignatureCheck::Good { person, key },
+        Verdict::Good {
+            person: None, key, ..
         }
-        None => return invalid("the signing key was not valid at signing time".into()),
-    }
-    SignatureCheck::Good {
-        person: person.clone(),
-        key: ka.key().fingerprint().to_hex(),
+        | Verdict::UnknownKey { key, .. } => SignatureCheck::UnknownKey { key },
+        Verdict::Expired { person, reason, .. } => SignatureCheck::Invalid {
+            person: person.unwrap_or_default(),
+            reason,
+        },
+        Verdict::Revoked { person, .. } => SignatureCheck::Invalid {
+            person: person.unwrap_or_default(),
+            reason: "the key is revoked".into(),
+        },
+        Verdict::Bad { reason, .. } | Verdict::Malformed { reason } => {
+            SignatureCheck::Bad { reason }
+        }
+        Verdict::Unsupported { .. } | Verdict::Unsigned => SignatureCheck::Bad {
+            reason: "not an OpenPGP or SSH signature".into(),
+        },
     }
 }
 

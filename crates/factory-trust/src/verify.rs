@@ -133,6 +133,7 @@ pub fn verify_commit(raw: &[u8], keyring: &Keyring, allowed: Option<&AllowedSign
         verify_ssh(
             sig,
             &signed.payload,
+            GIT_NAMESPACE,
             signed.committer_time,
             keyring,
             allowed,
@@ -148,7 +149,9 @@ pub fn verify_commit(raw: &[u8], keyring: &Keyring, allowed: Option<&AllowedSign
     }
 }
 
-fn verify_openpgp(armored: &str, payload: &[u8], keyring: &Keyring) -> Verdict {
+/// Verifies an armored OpenPGP signature over `payload` against the keyring, judged at the
+/// signature's creation time.
+pub(crate) fn verify_openpgp(armored: &str, payload: &[u8], keyring: &Keyring) -> Verdict {
     let kind = SignatureKind::OpenPgp;
     let malformed = |reason: String| Verdict::Malformed { reason };
     let pile = match PacketPile::from_bytes(armored.as_bytes()) {
@@ -269,9 +272,12 @@ fn verify_openpgp(armored: &str, payload: &[u8], keyring: &Keyring) -> Verdict {
     }
 }
 
-fn verify_ssh(
+/// Verifies an armored SSH signature over `payload` in `namespace` against the keyring (and
+/// an allowed_signers file, judged at `time`).
+pub(crate) fn verify_ssh(
     armored: &str,
     payload: &[u8],
+    namespace: &str,
     time: Option<i64>,
     keyring: &Keyring,
     allowed: Option<&AllowedSigners>,
@@ -289,18 +295,18 @@ fn verify_ssh(
     let fingerprint = ssh_key::PublicKey::from(key_data.clone())
         .fingerprint(HashAlg::Sha256)
         .to_string();
-    if sig.namespace() != GIT_NAMESPACE {
+    if sig.namespace() != namespace {
         return Verdict::Bad {
             kind,
             key: fingerprint,
             reason: format!(
-                "signed in namespace `{}`, not `{GIT_NAMESPACE}`",
+                "signed in namespace `{}`, not `{namespace}`",
                 sig.namespace()
             ),
         };
     }
     if let Some((person, key)) = keyring.ssh.iter().find(|(_, k)| k.key_data() == key_data) {
-        return match key.verify(GIT_NAMESPACE, payload, &sig) {
+        return match key.verify(namespace, payload, &sig) {
             Ok(()) => Verdict::Good {
                 kind,
                 person: Some(person.clone()),
@@ -316,8 +322,8 @@ fn verify_ssh(
         };
     }
     if let Some(allowed) = allowed {
-        if let Some(entry) = allowed.allowing(key_data, GIT_NAMESPACE, time, None).next() {
-            return match entry.key.verify(GIT_NAMESPACE, payload, &sig) {
+        if let Some(entry) = allowed.allowing(key_data, namespace, time, None).next() {
+            return match entry.key.verify(namespace, payload, &sig) {
                 Ok(()) => Verdict::Good {
                     kind,
                     person: None,
@@ -333,7 +339,7 @@ fn verify_ssh(
             };
         }
         if allowed
-            .allowing(key_data, GIT_NAMESPACE, None, None)
+            .allowing(key_data, namespace, None, None)
             .next()
             .is_some()
         {

@@ -60,20 +60,12 @@ fn git_err(e: impl std::fmt::Display) -> CliError {
     CliError::internal(e.to_string())
 }
 
+/// The merge-base with the default branch, or REV's parent when REV is on that branch.
 fn default_base(repo: &Repo, tip: ObjectId) -> Result<ObjectId, CliError> {
-    for candidate in ["refs/remotes/origin/HEAD", "main", "master"] {
-        let Ok(other) = repo.resolve_commit(candidate) else {
-            continue;
-        };
-        let Ok(out) = repo.git(&["merge-base", &tip.to_string(), &other.to_string()], None) else {
-            continue;
-        };
-        let base = ObjectId::from_hex(out.trim().as_bytes()).map_err(git_err)?;
-        if base != tip {
-            return Ok(base);
-        }
+    match repo.merge_base_with_default(tip) {
+        Some(base) if base != tip => Ok(base),
+        _ => repo.resolve_commit(&format!("{tip}^")).or(Ok(tip)),
     }
-    repo.resolve_commit(&format!("{tip}^")).or_else(|_| Ok(tip))
 }
 
 /// "Now" as RFC 3339 UTC; GIT_COMMITTER_DATE (in that form) wins, for reproducible statements.

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use factory_gate::{Decision, Reason, decide};
-use factory_git::{ObjectId, RangeSpec, Repo};
+use factory_git::{RangeSpec, Repo};
 
 use crate::Env;
 use crate::error::CliError;
@@ -25,22 +25,6 @@ pub(crate) enum Format {
     Human,
     /// `{decision, reasons, base, tip, tier, commits, evaluation}`.
     Json,
-}
-
-fn default_base(repo: &Repo, tip: ObjectId) -> Result<ObjectId, CliError> {
-    for candidate in ["refs/remotes/origin/HEAD", "main", "master"] {
-        let Ok(other) = repo.resolve_commit(candidate) else {
-            continue;
-        };
-        let Ok(out) = repo.git(&["merge-base", &tip.to_string(), &other.to_string()], None) else {
-            continue;
-        };
-        return ObjectId::from_hex(out.trim().as_bytes())
-            .map_err(|e| CliError::internal(e.to_string()));
-    }
-    Err(CliError::usage(
-        "no default branch (origin/HEAD, main, master) to audit against: give BASE..TIP",
-    ))
 }
 
 fn describe(r: &Reason) -> String {
@@ -75,7 +59,10 @@ pub(crate) fn run(env: &mut Env, args: Args) -> Result<ExitCode, CliError> {
         Some(_) => return Err(CliError::usage("give the range as BASE..TIP")),
         None => {
             let tip = repo.resolve_commit("HEAD")?;
-            (default_base(&repo, tip)?, tip)
+            let base = repo.merge_base_with_default(tip).ok_or_else(|| {
+                CliError::usage("no default branch (origin/HEAD, main, master) to audit against: give BASE..TIP")
+            })?;
+            (base, tip)
         }
     };
     let decision: Decision = decide(&repo, base, tip).map_err(|e| {
