@@ -71,6 +71,9 @@ fn check(env: &mut Env, file: Option<PathBuf>) -> Result<ExitCode, CliError> {
             for w in &policy.warnings {
                 env.ui.err(&render(w, color));
             }
+            // The keys the policy names must load from the keys directory of the same tree.
+            let repo = Repo::discover(&env.cwd).ok();
+            crate::keys::keyring(&mut env.ui, &source, &policy, repo.as_ref())?;
             env.ui.outln(&format!(
                 "{}: ok ({} tiers, {} rules, {} people, {} warning{})",
                 source.name,
