@@ -331,6 +331,8 @@ fn log_and_why_tell_the_story_of_a_line() {
         "{text}"
     );
 
+    let dotted = stdout(&factory(&repo, &["why", "./src/api.rs:2"]));
+    assert_eq!(dotted, text, "./ paths name the same line");
     let human = stdout(&factory(&repo, &["why", "src/api.rs:1"]));
     assert!(
         human.contains("no transcript is attached to this commit"),

@@ -85,6 +85,11 @@ pub(crate) fn run(env: &mut Env, args: Args) -> Result<ExitCode, CliError> {
     // Paths are taken relative to the current directory, then made relative to the root.
     let root = repo.workdir().unwrap_or_else(|| env.cwd.clone());
     let abs = env.cwd.join(file);
+    // Drop `.` components (`./src/a.rs`), then make the path relative to the root.
+    let abs: std::path::PathBuf = abs
+        .components()
+        .filter(|c| !matches!(c, std::path::Component::CurDir))
+        .collect();
     let path = abs
         .strip_prefix(&root)
         .map(|p| p.to_string_lossy().replace('\\', "/"))
