@@ -67,7 +67,7 @@ fn claude_code_fields() {
     assert_eq!(t.title.as_deref(), Some("Add a health endpoint"));
     assert_eq!(
         (t.cwd.as_deref(), t.branch.as_deref()),
-        (Some("/work/shop"), Some("main"))
+        (Some("/home/dev/shop"), Some("main"))
     );
     assert_eq!(t.models, ["claude-sonnet-4-5"]);
     let a = &t.messages[1];
