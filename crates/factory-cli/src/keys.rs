@@ -46,6 +46,19 @@ fn key_files(source: &Source, repo: Option<&Repo>) -> Result<Vec<(String, Vec<u8
     }
 }
 
+/// Reports every unusable key as a diagnostic; the error exits with 2.
+pub(crate) fn key_problems(
+    ui: &mut Ui,
+    name: &str,
+    problems: &[factory_trust::KeyProblem],
+) -> CliError {
+    let color = ui.err_color();
+    for p in problems {
+        ui.err(&render(&p.problem, color));
+    }
+    CliError::Config(miette::miette!("{name}: {} key problem(s)", problems.len()))
+}
+
 /// Loads the keyring of a policy, reporting every unusable key as a diagnostic (exit 2).
 pub(crate) fn keyring(
     ui: &mut Ui,
@@ -54,15 +67,6 @@ pub(crate) fn keyring(
     repo: Option<&Repo>,
 ) -> Result<Keyring, CliError> {
     let files = key_files(source, repo)?;
-    Keyring::from_policy(policy, &files).map_err(|problems| {
-        let color = ui.err_color();
-        for p in &problems {
-            ui.err(&render(&p.problem, color));
-        }
-        CliError::Config(miette::miette!(
-            "{}: {} key problem(s)",
-            source.name,
-            problems.len()
-        ))
-    })
+    Keyring::from_policy(policy, &files)
+        .map_err(|problems| key_problems(ui, &source.name, &problems))
 }

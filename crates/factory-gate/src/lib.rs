@@ -8,10 +8,10 @@
 #![deny(missing_docs)]
 
 use factory_git::{APPROVALS_REF, ObjectId, RangeSpec, Repo, TRANSCRIPTS_REF, classify_commits};
-use factory_policy::{DEFAULT_POLICY, Origin, Policy};
+use factory_policy::{DEFAULT_POLICY, Origin, Policy, PolicyError};
 use factory_trust::approval::{self, Statement};
 use factory_trust::{
-    Evaluation, Keyring, RangeCommit, RangeFacts, Verdict, evaluate, verify_commit,
+    Evaluation, KeyProblem, Keyring, RangeCommit, RangeFacts, Verdict, evaluate, verify_commit,
 };
 use rayon::prelude::*;
 use serde::Serialize;
@@ -27,12 +27,15 @@ pub enum GateError {
     /// Reading the repository failed.
     #[error("{0}")]
     Git(String),
-    /// The base's policy is invalid.
-    #[error("the base's policy is invalid: {0}")]
-    Policy(String),
-    /// A key of the base's policy cannot be loaded.
-    #[error("the base's keys cannot be loaded: {0}")]
-    Keys(String),
+    /// The base's policy file is not UTF-8.
+    #[error("the base's policy is not UTF-8 text")]
+    NotUtf8,
+    /// The base's policy is invalid; the problems point into its text.
+    #[error("the base's policy is invalid: {}", problems(&.0.problems))]
+    Policy(PolicyError),
+    /// Keys of the base's policy cannot be loaded; the problems point at them in the policy.
+    #[error("the base's keys cannot be loaded: {}", .0.iter().map(|k| k.problem.message.as_str()).collect::<Vec<_>>().join("; "))]
+    Keys(Vec<KeyProblem>),
     /// A note on a judged commit is malformed.
     #[error("the {what} note of {commit} is malformed: {message}")]
     Note {
@@ -45,6 +48,13 @@ pub enum GateError {
     },
 }
 
+fn problems(list: &[factory_policy::Problem]) -> String {
+    list.iter()
+        .map(|p| format!("{}:{}: {}", p.file(), p.line().unwrap_or(0), p.message))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 fn git<E: std::fmt::Display>(e: E) -> GateError {
     GateError::Git(e.to_string())
 }
@@ -55,36 +65,20 @@ pub fn base_policy(repo: &Repo, base: ObjectId) -> Result<(Policy, String, Keyri
     let (name, text) = match repo.file_at(base, POLICY_PATH).map_err(git)? {
         Some(bytes) => (
             format!("{}:{POLICY_PATH}", &base.to_string()[..12]),
-            String::from_utf8(bytes).map_err(|_| GateError::Policy("not UTF-8".into()))?,
+            String::from_utf8(bytes).map_err(|_| GateError::NotUtf8)?,
         ),
         None => (
             "<embedded default policy>".to_owned(),
             DEFAULT_POLICY.text.to_owned(),
         ),
     };
-    let policy = Policy::parse(&name, &text).map_err(|e| {
-        GateError::Policy(
-            e.problems
-                .iter()
-                .map(|p| format!("{}:{}: {}", p.file(), p.line().unwrap_or(0), p.message))
-                .collect::<Vec<_>>()
-                .join("; "),
-        )
-    })?;
+    let policy = Policy::parse(&name, &text).map_err(GateError::Policy)?;
     let files = if blob.is_some() {
         repo.files_in(base, KEYS_DIR).map_err(git)?
     } else {
         Vec::new()
     };
-    let keyring = Keyring::from_policy(&policy, &files).map_err(|problems| {
-        GateError::Keys(
-            problems
-                .iter()
-                .map(|p| p.problem.message.clone())
-                .collect::<Vec<_>>()
-                .join("; "),
-        )
-    })?;
+    let keyring = Keyring::from_policy(&policy, &files).map_err(GateError::Keys)?;
     Ok((
         policy,
         blob.map_or_else(|| "none".to_owned(), |b| b.to_string()),
