@@ -324,6 +324,8 @@ pub(crate) fn list(env: &mut Env, args: ListArgs) -> Result<ExitCode, CliError> 
         CliError::internal(format!("the approvals note of {tip} is malformed: {e}"))
     })?;
     let tree = repo.tree_of(tip)?.to_string();
+    let mut bases: std::collections::HashMap<ObjectId, (String, factory_trust::Keyring)> =
+        Default::default();
     let mut listed = Vec::new();
     for s in statements {
         let base = ObjectId::from_hex(s.base.as_bytes()).ok();
@@ -335,8 +337,15 @@ pub(crate) fn list(env: &mut Env, args: ListArgs) -> Result<ExitCode, CliError> 
                 Some("bad base".to_owned()),
             ),
             Some(base) => {
-                let (_, blob, keyring) = base_policy::at(&mut env.ui, &repo, base)?;
-                let check = check_signature(&s, &keyring);
+                // Statements usually share a base: load its policy and keys once.
+                let (blob, keyring) = match bases.entry(base) {
+                    std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                    std::collections::hash_map::Entry::Vacant(e) => {
+                        let (_, blob, keyring) = base_policy::at(&mut env.ui, &repo, base)?;
+                        e.insert((blob, keyring))
+                    }
+                };
+                let check = check_signature(&s, keyring);
                 let problem = if s.commit != tip {
                     Some(format!(
                         "made for {}, not this commit (replayed)",
@@ -344,7 +353,7 @@ pub(crate) fn list(env: &mut Env, args: ListArgs) -> Result<ExitCode, CliError> 
                     ))
                 } else if s.tree != tree {
                     Some("the tree does not match".to_owned())
-                } else if s.policy != blob {
+                } else if s.policy != *blob {
                     Some("the policy blob does not match the base's".to_owned())
                 } else if matches!(&check, SignatureCheck::Good { person, .. } if *person != s.approver)
                 {
