@@ -1,6 +1,6 @@
 //! The terminal: stdout, stderr and colours. Everything factory prints goes through here.
 
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, Write};
 
 use anstream::{AutoStream, ColorChoice};
 
@@ -34,12 +34,6 @@ impl Ui {
     /// Whether stderr shows colours.
     pub(crate) fn err_color(&self) -> bool {
         !matches!(self.err.current_choice(), ColorChoice::Never)
-    }
-
-    /// Whether stderr is a terminal.
-    #[allow(dead_code, reason = "used by progress reporting in long commands")]
-    pub(crate) fn err_is_terminal(&self) -> bool {
-        io::stderr().is_terminal()
     }
 
     /// Writes to stdout. A closed pipe (`factory … | head`) ends the command quietly.

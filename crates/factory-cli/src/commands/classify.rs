@@ -5,10 +5,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use bstr::ByteSlice;
-use factory_git::{Classified, RangeSpec, Repo, classify_commits};
+use factory_git::{Classified, Repo, classify_commits};
 use factory_policy::{LineSide, Policy, TierId};
 use serde::Serialize;
 
+use super::commits::Commits;
 use crate::Env;
 use crate::error::CliError;
 use crate::policy_source::{self, Origin};
@@ -19,12 +20,8 @@ pub(crate) const JSON_SCHEMA: &str = "factory.classify/v1";
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// A commit (`REV`) or a range (`A..B`: commits reachable from B and not from A). Default: HEAD.
-    #[arg(value_name = "REV|A..B", conflicts_with = "all")]
-    range: Option<String>,
-    /// Every commit reachable from HEAD, branches, remote-tracking branches and tags.
-    #[arg(long)]
-    all: bool,
+    #[command(flatten)]
+    commits: Commits,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
@@ -46,11 +43,7 @@ pub(crate) fn run(env: &mut Env, args: Args) -> Result<ExitCode, CliError> {
     let repo = Repo::discover(&env.cwd)?;
     let source = policy_source::locate(&env.cwd, Some(&repo), args.policy.as_deref())?;
     let policy = source.parse()?;
-    let spec = if args.all {
-        RangeSpec::All
-    } else {
-        RangeSpec::parse(args.range.as_deref().unwrap_or("HEAD"))
-    };
+    let spec = args.commits.spec();
     let commits = repo.commits(&spec)?;
     let classified = classify_commits(&repo, &policy, &commits)?;
     print(

@@ -3,6 +3,7 @@
 pub(crate) mod approve;
 pub(crate) mod audit;
 pub(crate) mod classify;
+mod commits;
 pub(crate) mod demo;
 pub(crate) mod log;
 pub(crate) mod notes;

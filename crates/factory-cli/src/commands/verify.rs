@@ -3,23 +3,20 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use factory_git::{RangeSpec, Repo};
+use factory_git::Repo;
 use factory_trust::{AllowedSigners, Verdict, verify_commit};
 use rayon::prelude::*;
 use serde::Serialize;
 
+use super::commits::Commits;
 use crate::Env;
 use crate::error::CliError;
 use crate::{keys, policy_source};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// A commit (`REV`) or a range (`A..B`). Default: HEAD.
-    #[arg(value_name = "REV|A..B", conflicts_with = "all")]
-    range: Option<String>,
-    /// Every commit reachable from HEAD, branches, remote-tracking branches and tags.
-    #[arg(long)]
-    all: bool,
+    #[command(flatten)]
+    commits: Commits,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
@@ -64,11 +61,7 @@ pub(crate) fn run(env: &mut Env, args: Args) -> Result<ExitCode, CliError> {
             )
         }
     };
-    let spec = if args.all {
-        RangeSpec::All
-    } else {
-        RangeSpec::parse(args.range.as_deref().unwrap_or("HEAD"))
-    };
+    let spec = args.commits.spec();
     let commits = repo.commits(&spec)?;
     let entries: Vec<Entry> = commits
         .par_iter()
