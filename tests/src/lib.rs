@@ -214,3 +214,13 @@ impl TestRepo {
         (home, fpr)
     }
 }
+
+/// What a process wrote to stdout, lossily decoded.
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// What a process wrote to stderr, lossily decoded.
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}

@@ -3,7 +3,7 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Output, Stdio};
 
-use factory_tests::TestRepo;
+use factory_tests::{TestRepo, stderr, stdout};
 
 /// The binary cargo built for these tests.
 fn factory_bin() -> &'static str {
@@ -15,14 +15,6 @@ fn factory(repo: &TestRepo, args: &[&str]) -> Output {
         .args(args)
         .output()
         .expect("factory runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 fn json(o: &Output) -> serde_json::Value {

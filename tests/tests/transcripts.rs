@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::Output;
 
-use factory_tests::{TestRepo, workspace_root};
+use factory_tests::{TestRepo, stderr, stdout, workspace_root};
 
 fn factory_bin() -> &'static str {
     env!("CARGO_BIN_EXE_factory")
@@ -14,14 +14,6 @@ fn factory(repo: &TestRepo, args: &[&str]) -> Output {
         .args(args)
         .output()
         .expect("factory runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 fn own(name: &str) -> PathBuf {
