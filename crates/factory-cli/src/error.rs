@@ -94,6 +94,7 @@ impl From<factory_git::OpenError> for CliError {
                     path.display()
                 ))
             }
+            factory_git::OpenError::Quarantine { .. } => CliError::internal(chain(&e)),
         }
     }
 }

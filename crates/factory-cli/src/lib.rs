@@ -63,6 +63,14 @@ enum Command {
     Approve(commands::approve::ApproveArgs),
     /// List the approval statements on a commit with their verdicts.
     Approvals(commands::approve::ListArgs),
+    /// Break-glass: sign an override that lets REV land without its approvals.
+    Override(commands::approve::OverrideArgs),
+    /// What git runs: the pre-push and pre-receive hooks of the gate.
+    #[command(subcommand)]
+    Hook(commands::hook::Command),
+    /// Install factory's git hooks.
+    #[command(subcommand)]
+    Hooks(commands::hook::InstallCommand),
     /// Verify commit signatures (OpenPGP, SSH) against the people and keys of the policy.
     Verify(commands::verify::Args),
     /// Attach agent transcripts to commits, or show them.
@@ -123,6 +131,9 @@ where
                 Command::Audit(args) => commands::audit::run(&mut env, args),
                 Command::Approve(args) => commands::approve::approve(&mut env, args),
                 Command::Approvals(args) => commands::approve::list(&mut env, args),
+                Command::Override(args) => commands::approve::override_(&mut env, args),
+                Command::Hook(cmd) => commands::hook::run(&mut env, cmd),
+                Command::Hooks(cmd) => commands::hook::install(&mut env, cmd),
                 Command::Verify(args) => commands::verify::run(&mut env, args),
                 Command::Transcript(cmd) => commands::transcript::run(&mut env, cmd),
                 Command::Log(args) => commands::log::run(&mut env, args),

@@ -7,6 +7,10 @@
 //! ([`factory_trust::evaluate`]). Any error is returned, and callers block on it (fail closed).
 #![deny(missing_docs)]
 
+mod push;
+
+pub use push::{PushContext, PushDecision, RefUpdate, UpdateDecision, decide_push};
+
 use factory_git::{APPROVALS_REF, ObjectId, RangeSpec, Repo, TRANSCRIPTS_REF, classify_commits};
 use factory_policy::{DEFAULT_POLICY, Origin, Policy, PolicyError};
 use factory_trust::approval::{self, Statement};
@@ -111,6 +115,91 @@ pub enum Reason {
         /// The commit.
         commit: String,
     },
+    /// A human commit has no good signature by a person of the policy, and the policy requires
+    /// one (`[gate] require-signed-human-commits`).
+    UnsignedHumanCommit {
+        /// The commit.
+        commit: String,
+        /// Its signature verdict.
+        signature: String,
+    },
+    /// The ref update itself is refused (deleting or rewinding a protected branch, moving a tag,
+    /// rewriting factory's notes).
+    Refused {
+        /// Why.
+        message: String,
+    },
+    /// The gate could not decide; it blocks (fails closed).
+    Error {
+        /// What went wrong.
+        message: String,
+    },
+}
+
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let short = |c: &str| c[..12.min(c.len())].to_owned();
+        match self {
+            Reason::Unmet {
+                commit,
+                tier,
+                what,
+                could,
+            } => {
+                let who = if could.is_empty() {
+                    "no one in the base policy can give it".to_owned()
+                } else {
+                    format!("can be given by: {}", could.join(", "))
+                };
+                write!(f, "{} ({tier}) needs {what}; {who}", short(commit))
+            }
+            Reason::Rejected { person } => write!(f, "{person} rejected the change"),
+            Reason::MissingTranscript { commit } => write!(
+                f,
+                "{} is an agent commit without a transcript (factory transcript attach)",
+                short(commit)
+            ),
+            Reason::UnsignedHumanCommit { commit, signature } => write!(
+                f,
+                "{} is a human commit without a good signature by a person of the policy ({signature})",
+                short(commit)
+            ),
+            Reason::Refused { message } | Reason::Error { message } => f.write_str(message),
+        }
+    }
+}
+
+/// Where the gate reads factory's notes: the notes commits the refs have, or are about to have
+/// when notes are pushed together with a branch.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Notes {
+    /// `refs/notes/factory/transcripts`.
+    pub transcripts: Option<ObjectId>,
+    /// `refs/notes/factory/approvals`.
+    pub approvals: Option<ObjectId>,
+}
+
+impl Notes {
+    /// The notes refs as they are in `repo`.
+    pub fn current(repo: &Repo) -> Result<Notes, GateError> {
+        let refs = repo.references("refs/notes/factory/").map_err(git)?;
+        let find = |name: &str| refs.iter().find(|(n, _)| n == name).map(|(_, id)| *id);
+        Ok(Notes {
+            transcripts: find(TRANSCRIPTS_REF),
+            approvals: find(APPROVALS_REF),
+        })
+    }
+
+    fn read(
+        repo: &Repo,
+        notes: Option<ObjectId>,
+        commit: ObjectId,
+    ) -> Result<Option<Vec<u8>>, GateError> {
+        match notes {
+            None => Ok(None),
+            Some(n) => repo.read_note_in(n, commit).map_err(git),
+        }
+    }
 }
 
 /// One judged commit.
@@ -149,6 +238,8 @@ pub struct Decision {
     pub commits: Vec<CommitReport>,
     /// The evaluation of the approval statements.
     pub evaluation: Evaluation,
+    /// What valid overrides waived (the decision is `pass` with these listed).
+    pub waived: Vec<Reason>,
 }
 
 impl Decision {
@@ -158,8 +249,13 @@ impl Decision {
     }
 }
 
-/// Decides whether base..tip may land.
-pub fn decide(repo: &Repo, base: ObjectId, tip: ObjectId) -> Result<Decision, GateError> {
+/// Decides whether base..tip may land, reading notes where `notes` says.
+pub fn decide(
+    repo: &Repo,
+    base: ObjectId,
+    tip: ObjectId,
+    notes: &Notes,
+) -> Result<Decision, GateError> {
     let (policy, policy_blob, keyring) = base_policy(repo, base)?;
     let commits = repo
         .commits(&RangeSpec::Range {
@@ -181,7 +277,7 @@ pub fn decide(repo: &Repo, base: ObjectId, tip: ObjectId) -> Result<Decision, Ga
     let mut reasons = Vec::new();
     for (c, verdict) in classified.iter().zip(verdicts) {
         let id = c.change_set.id;
-        let transcript = match repo.read_note(TRANSCRIPTS_REF, id).map_err(git)? {
+        let transcript = match Notes::read(repo, notes.transcripts, id)? {
             None => false,
             Some(bytes) => {
                 factory_shiftlog::note::decode(&bytes).map_err(|e| GateError::Note {
@@ -195,6 +291,22 @@ pub fn decide(repo: &Repo, base: ObjectId, tip: ObjectId) -> Result<Decision, Ga
         if c.verdict.origin == Origin::Agent && policy.agents.require_transcript && !transcript {
             reasons.push(Reason::MissingTranscript {
                 commit: id.to_string(),
+            });
+        }
+        let signed_by_person = matches!(
+            verdict,
+            Verdict::Good {
+                person: Some(_),
+                ..
+            }
+        );
+        if c.verdict.origin == Origin::Human
+            && policy.gate.require_signed_human_commits
+            && !signed_by_person
+        {
+            reasons.push(Reason::UnsignedHumanCommit {
+                commit: id.to_string(),
+                signature: verdict.name().to_owned(),
             });
         }
         reports.push(CommitReport {
@@ -232,7 +344,7 @@ pub fn decide(repo: &Repo, base: ObjectId, tip: ObjectId) -> Result<Decision, Ga
                 .map(str::to_owned),
         });
     }
-    let statements: Vec<Statement> = match repo.read_note(APPROVALS_REF, tip).map_err(git)? {
+    let statements: Vec<Statement> = match Notes::read(repo, notes.approvals, tip)? {
         None => Vec::new(),
         Some(bytes) => {
             approval::parse_note(&String::from_utf8_lossy(&bytes)).map_err(|message| {
@@ -267,12 +379,18 @@ pub fn decide(repo: &Repo, base: ObjectId, tip: ObjectId) -> Result<Decision, Ga
             person: person.clone(),
         });
     }
+    let waived = if evaluation.overrides.is_empty() {
+        Vec::new()
+    } else {
+        std::mem::take(&mut reasons)
+    };
     Ok(Decision {
         decision: if reasons.is_empty() {
             "pass"
         } else {
             "blocked"
         },
+        waived,
         base: base.to_string(),
         tip: tip.to_string(),
         tier: evaluation.tier.clone(),

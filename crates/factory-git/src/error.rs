@@ -16,6 +16,15 @@ pub enum OpenError {
         #[source]
         source: gix::Error,
     },
+    /// The objects of a push being received cannot be opened.
+    #[error("cannot open the objects of the push being received at {path}")]
+    Quarantine {
+        /// The quarantine directory.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// A revision or range could not be resolved.

@@ -26,3 +26,5 @@ pub use repo::Repo;
 
 /// A full object id.
 pub use gix::ObjectId;
+/// The kind of an object.
+pub use gix::object::Kind as ObjectKind;

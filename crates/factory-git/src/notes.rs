@@ -63,6 +63,43 @@ impl Repo {
         Ok(found.into_iter().next().map(|n| n.blob.data.clone()))
     }
 
+    /// The note of `commit` in the notes commit `notes` (a value a notes ref had or is about
+    /// to have, e.g. in a push), if there is one; any fan-out is found.
+    pub fn read_note_in(
+        &self,
+        notes: ObjectId,
+        commit: ObjectId,
+    ) -> Result<Option<Vec<u8>>, NoteError> {
+        let repo = self.local();
+        let err = |source| NoteError::Read {
+            commit,
+            notes_ref: notes.to_string(),
+            source,
+        };
+        let mut tree = repo.find_commit(notes).map_err(err)?.tree().map_err(err)?;
+        let hex = commit.to_string();
+        let mut rest = hex.as_str();
+        loop {
+            let mut next = None;
+            for entry in tree.iter() {
+                let entry = entry.map_err(|e| err(gix::Error::from_error(e)))?;
+                let name = entry.filename().to_string();
+                if name == rest && entry.mode().is_blob() {
+                    let blob = repo.find_object(entry.oid()).map_err(err)?;
+                    return Ok(Some(blob.detach().data));
+                }
+                if entry.mode().is_tree() && name.len() < rest.len() && rest.starts_with(&name) {
+                    next = Some((entry.oid().to_owned(), name.len()));
+                }
+            }
+            let Some((sub, used)) = next else {
+                return Ok(None);
+            };
+            tree = repo.find_object(sub).map_err(err)?.into_tree();
+            rest = &rest[used..];
+        }
+    }
+
     /// Sets the note of `commit` on `notes_ref` to `data`, creating the ref if needed.
     pub fn write_note(
         &self,

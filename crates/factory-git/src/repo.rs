@@ -10,6 +10,8 @@ use crate::error::{OpenError, ReadError, RevError};
 #[derive(Debug, Clone)]
 pub struct Repo {
     shared: gix::ThreadSafeRepository,
+    /// The object directory whose alternates see a push's quarantined objects (kept alive).
+    _receive: Option<std::sync::Arc<tempfile::TempDir>>,
 }
 
 /// Per-thread object cache: large enough to keep the trees of a commit and its parents hot.
@@ -26,7 +28,147 @@ impl Repo {
                 source,
             },
         )?;
-        Ok(Repo { shared })
+        Ok(Repo {
+            shared,
+            _receive: None,
+        })
+    }
+
+    /// Opens the repository a `pre-receive` hook runs in, seeing the objects of the push.
+    ///
+    /// git receives a push into a quarantine directory named by `GIT_QUARANTINE_PATH` /
+    /// `GIT_OBJECT_DIRECTORY` (with the repository's objects in
+    /// `GIT_ALTERNATE_OBJECT_DIRECTORIES`); gix does not read those variables, so this opens an
+    /// object store in a fresh temporary directory whose only content is an alternates file
+    /// listing the quarantine directory and the repository's objects. Nothing is written into
+    /// the quarantine directory. Without those variables it is [`Repo::discover`].
+    pub fn for_receive(dir: &Path) -> Result<Repo, OpenError> {
+        let mut repo = Repo::discover(dir)?;
+        let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+        let Some(incoming) = var("GIT_QUARANTINE_PATH").or_else(|| var("GIT_OBJECT_DIRECTORY"))
+        else {
+            return Ok(repo);
+        };
+        let quarantine_err = |source: std::io::Error| OpenError::Quarantine {
+            path: PathBuf::from(&incoming),
+            source,
+        };
+        let absolute = |p: PathBuf| -> std::io::Result<PathBuf> {
+            if p.is_absolute() {
+                Ok(p)
+            } else {
+                std::fs::canonicalize(dir.join(p))
+            }
+        };
+        let mut dirs = vec![absolute(PathBuf::from(&incoming)).map_err(quarantine_err)?];
+        if let Some(list) = var("GIT_ALTERNATE_OBJECT_DIRECTORIES") {
+            for p in std::env::split_paths(&list) {
+                dirs.push(absolute(p).map_err(quarantine_err)?);
+            }
+        }
+        let common = repo
+            .shared
+            .common_dir
+            .clone()
+            .unwrap_or_else(|| repo.shared.git_dir().to_owned());
+        dirs.push(absolute(common.join("objects")).map_err(quarantine_err)?);
+        let tmp = tempfile::Builder::new()
+            .prefix("factory-receive-")
+            .tempdir()
+            .map_err(quarantine_err)?;
+        let objects = tmp.path().join("objects");
+        std::fs::create_dir_all(objects.join("info")).map_err(quarantine_err)?;
+        let mut alternates = String::new();
+        for d in &dirs {
+            alternates.push_str(&d.to_string_lossy());
+            alternates.push('\n');
+        }
+        std::fs::write(objects.join("info").join("alternates"), alternates)
+            .map_err(quarantine_err)?;
+        let hash = repo.shared.to_thread_local().object_hash();
+        let store = gix::odb::Store::at_opts(
+            objects,
+            hash,
+            &mut std::iter::empty(),
+            gix::odb::store::init::Options::default(),
+        )
+        .map_err(quarantine_err)?;
+        repo.shared.objects = std::sync::Arc::new(store);
+        repo._receive = Some(std::sync::Arc::new(tmp));
+        Ok(repo)
+    }
+
+    /// The references under `prefix` (e.g. `refs/heads/`) with the objects they point at.
+    pub fn references(&self, prefix: &str) -> Result<Vec<(String, ObjectId)>, ReadError> {
+        let repo = self.local();
+        let err = |source: gix::Error| ReadError::Object {
+            rev: prefix.to_owned(),
+            path: String::new(),
+            source,
+        };
+        let platform = repo.references().map_err(err)?;
+        let mut out = Vec::new();
+        for r in platform.all().map_err(err)? {
+            let mut r = r.map_err(|e| err(gix::Error::from_error(e)))?;
+            let name = r.name().as_bstr().to_string();
+            if !name.starts_with(prefix) {
+                continue;
+            }
+            if let Ok(id) = r.peel_to_id() {
+                out.push((name, id.detach()));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The full name of the branch HEAD points to (`refs/heads/main`), even when it is unborn.
+    pub fn head_branch(&self) -> Option<String> {
+        let repo = self.local();
+        let head = repo.head().ok()?;
+        head.referent_name().map(|n| n.as_bstr().to_string())
+    }
+
+    /// Whether `ancestor` is `descendant` or one of its ancestors.
+    pub fn is_ancestor(&self, ancestor: ObjectId, descendant: ObjectId) -> Result<bool, ReadError> {
+        if ancestor == descendant {
+            return Ok(true);
+        }
+        let repo = self.local();
+        let base = repo
+            .merge_base(ancestor, descendant)
+            .map_err(|source| ReadError::Object {
+                rev: format!("{ancestor}...{descendant}"),
+                path: String::new(),
+                source,
+            })?;
+        Ok(base.is_some_and(|b| b.detach() == ancestor))
+    }
+
+    /// Whether the object exists (in the quarantine too, for [`Repo::for_receive`]).
+    pub fn has_object(&self, id: ObjectId) -> bool {
+        self.local().has_object(id)
+    }
+
+    /// The content of a blob.
+    pub fn read_blob(&self, id: ObjectId) -> Result<Vec<u8>, ReadError> {
+        let repo = self.local();
+        let object = repo.find_object(id).map_err(|source| ReadError::Object {
+            rev: id.to_string(),
+            path: String::new(),
+            source,
+        })?;
+        Ok(object.detach().data)
+    }
+
+    /// The kind of an object (`commit`, `tag`, `tree`, `blob`).
+    pub fn object_kind(&self, id: ObjectId) -> Result<gix::object::Kind, ReadError> {
+        let repo = self.local();
+        let object = repo.find_header(id).map_err(|e| ReadError::Object {
+            rev: id.to_string(),
+            path: String::new(),
+            source: gix::Error::from_error(e),
+        })?;
+        Ok(object.kind())
     }
 
     /// A handle for the current thread, with an object cache.

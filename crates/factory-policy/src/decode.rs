@@ -9,8 +9,8 @@ use crate::change::ChangeKind;
 use crate::classify::Origin;
 use crate::glob::{PathIndex, PathPattern};
 use crate::model::{
-    Agents, GOVERNANCE_PATHS, GOVERNANCE_RULE_ID, LinePatterns, Person, Policy, Requirement, Rule,
-    Tier, TierId, Transcripts,
+    Agents, GOVERNANCE_PATHS, GOVERNANCE_RULE_ID, Gate, LinePatterns, Person, Policy, Requirement,
+    Rule, Tier, TierId, Transcripts,
 };
 use crate::problem::{PolicyError, Problems, Severity};
 use crate::schema;
@@ -597,6 +597,43 @@ pub(crate) fn decode(name: &str, text: &str) -> Result<Policy, PolicyError> {
         }
     }
 
+    // Gate.
+    let mut gate = Gate::default();
+    if let Some(item) = root.get("gate") {
+        match item.as_table_like() {
+            None => cx.type_error(item, "gate", "a table"),
+            Some(g) => {
+                cx.check_keys(g, &schema::GATE, "`[gate]`");
+                if let Some(list) = cx.strings(g, "protected") {
+                    for at in &list {
+                        let bad = at.value.is_empty()
+                            || at.value.starts_with("refs/")
+                            || at.value.starts_with('/')
+                            || at.value.contains("..")
+                            || at.value.contains(char::is_whitespace);
+                        if bad {
+                            cx.p.error(
+                                at.span.clone(),
+                                format!(
+                                    "`{}` is not a branch pattern: write names under refs/heads/, such as `main` or `release/*`",
+                                    at.value
+                                ),
+                                "not a branch pattern",
+                            );
+                        }
+                    }
+                    gate.protected = list.into_iter().map(|a| a.value).collect();
+                }
+                if let Some(role) = cx.string(g, "override-role") {
+                    gate.override_role = role.value;
+                }
+                if let Some(b) = cx.boolean(g, "require-signed-human-commits") {
+                    gate.require_signed_human_commits = b;
+                }
+            }
+        }
+    }
+
     // Rules.
     let mut rules = Vec::new();
     let mut path_lists: Vec<Vec<PathPattern>> = Vec::new();
@@ -852,6 +889,7 @@ pub(crate) fn decode(name: &str, text: &str) -> Result<Policy, PolicyError> {
         people,
         agents,
         transcripts,
+        gate,
         warnings: cx.p.list,
         source_name: name.to_owned(),
         source_text: text.to_owned(),

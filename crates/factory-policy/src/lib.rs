@@ -23,8 +23,8 @@ pub use change::{ChangeKind, CommitFacts, FileChange, FileMode, LineSide, Lines,
 pub use classify::{Classifier, ContentNeed, Evidence, Origin, Verdict};
 pub use embedded::{DEFAULT_POLICY, SHIPPED_POLICIES, ShippedPolicy, shipped};
 pub use model::{
-    Agents, DEFAULT_RULE_ID, GOVERNANCE_RULE_ID, Person, Policy, Requirement, Rule, Tier, TierId,
-    Transcripts,
+    Agents, DEFAULT_RULE_ID, GOVERNANCE_RULE_ID, Gate, Person, Policy, Requirement, Rule, Tier,
+    TierId, Transcripts,
 };
 pub use problem::{PolicyError, Problem, Severity};
 pub use trailers::{Trailer, parse_trailers};

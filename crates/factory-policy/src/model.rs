@@ -175,6 +175,55 @@ impl Default for Transcripts {
     }
 }
 
+/// What the gate guards (`[gate]`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Gate {
+    /// Protected branch patterns (names under `refs/heads/`, `*` matches within a segment,
+    /// `**` across segments).
+    pub protected: Vec<String>,
+    /// The role of break-glass overrides.
+    pub override_role: String,
+    /// Human commits must carry a good signature of a person's key.
+    pub require_signed_human_commits: bool,
+}
+
+impl Default for Gate {
+    fn default() -> Self {
+        Gate {
+            protected: vec!["main".into(), "master".into(), "release/*".into()],
+            override_role: "override".into(),
+            require_signed_human_commits: false,
+        }
+    }
+}
+
+impl Gate {
+    /// Whether the branch `name` (without `refs/heads/`) is protected by a pattern.
+    pub fn protects(&self, name: &str) -> bool {
+        self.protected.iter().any(|p| branch_matches(p, name))
+    }
+}
+
+/// `*` matches within a path segment, `**` any number of characters.
+fn branch_matches(pattern: &str, name: &str) -> bool {
+    fn go(p: &[u8], n: &[u8]) -> bool {
+        match p.split_first() {
+            None => n.is_empty(),
+            Some((b'*', rest)) => {
+                let (deep, rest) = match rest.split_first() {
+                    Some((b'*', r)) => (true, r),
+                    _ => (false, rest),
+                };
+                (0..=n.len())
+                    .take_while(|&i| deep || !n[..i].contains(&b'/'))
+                    .any(|i| go(rest, &n[i..]))
+            }
+            Some((c, rest)) => n.first() == Some(c) && go(rest, &n[1..]),
+        }
+    }
+    go(pattern.as_bytes(), name.as_bytes())
+}
+
 /// A person who can approve changes.
 #[derive(Debug, Clone, Serialize)]
 pub struct Person {
@@ -209,6 +258,8 @@ pub struct Policy {
     pub agents: Agents,
     /// Transcript storage.
     pub transcripts: Transcripts,
+    /// What the gate guards.
+    pub gate: Gate,
     /// Warnings found while loading (the policy is usable).
     pub warnings: Vec<Problem>,
     /// Name of the file the policy came from.
@@ -301,5 +352,22 @@ impl Policy {
         self.rules
             .iter()
             .any(|r| r.kinds.contains(&ChangeKind::Binary))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::branch_matches;
+
+    #[test]
+    fn branch_patterns() {
+        assert!(branch_matches("main", "main"));
+        assert!(!branch_matches("main", "main2"));
+        assert!(branch_matches("release/*", "release/1.0"));
+        assert!(!branch_matches("release/*", "release/1.0/hotfix"));
+        assert!(branch_matches("release/**", "release/1.0/hotfix"));
+        assert!(!branch_matches("release/*", "releases/1.0"));
+        assert!(branch_matches("*", "feature"));
+        assert!(!branch_matches("*", "feature/x"));
     }
 }

@@ -101,6 +101,47 @@ pub const TOP: Table = Table {
             Some("see `[transcripts]`"),
             "How agent transcripts are stored.",
         ),
+        key(
+            "gate",
+            "table",
+            false,
+            Some("see `[gate]`"),
+            "What the pre-push and pre-receive hooks guard.",
+        ),
+    ],
+};
+
+/// `[gate]`.
+pub const GATE: Table = Table {
+    header: "[gate]",
+    doc: "What the gate guards. Updates of protected branches must pass the policy, and such \
+          branches cannot be deleted or force-pushed; other branches are review branches and are \
+          not gated. Tags cannot be moved or deleted; a new tag must point at a commit of a \
+          protected branch or pass the gate against the default branch. `refs/notes/factory/*` \
+          only grow: deleting them, rewinding them or removing a note's lines is refused.",
+    keys: &[
+        key(
+            "protected",
+            "array of strings",
+            false,
+            Some("[\"main\", \"master\", \"release/*\"]"),
+            "Protected branches, as names under `refs/heads/` with `*` wildcards; the \
+             repository's default branch (HEAD) is always protected.",
+        ),
+        key(
+            "override-role",
+            "string",
+            false,
+            Some("\"override\""),
+            "The role whose holders may sign a break-glass override (`factory override`).",
+        ),
+        key(
+            "require-signed-human-commits",
+            "boolean",
+            false,
+            Some("false"),
+            "Human commits must carry a good signature by a key of a person of the policy.",
+        ),
     ],
 };
 
@@ -396,7 +437,16 @@ pub const PERSON: Table = Table {
 };
 
 /// Every table, in the order of the reference.
-pub const TABLES: &[Table] = &[TOP, TIER, REQUIREMENT, RULE, AGENTS, PERSON, TRANSCRIPTS];
+pub const TABLES: &[Table] = &[
+    TOP,
+    TIER,
+    REQUIREMENT,
+    RULE,
+    AGENTS,
+    PERSON,
+    TRANSCRIPTS,
+    GATE,
+];
 
 /// The policy reference in Markdown, as the book shows it.
 pub fn reference_markdown() -> String {

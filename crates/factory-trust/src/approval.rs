@@ -28,6 +28,20 @@ pub enum Kind {
     Approve,
     /// The approver objects; an outstanding reject blocks.
     Reject,
+    /// Break-glass: a holder of the policy's override role lets base..commit land although its
+    /// requirements are unmet, giving a reason; every report lists it.
+    Override,
+}
+
+impl Kind {
+    /// The kind as written in statements.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Approve => "approve",
+            Kind::Reject => "reject",
+            Kind::Override => "override",
+        }
+    }
 }
 
 /// The signature of a statement.
@@ -68,6 +82,9 @@ pub struct Statement {
     /// Free text.
     #[serde(default)]
     pub comment: String,
+    /// Why an override was needed (overrides only; required there).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub reason: String,
     /// The signature (absent while the statement is being signed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sig: Option<StatementSig>,

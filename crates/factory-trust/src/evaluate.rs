@@ -61,6 +61,17 @@ pub struct StatementStatus {
     pub reason: String,
 }
 
+/// A valid break-glass override.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OverrideRecord {
+    /// Who signed it.
+    pub person: String,
+    /// Why.
+    pub reason: String,
+    /// When, as the statement says.
+    pub time: String,
+}
+
 /// An unmet requirement of a commit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Unmet {
@@ -77,7 +88,8 @@ pub struct Unmet {
 /// The evaluation of a range.
 #[derive(Debug, Clone, Serialize)]
 pub struct Evaluation {
-    /// Whether every requirement of every commit is met and no valid reject is outstanding.
+    /// Whether every requirement of every commit is met and no valid reject is outstanding, or
+    /// a valid override lets the range land anyway.
     pub pass: bool,
     /// The range's tier.
     pub tier: String,
@@ -89,6 +101,8 @@ pub struct Evaluation {
     pub unmet: Vec<Unmet>,
     /// People whose valid reject statements are outstanding.
     pub rejects: Vec<String>,
+    /// Valid break-glass overrides (they waive `unmet` and `rejects`).
+    pub overrides: Vec<OverrideRecord>,
 }
 
 /// Assigns people to requirement slots: each slot needs a person holding its role; with
@@ -176,6 +190,7 @@ pub fn evaluate(facts: &RangeFacts<'_>) -> Evaluation {
     let mut statements = Vec::new();
     let mut approvals: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut rejects = Vec::new();
+    let mut overrides = Vec::new();
     let mut counted_for: BTreeMap<(String, String), ()> = BTreeMap::new();
     for s in &facts.statements {
         let check = check_signature(s, facts.keyring);
@@ -213,6 +228,18 @@ pub fn evaluate(facts: &RangeFacts<'_>) -> Evaluation {
                 .then(|| "made under another policy than the base's".to_owned())
         })
         .or_else(|| {
+            (s.kind == Kind::Override && s.role != policy.gate.override_role).then(|| {
+                format!(
+                    "an override must be signed in the override role `{}`",
+                    policy.gate.override_role
+                )
+            })
+        })
+        .or_else(|| {
+            (s.kind == Kind::Override && s.reason.trim().is_empty())
+                .then(|| "an override without a reason counts for nothing".to_owned())
+        })
+        .or_else(|| {
             (!roles_of(&s.approver).contains(&s.role)).then(|| {
                 format!(
                     "`{}` does not hold the role `{}` in the base policy",
@@ -244,6 +271,11 @@ pub fn evaluate(facts: &RangeFacts<'_>) -> Evaluation {
                         .insert(s.role.clone());
                 }
                 Kind::Reject => rejects.push(s.approver.clone()),
+                Kind::Override => overrides.push(OverrideRecord {
+                    person: s.approver.clone(),
+                    reason: s.reason.clone(),
+                    time: s.time.clone(),
+                }),
             }
         }
         statements.push(StatementStatus {
@@ -254,6 +286,7 @@ pub fn evaluate(facts: &RangeFacts<'_>) -> Evaluation {
             reason: refusal.unwrap_or_else(|| match s.kind {
                 Kind::Approve => "valid approval".to_owned(),
                 Kind::Reject => "valid rejection: blocks until withdrawn".to_owned(),
+                Kind::Override => format!("valid override: {}", s.reason),
             }),
         });
     }
@@ -320,7 +353,7 @@ pub fn evaluate(facts: &RangeFacts<'_>) -> Evaluation {
             }
         }
     }
-    let pass = unmet.is_empty() && rejects.is_empty();
+    let pass = (unmet.is_empty() && rejects.is_empty()) || !overrides.is_empty();
     Evaluation {
         pass,
         tier: policy.tier_name(range_tier).to_owned(),
@@ -328,5 +361,6 @@ pub fn evaluate(facts: &RangeFacts<'_>) -> Evaluation {
         met,
         unmet,
         rejects,
+        overrides,
     }
 }

@@ -19,6 +19,8 @@ mod verify;
 pub use allowed_signers::{AllowedSigner, AllowedSigners, ParseError};
 pub use approval::sign_openpgp;
 pub use commit::{SignedCommit, signed_commit};
-pub use evaluate::{Evaluation, RangeCommit, RangeFacts, StatementStatus, Unmet, evaluate};
+pub use evaluate::{
+    Evaluation, OverrideRecord, RangeCommit, RangeFacts, StatementStatus, Unmet, evaluate,
+};
 pub use keyring::{KeyProblem, Keyring};
 pub use verify::{SignatureKind, Verdict, verify_commit};

@@ -123,7 +123,7 @@ forbid-agent = false
 roles = ["maintainer"]
 keys = ["{}"]
 [people.carol]
-roles = ["domain-expert"]
+roles = ["domain-expert", "override"]
 keys = ["{}"]
 [people.dave]
 roles = ["validation-architect", "domain-expert"]
@@ -167,6 +167,7 @@ fn statement(approver: &str, role: &str, kind: Kind) -> Statement {
         approver: approver.into(),
         transcripts: Vec::new(),
         comment: String::new(),
+        reason: String::new(),
         sig: None,
     }
 }
@@ -444,6 +445,61 @@ fn a_statement_edited_after_signing() {
     let mut s = ssh_signed(statement("bob", "maintainer", Kind::Approve), &ssh(1));
     s.comment = "edited".into();
     refused(&run(&w, vec![agent(1)], vec![s]), "does not verify");
+}
+
+#[test]
+fn an_override_needs_the_override_role_a_reason_and_is_recorded() {
+    let w = world(0, false);
+    let overriding = |approver: &str, role: &str, reason: &str, key: u8| {
+        let mut s = statement(approver, role, Kind::Override);
+        s.reason = reason.into();
+        ssh_signed(s, &ssh(key))
+    };
+    // A hard-stop agent change with no approvals at all lands on carol's override.
+    let e = run(
+        &w,
+        vec![agent(2)],
+        vec![overriding("carol", "override", "prod outage #123", 2)],
+    );
+    assert!(e.pass, "{e:?}");
+    assert_eq!(e.unmet.len(), 2, "the waived requirements stay listed");
+    assert_eq!(e.overrides[0].person, "carol");
+    assert_eq!(e.overrides[0].reason, "prod outage #123");
+    // Not without a reason, not by someone without the role, not in another role.
+    refused(
+        &run(
+            &w,
+            vec![agent(2)],
+            vec![overriding("carol", "override", " ", 2)],
+        ),
+        "without a reason",
+    );
+    refused(
+        &run(
+            &w,
+            vec![agent(2)],
+            vec![overriding("bob", "override", "outage", 1)],
+        ),
+        "does not hold the role `override`",
+    );
+    refused(
+        &run(
+            &w,
+            vec![agent(2)],
+            vec![overriding("carol", "domain-expert", "outage", 2)],
+        ),
+        "override role `override`",
+    );
+    // Not by the person who requested the change.
+    let requested = commit(2, Origin::Agent, Verdict::Unsigned, Some("carol"));
+    refused(
+        &run(
+            &w,
+            vec![requested],
+            vec![overriding("carol", "override", "outage", 2)],
+        ),
+        "cannot approve them",
+    );
 }
 
 #[test]

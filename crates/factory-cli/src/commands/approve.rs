@@ -195,13 +195,83 @@ fn sign(repo: &Repo, key: Option<&Path>, bytes: &[u8]) -> Result<StatementSig, C
 }
 
 pub(crate) fn approve(env: &mut Env, args: ApproveArgs) -> Result<ExitCode, CliError> {
+    let kind = if args.reject {
+        Kind::Reject
+    } else {
+        Kind::Approve
+    };
+    write_statement(
+        env,
+        Draft {
+            rev: &args.rev,
+            base: args.base.as_deref(),
+            role: Some(&args.role),
+            kind,
+            comment: &args.comment,
+            reason: "",
+            key: args.key.as_deref(),
+        },
+    )
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct OverrideArgs {
+    /// The tip to let land. Default: HEAD.
+    #[arg(default_value = "HEAD")]
+    rev: String,
+    /// Why the requirements are waived (kept in the statement and shown by every audit and
+    /// report).
+    #[arg(long, value_name = "TEXT")]
+    reason: String,
+    /// The base: the override covers BASE..REV. Default as for `factory approve`.
+    #[arg(long, value_name = "REV")]
+    base: Option<String>,
+    /// Sign in-process with this key instead of your git signing setup (as for `approve`).
+    #[arg(long, value_name = "FILE")]
+    key: Option<PathBuf>,
+}
+
+pub(crate) fn override_(env: &mut Env, args: OverrideArgs) -> Result<ExitCode, CliError> {
+    if args.reason.trim().is_empty() {
+        return Err(CliError::usage("an override needs a reason: --reason TEXT"));
+    }
+    write_statement(
+        env,
+        Draft {
+            rev: &args.rev,
+            base: args.base.as_deref(),
+            role: None,
+            kind: Kind::Override,
+            comment: "",
+            reason: &args.reason,
+            key: args.key.as_deref(),
+        },
+    )
+}
+
+/// What a statement says before it is signed.
+struct Draft<'a> {
+    rev: &'a str,
+    base: Option<&'a str>,
+    /// None: the base policy's override role.
+    role: Option<&'a str>,
+    kind: Kind,
+    comment: &'a str,
+    reason: &'a str,
+    key: Option<&'a Path>,
+}
+
+fn write_statement(env: &mut Env, draft: Draft<'_>) -> Result<ExitCode, CliError> {
     let repo = Repo::discover(&env.cwd)?;
-    let tip = repo.resolve_commit(&args.rev)?;
-    let base = match &args.base {
+    let tip = repo.resolve_commit(draft.rev)?;
+    let base = match draft.base {
         Some(b) => repo.resolve_commit(b)?,
         None => default_base(&repo, tip)?,
     };
     let (policy, policy_blob, keyring) = base_policy::at(&mut env.ui, &repo, base)?;
+    let role = draft
+        .role
+        .map_or_else(|| policy.gate.override_role.clone(), str::to_owned);
     let mut transcripts = Vec::new();
     let range = if base == tip {
         vec![tip]
@@ -218,24 +288,21 @@ pub(crate) fn approve(env: &mut Env, args: ApproveArgs) -> Result<ExitCode, CliE
     transcripts.dedup();
     let mut statement = Statement {
         v: 1,
-        kind: if args.reject {
-            Kind::Reject
-        } else {
-            Kind::Approve
-        },
+        kind: draft.kind,
         commit: tip.to_string(),
         tree: repo.tree_of(tip)?.to_string(),
         base: base.to_string(),
-        role: args.role.clone(),
+        role: role.clone(),
         policy: policy_blob,
         time: now(),
         approver: String::new(),
         transcripts,
-        comment: args.comment.clone(),
+        comment: draft.comment.to_owned(),
+        reason: draft.reason.to_owned(),
         sig: None,
     };
     // Who is signing? Sign once to find the key's person in the base policy, then for real.
-    let probe = sign(&repo, args.key.as_deref(), &statement.canonical_bytes())?;
+    let probe = sign(&repo, draft.key, &statement.canonical_bytes())?;
     statement.sig = Some(probe);
     let person = match check_signature(&statement, &keyring) {
         SignatureCheck::Good { person, .. } => person,
@@ -259,20 +326,15 @@ pub(crate) fn approve(env: &mut Env, args: ApproveArgs) -> Result<ExitCode, CliE
     if !policy
         .people
         .get(&person)
-        .is_some_and(|p| p.roles.contains(&args.role))
+        .is_some_and(|p| p.roles.contains(&role))
     {
         return Err(CliError::usage(format!(
-            "`{person}` does not hold the role `{}` in the base policy",
-            args.role
+            "`{person}` does not hold the role `{role}` in the base policy"
         )));
     }
     statement.approver = person.clone();
     statement.sig = None;
-    statement.sig = Some(sign(
-        &repo,
-        args.key.as_deref(),
-        &statement.canonical_bytes(),
-    )?);
+    statement.sig = Some(sign(&repo, draft.key, &statement.canonical_bytes())?);
     let existing = repo
         .read_note(APPROVALS_REF, tip)
         .map_err(|e| CliError::internal(crate::error::chain(&e)))?
@@ -286,16 +348,18 @@ pub(crate) fn approve(env: &mut Env, args: ApproveArgs) -> Result<ExitCode, CliE
         APPROVALS_REF,
         tip,
         note.as_bytes(),
-        "factory: approval statement",
+        &format!("factory: {} statement", draft.kind.as_str()),
     )
     .map_err(|e| CliError::internal(crate::error::chain(&e)))?;
+    let verb = match draft.kind {
+        Kind::Approve => "approved",
+        Kind::Reject => "rejected",
+        Kind::Override => "overrode the gate for",
+    };
     env.ui.outln(&format!(
-        "{} {}..{} as {} ({}), {} transcript(s) seen",
-        if args.reject { "rejected" } else { "approved" },
+        "{verb} {}..{} as {role} ({person}), {} transcript(s) seen",
         &base.to_string()[..12],
         &tip.to_string()[..12],
-        args.role,
-        person,
         statement.transcripts.len()
     ))?;
     env.ui.flush()?;
@@ -394,12 +458,14 @@ pub(crate) fn list(env: &mut Env, args: ListArgs) -> Result<ExitCode, CliError> 
                     }
                     (SignatureCheck::Invalid { reason, .. }, None) => format!("invalid: {reason}"),
                 };
-                let kind = match l.statement.kind {
-                    Kind::Approve => "approve",
-                    Kind::Reject => "reject",
+                let kind = l.statement.kind.as_str();
+                let reason = if l.statement.reason.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (reason: {})", l.statement.reason)
                 };
                 env.ui.outln(&format!(
-                    "{kind} {} as {} base {} at {}: {verdict}",
+                    "{kind} {} as {} base {} at {}: {verdict}{reason}",
                     l.statement.approver,
                     l.statement.role,
                     &l.statement.base[..12.min(l.statement.base.len())],

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use factory_gate::{Decision, Reason, decide};
+use factory_gate::{Decision, Notes, decide};
 use factory_git::{RangeSpec, Repo};
 
 use crate::Env;
@@ -27,29 +27,6 @@ pub(crate) enum Format {
     Json,
 }
 
-fn describe(r: &Reason) -> String {
-    match r {
-        Reason::Unmet {
-            commit,
-            tier,
-            what,
-            could,
-        } => {
-            let who = if could.is_empty() {
-                "no one in the base policy can".to_owned()
-            } else {
-                format!("can be given by: {}", could.join(", "))
-            };
-            format!("{} ({tier}) needs {what}; {who}", &commit[..12])
-        }
-        Reason::Rejected { person } => format!("{person} rejected the change"),
-        Reason::MissingTranscript { commit } => format!(
-            "{} is an agent commit without a transcript (factory transcript attach)",
-            &commit[..12]
-        ),
-    }
-}
-
 pub(crate) fn run(env: &mut Env, args: Args) -> Result<ExitCode, CliError> {
     let repo = Repo::discover(&env.cwd)?;
     let (base, tip) = match args.range.as_deref().map(RangeSpec::parse) {
@@ -65,9 +42,11 @@ pub(crate) fn run(env: &mut Env, args: Args) -> Result<ExitCode, CliError> {
             (base, tip)
         }
     };
-    let decision: Decision = decide(&repo, base, tip).map_err(|e| {
+    let block = |e: factory_gate::GateError| {
         CliError::Config(miette::miette!("the gate cannot decide, so it blocks: {e}"))
-    })?;
+    };
+    let notes = Notes::current(&repo).map_err(block)?;
+    let decision: Decision = decide(&repo, base, tip, &notes).map_err(block)?;
     match args.format {
         Format::Json => {
             let text = serde_json::to_string_pretty(&decision)
@@ -107,7 +86,7 @@ pub(crate) fn run(env: &mut Env, args: Args) -> Result<ExitCode, CliError> {
                     decision.tier
                 ))?;
                 for r in &decision.reasons {
-                    env.ui.outln(&format!("  - {}", describe(r)))?;
+                    env.ui.outln(&format!("  - {r}"))?;
                 }
             }
         }

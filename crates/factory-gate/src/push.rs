@@ -1,0 +1,478 @@
+//! Judging a push: the ref updates of one `git push`, as the server's `pre-receive` hook or the
+//! client's `pre-push` hook sees them.
+//!
+//! Protected branches (`[gate] protected` of the policy on the default branch, plus the default
+//! branch itself) are gated: an update must pass [`decide`] against the branch's old value; a
+//! new protected branch is judged against the default branch's tip; deleting or rewinding one is
+//! refused. Other branches are review branches and are not gated. Tags never move: updating or
+//! deleting one is refused, and a new tag must point into gated history or pass the gate
+//! against the default branch. factory's notes refs only grow. Notes pushed together with
+//! branches count for the branches' decisions.
+
+use factory_git::{APPROVALS_REF, ObjectId, ObjectKind, Repo, TRANSCRIPTS_REF};
+use factory_policy::{DEFAULT_POLICY, Policy};
+use serde::Serialize;
+
+use crate::{Decision, GateError, Notes, Reason, base_policy, decide, git};
+
+/// One ref update of a push.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefUpdate {
+    /// The full ref name on the receiving side.
+    pub name: String,
+    /// Its value now (None: the ref does not exist yet).
+    pub old: Option<ObjectId>,
+    /// Its value after the push (None: the push deletes it).
+    pub new: Option<ObjectId>,
+}
+
+fn object_id(hex: &str) -> Result<Option<ObjectId>, String> {
+    let id =
+        ObjectId::from_hex(hex.as_bytes()).map_err(|_| format!("`{hex}` is not an object id"))?;
+    Ok((!id.is_null()).then_some(id))
+}
+
+fn ref_name(name: &str) -> Result<String, String> {
+    if name.starts_with("refs/") && !name.contains(char::is_whitespace) {
+        Ok(name.to_owned())
+    } else {
+        Err(format!("`{name}` is not a full ref name"))
+    }
+}
+
+impl RefUpdate {
+    /// Parses a line of `pre-receive`'s input: `<old> <new> <ref>`.
+    pub fn from_receive_line(line: &str) -> Result<RefUpdate, String> {
+        let fields: Vec<&str> = line.split(' ').collect();
+        let [old, new, name] = fields[..] else {
+            return Err(format!(
+                "expected `<old> <new> <ref>`, got {} field(s)",
+                fields.len()
+            ));
+        };
+        Ok(RefUpdate {
+            name: ref_name(name)?,
+            old: object_id(old)?,
+            new: object_id(new)?,
+        })
+    }
+
+    /// Parses a line of `pre-push`'s input: `<local ref> <local oid> <remote ref> <remote oid>`.
+    pub fn from_push_line(line: &str) -> Result<RefUpdate, String> {
+        let fields: Vec<&str> = line.split(' ').collect();
+        let [_local, local_oid, remote, remote_oid] = fields[..] else {
+            return Err(format!(
+                "expected `<local ref> <local oid> <remote ref> <remote oid>`, got {} field(s)",
+                fields.len()
+            ));
+        };
+        Ok(RefUpdate {
+            name: ref_name(remote)?,
+            old: object_id(remote_oid)?,
+            new: object_id(local_oid)?,
+        })
+    }
+}
+
+/// The receiving side before the push.
+#[derive(Debug, Clone, Default)]
+pub struct PushContext {
+    /// Its branches: (full ref name, commit).
+    pub branches: Vec<(String, ObjectId)>,
+    /// Its default branch (full ref name), if known.
+    pub default_branch: Option<String>,
+    /// Where factory's notes are read unless the push updates them.
+    pub notes: Notes,
+}
+
+impl PushContext {
+    fn default_tip(&self) -> Option<ObjectId> {
+        let name = self.default_branch.as_deref()?;
+        self.branches
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, id)| *id)
+    }
+}
+
+/// The decision on one ref update.
+#[derive(Debug, Clone, Serialize)]
+pub struct UpdateDecision {
+    /// The ref.
+    #[serde(rename = "ref")]
+    pub name: String,
+    /// Its old value (None: created).
+    pub old: Option<String>,
+    /// Its new value (None: deleted).
+    pub new: Option<String>,
+    /// How the update was judged: `gated`, `bootstrap`, `not-gated`, `tag`, `notes`,
+    /// `refused`, `error`.
+    pub judged: &'static str,
+    /// `pass` or `blocked`.
+    pub decision: &'static str,
+    /// Why it is blocked (empty when it passes).
+    pub reasons: Vec<Reason>,
+    /// The gate's decision, for gated updates.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gate: Option<Decision>,
+}
+
+impl UpdateDecision {
+    fn new(update: &RefUpdate, judged: &'static str, reasons: Vec<Reason>) -> UpdateDecision {
+        UpdateDecision {
+            name: update.name.clone(),
+            old: update.old.map(|o| o.to_string()),
+            new: update.new.map(|o| o.to_string()),
+            judged,
+            decision: if reasons.is_empty() {
+                "pass"
+            } else {
+                "blocked"
+            },
+            reasons,
+            gate: None,
+        }
+    }
+
+    fn refused(update: &RefUpdate, message: String) -> UpdateDecision {
+        UpdateDecision::new(update, "refused", vec![Reason::Refused { message }])
+    }
+
+    fn error(update: &RefUpdate, e: GateError) -> UpdateDecision {
+        UpdateDecision::new(
+            update,
+            "error",
+            vec![Reason::Error {
+                message: format!("the gate cannot decide, so it blocks: {e}"),
+            }],
+        )
+    }
+
+    fn gated(update: &RefUpdate, decision: Decision) -> UpdateDecision {
+        let mut d = UpdateDecision::new(update, "gated", decision.reasons.clone());
+        d.gate = Some(decision);
+        d
+    }
+
+    /// Whether the update may go ahead.
+    pub fn passes(&self) -> bool {
+        self.decision == "pass"
+    }
+}
+
+/// The decision on a whole push: it lands only if every update passes.
+#[derive(Debug, Clone, Serialize)]
+pub struct PushDecision {
+    /// `pass` or `blocked`.
+    pub decision: &'static str,
+    /// Each update.
+    pub updates: Vec<UpdateDecision>,
+}
+
+impl PushDecision {
+    /// Whether the push may land.
+    pub fn passes(&self) -> bool {
+        self.decision == "pass"
+    }
+}
+
+/// The policy that says which branches are protected: the default branch's, or the embedded
+/// default when there is none.
+fn repository_policy(repo: &Repo, ctx: &PushContext) -> Result<Policy, GateError> {
+    match ctx.default_tip() {
+        Some(tip) => base_policy(repo, tip).map(|(p, _, _)| p),
+        None => Policy::parse("<embedded default policy>", DEFAULT_POLICY.text)
+            .map_err(GateError::Policy),
+    }
+}
+
+/// Decides a push.
+pub fn decide_push(repo: &Repo, updates: &[RefUpdate], ctx: &PushContext) -> PushDecision {
+    let mut notes = ctx.notes;
+    for u in updates {
+        if u.name == TRANSCRIPTS_REF {
+            notes.transcripts = u.new;
+        } else if u.name == APPROVALS_REF {
+            notes.approvals = u.new;
+        }
+    }
+    let policy = repository_policy(repo, ctx);
+    let protects = |branch: &str| -> bool {
+        ctx.default_branch.as_deref() == Some(&format!("refs/heads/{branch}"))
+            || policy.as_ref().is_ok_and(|p| p.gate.protects(branch))
+    };
+    let mut out: Vec<UpdateDecision> = Vec::new();
+    // Branches and notes first: tags may point into history that this push makes gated.
+    for u in updates {
+        let decision = if let Err(e) = &policy {
+            UpdateDecision::new(
+                u,
+                "error",
+                vec![Reason::Error {
+                    message: format!(
+                        "the gate cannot read the default branch's policy, so it blocks: {e}"
+                    ),
+                }],
+            )
+        } else if u.name.starts_with("refs/notes/factory/") {
+            notes_update(repo, u)
+        } else if let Some(branch) = u.name.strip_prefix("refs/heads/") {
+            if protects(branch) {
+                protected_update(repo, u, ctx, &notes)
+            } else {
+                UpdateDecision::new(u, "not-gated", Vec::new())
+            }
+        } else if u.name.starts_with("refs/tags/") {
+            continue;
+        } else {
+            UpdateDecision::new(u, "not-gated", Vec::new())
+        };
+        out.push(decision);
+    }
+    let gated_tips: Vec<ObjectId> = ctx
+        .branches
+        .iter()
+        .filter(|(n, _)| n.strip_prefix("refs/heads/").is_some_and(&protects))
+        .map(|(_, id)| *id)
+        .chain(
+            out.iter()
+                .filter(|d| d.judged == "gated" && d.passes())
+                .filter_map(|d| d.new.as_deref())
+                .filter_map(|n| ObjectId::from_hex(n.as_bytes()).ok()),
+        )
+        .collect();
+    for u in updates.iter().filter(|u| u.name.starts_with("refs/tags/")) {
+        out.push(if policy.is_err() {
+            UpdateDecision::new(
+                u,
+                "error",
+                vec![Reason::Error {
+                    message: "the gate cannot read the default branch's policy, so it blocks"
+                        .into(),
+                }],
+            )
+        } else {
+            tag_update(repo, u, ctx, &notes, &gated_tips)
+        });
+    }
+    PushDecision {
+        decision: if out.iter().all(UpdateDecision::passes) {
+            "pass"
+        } else {
+            "blocked"
+        },
+        updates: out,
+    }
+}
+
+fn short(id: ObjectId) -> String {
+    id.to_string()[..12].to_owned()
+}
+
+fn protected_update(
+    repo: &Repo,
+    u: &RefUpdate,
+    ctx: &PushContext,
+    notes: &Notes,
+) -> UpdateDecision {
+    let Some(new) = u.new else {
+        return UpdateDecision::refused(
+            u,
+            format!("{} is protected: deleting it is refused", u.name),
+        );
+    };
+    let base = match u.old {
+        Some(old) => {
+            match repo.is_ancestor(old, new) {
+                Ok(true) => {}
+                Ok(false) => {
+                    return UpdateDecision::refused(
+                        u,
+                        format!(
+                            "{} is protected: a force push ({} is not an ancestor of {}) is refused",
+                            u.name,
+                            short(old),
+                            short(new)
+                        ),
+                    );
+                }
+                Err(e) => return UpdateDecision::error(u, git(e)),
+            }
+            old
+        }
+        None => match ctx.default_tip() {
+            Some(tip) => tip,
+            None if ctx.branches.is_empty() => {
+                // The first branch of an empty repository sets the trusted base.
+                return UpdateDecision::new(u, "bootstrap", Vec::new());
+            }
+            None => {
+                return UpdateDecision::refused(
+                    u,
+                    format!(
+                        "{} is new and the default branch does not exist: there is no trusted base to judge it against",
+                        u.name
+                    ),
+                );
+            }
+        },
+    };
+    match decide(repo, base, new, notes) {
+        Ok(d) => UpdateDecision::gated(u, d),
+        Err(e) => UpdateDecision::error(u, e),
+    }
+}
+
+fn tag_update(
+    repo: &Repo,
+    u: &RefUpdate,
+    ctx: &PushContext,
+    notes: &Notes,
+    gated_tips: &[ObjectId],
+) -> UpdateDecision {
+    if u.old.is_some() {
+        let what = if u.new.is_some() {
+            "moving"
+        } else {
+            "deleting"
+        };
+        return UpdateDecision::refused(
+            u,
+            format!("tags never move: {what} {} is refused", u.name),
+        );
+    }
+    let Some(new) = u.new else {
+        return UpdateDecision::new(u, "tag", Vec::new());
+    };
+    let commit = match repo.object_kind(new) {
+        Ok(ObjectKind::Commit) => new,
+        Ok(ObjectKind::Tag) => match repo.resolve_commit(&new.to_string()) {
+            Ok(c) => c,
+            // A tag of a tree or blob adds no commits.
+            Err(_) => return UpdateDecision::new(u, "tag", Vec::new()),
+        },
+        Ok(_) => return UpdateDecision::new(u, "tag", Vec::new()),
+        Err(e) => return UpdateDecision::error(u, git(e)),
+    };
+    for tip in gated_tips {
+        match repo.is_ancestor(commit, *tip) {
+            Ok(true) => return UpdateDecision::new(u, "tag", Vec::new()),
+            Ok(false) => {}
+            Err(e) => return UpdateDecision::error(u, git(e)),
+        }
+    }
+    match ctx.default_tip() {
+        Some(base) => match decide(repo, base, commit, notes) {
+            Ok(d) => UpdateDecision::gated(u, d),
+            Err(e) => UpdateDecision::error(u, e),
+        },
+        None if ctx.branches.is_empty() => UpdateDecision::new(u, "bootstrap", Vec::new()),
+        None => UpdateDecision::refused(
+            u,
+            format!(
+                "{} points outside gated history and the default branch does not exist",
+                u.name
+            ),
+        ),
+    }
+}
+
+/// factory's notes only grow: no deletion, no rewind, no note removed or shortened.
+fn notes_update(repo: &Repo, u: &RefUpdate) -> UpdateDecision {
+    let Some(new) = u.new else {
+        return UpdateDecision::refused(
+            u,
+            format!("deleting {} is refused: factory's notes only grow", u.name),
+        );
+    };
+    let Some(old) = u.old else {
+        return UpdateDecision::new(u, "notes", Vec::new());
+    };
+    match repo.is_ancestor(old, new) {
+        Ok(true) => {}
+        Ok(false) => {
+            return UpdateDecision::refused(
+                u,
+                format!(
+                    "rewriting {} is refused: {} does not descend from {} (merge the notes instead: factory notes sync)",
+                    u.name,
+                    short(new),
+                    short(old)
+                ),
+            );
+        }
+        Err(e) => return UpdateDecision::error(u, git(e)),
+    }
+    let diff = match repo.git(
+        &[
+            "diff-tree",
+            "-r",
+            "--no-renames",
+            "--no-commit-id",
+            &old.to_string(),
+            &new.to_string(),
+        ],
+        None,
+    ) {
+        Ok(d) => d,
+        Err(e) => return UpdateDecision::error(u, git(e)),
+    };
+    let mut reasons = Vec::new();
+    for line in diff.lines() {
+        // :<old mode> <new mode> <old blob> <new blob> <status>\t<path>
+        let Some((meta, path)) = line.split_once('\t') else {
+            continue;
+        };
+        let fields: Vec<&str> = meta.split(' ').collect();
+        let (Some(old_blob), Some(new_blob), Some(status)) =
+            (fields.get(2), fields.get(3), fields.get(4))
+        else {
+            continue;
+        };
+        let commit = path.replace('/', "");
+        match *status {
+            "D" => reasons.push(Reason::Refused {
+                message: format!(
+                    "{}: the note of {commit} is removed; factory's notes only grow",
+                    u.name
+                ),
+            }),
+            "M" => {
+                let read = |hex: &str| {
+                    ObjectId::from_hex(hex.as_bytes())
+                        .map_err(|e| e.to_string())
+                        .and_then(|id| repo.read_blob(id).map_err(|e| e.to_string()))
+                };
+                match (read(old_blob), read(new_blob)) {
+                    (Ok(before), Ok(after)) => {
+                        let after = String::from_utf8_lossy(&after);
+                        let kept: std::collections::HashSet<&str> = after.lines().collect();
+                        let before = String::from_utf8_lossy(&before);
+                        if before
+                            .lines()
+                            .filter(|l| !l.trim().is_empty())
+                            .any(|l| !kept.contains(l))
+                        {
+                            reasons.push(Reason::Refused {
+                                message: format!(
+                                    "{}: lines of the note of {commit} are removed or changed; factory's notes only grow",
+                                    u.name
+                                ),
+                            });
+                        }
+                    }
+                    (Err(e), _) | (_, Err(e)) => reasons.push(Reason::Error {
+                        message: format!("cannot read the note of {commit}: {e}"),
+                    }),
+                }
+            }
+            _ => {}
+        }
+    }
+    let judged = if reasons.is_empty() {
+        "notes"
+    } else {
+        "refused"
+    };
+    UpdateDecision::new(u, judged, reasons)
+}

@@ -1,0 +1,495 @@
+//! End-to-end: a bare server with factory's pre-receive hook, a clone pushing to it with real
+//! `git push`, and the same decisions from the client's pre-push hook and `factory audit`.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use factory_tests::{TestRepo, stderr, stdout, success, workspace_root};
+
+fn factory_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_factory")
+}
+
+/// A server (bare, hook installed) and a developer clone whose policy names bob (maintainer),
+/// carol (validation architect), dave (domain expert) and olga (override); the clone's base
+/// commit is already on the server.
+struct World {
+    dev: TestRepo,
+    server: PathBuf,
+    keys: Vec<(&'static str, PathBuf)>,
+}
+
+impl World {
+    fn new() -> World {
+        let dev = TestRepo::new();
+        let server = dev.home().join("server.git");
+        success(
+            dev.command("git")
+                .args(["init", "--quiet", "--bare", "--initial-branch=main"])
+                .arg(&server)
+                .output()
+                .unwrap(),
+            "git init --bare",
+        );
+        success(
+            dev.command(factory_bin())
+                .arg("-C")
+                .arg(&server)
+                .args(["hooks", "install", "--server"])
+                .output()
+                .unwrap(),
+            "hooks install --server",
+        );
+        let mut people = String::new();
+        let mut keys = Vec::new();
+        for (name, role) in [
+            ("bob", "maintainer"),
+            ("carol", "validation-architect"),
+            ("dave", "domain-expert"),
+            ("olga", "override"),
+        ] {
+            let (key, public) = dev.ssh_key(name);
+            people.push_str(&format!(
+                "\n[people.{name}]\nroles = [\"{role}\"]\nkeys = [\"{public}\"]\n"
+            ));
+            keys.push((name, key));
+        }
+        dev.write(
+            ".factory/policy.toml",
+            factory_policy::DEFAULT_POLICY.text.to_owned() + &people,
+        );
+        dev.write("README.md", "# shop\n");
+        dev.write("src/lib.rs", "pub fn shop() {}\n");
+        dev.commit("Base");
+        dev.git(&["remote", "add", "origin", &server.display().to_string()]);
+        let w = World { dev, server, keys };
+        let first = w.push(&["main"]);
+        assert!(
+            first.status.success(),
+            "the first push sets the base: {}",
+            stderr(&first)
+        );
+        w.dev.git(&["fetch", "--quiet", "origin"]);
+        w
+    }
+
+    fn key(&self, name: &str) -> &Path {
+        &self.keys.iter().find(|(n, _)| *n == name).unwrap().1
+    }
+
+    fn factory(&self, args: &[&str]) -> Output {
+        self.dev.command(factory_bin()).args(args).output().unwrap()
+    }
+
+    /// `git push --no-verify origin REFSPECS…` (the server's hook judges; the client's is skipped).
+    fn push(&self, refspecs: &[&str]) -> Output {
+        self.dev
+            .command("git")
+            .args(["push", "--no-verify", "--porcelain", "origin"])
+            .args(refspecs)
+            .output()
+            .unwrap()
+    }
+
+    fn server_ref(&self, name: &str) -> Option<String> {
+        let o = self
+            .dev
+            .command("git")
+            .arg("--git-dir")
+            .arg(&self.server)
+            .args(["rev-parse", "--verify", "--quiet", name])
+            .output()
+            .unwrap();
+        o.status.success().then(|| stdout(&o).trim().to_owned())
+    }
+
+    fn approve(&self, who: &str, role: &str) {
+        let key = self.key(who).display().to_string();
+        success(
+            self.factory(&["approve", "--role", role, "--key", &key]),
+            "factory approve",
+        );
+    }
+
+    fn agent_commit(&self, path: &str, content: &str, subject: &str) -> String {
+        self.dev.write(path, content);
+        self.dev.commit(&format!(
+            "{subject}\n\nAgent: claude-code/2.0\nRequested-By: erin\n"
+        ))
+    }
+
+    fn attach_transcript(&self) {
+        let transcript =
+            workspace_root().join("crates/factory-shiftlog/tests/fixtures/claude.jsonl");
+        success(
+            self.factory(&["transcript", "attach", &transcript.display().to_string()]),
+            "transcript attach",
+        );
+    }
+
+    /// Pushes main and factory's notes; asserts the verdict and what the server's main is after.
+    #[track_caller]
+    fn push_main(&self, lands: bool, why: &str) -> String {
+        let before = self.server_ref("refs/heads/main");
+        let tip = self.dev.git(&["rev-parse", "HEAD"]).trim().to_owned();
+        let o = self.push(&["main", "refs/notes/factory/*:refs/notes/factory/*"]);
+        let text = stderr(&o) + &stdout(&o);
+        assert_eq!(o.status.success(), lands, "{why}:\n{text}");
+        let after = self.server_ref("refs/heads/main");
+        if lands {
+            assert_eq!(after.as_deref(), Some(tip.as_str()), "{why}");
+        } else {
+            assert_eq!(
+                after, before,
+                "{why}: a refused push leaves the server unchanged"
+            );
+        }
+        text
+    }
+}
+
+#[test]
+fn a_docs_only_agent_commit_with_a_transcript_lands() {
+    let w = World::new();
+    w.agent_commit("docs/guide.md", "# Guide\n", "Write the guide");
+    // Without its transcript the policy (require-transcript) refuses it.
+    let text = w.push_main(false, "an agent commit without a transcript");
+    assert!(text.contains("without a transcript"), "{text}");
+    w.attach_transcript();
+    let text = w.push_main(true, "docs with a transcript");
+    assert!(
+        text.contains("refs/heads/main") && text.contains("pass (gated, tier auto"),
+        "{text}"
+    );
+    // The transcript went along with the branch.
+    assert!(w.server_ref("refs/notes/factory/transcripts").is_some());
+}
+
+#[test]
+fn an_endpoint_needs_an_approval_pushed_with_it() {
+    let w = World::new();
+    w.agent_commit(
+        "src/api.rs",
+        "fn routes(r: Router) -> Router { r.route(\"/orders\", get(list)) }\n",
+        "Add the orders endpoint",
+    );
+    w.attach_transcript();
+    let text = w.push_main(false, "an endpoint without approval");
+    assert!(
+        text.contains("needs 1 approval(s) by `maintainer`")
+            && text.contains("can be given by: bob"),
+        "{text}"
+    );
+    // A review branch is not gated: the agent can push it for review.
+    let review = w.push(&["main:refs/heads/agent/orders"]);
+    assert!(review.status.success(), "{}", stderr(&review));
+    // bob approves; the approval travels in the same push as the branch.
+    w.approve("bob", "maintainer");
+    let text = w.push_main(true, "approved in the same push");
+    assert!(text.contains("pass (gated, tier review"), "{text}");
+}
+
+#[test]
+fn a_hard_stop_change_needs_both_roles() {
+    let w = World::new();
+    w.agent_commit(
+        "src/auth/login.rs",
+        "pub fn login() -> bool { verify_password() }\n",
+        "Rework login",
+    );
+    w.attach_transcript();
+    w.approve("carol", "validation-architect");
+    let text = w.push_main(false, "one of two roles");
+    assert!(text.contains("`domain-expert` (0 counted)"), "{text}");
+    w.approve("dave", "domain-expert");
+    w.push_main(true, "both roles signed");
+}
+
+#[test]
+fn a_range_that_weakens_the_policy_is_judged_by_the_old_one() {
+    let w = World::new();
+    let weaker = std::fs::read_to_string(w.dev.path().join(".factory/policy.toml"))
+        .unwrap()
+        .replace("default-tier = \"review\"", "default-tier = \"auto\"")
+        .replace("requires = [{ role = \"maintainer\", count = 1 }]", "");
+    w.dev.write(".factory/policy.toml", weaker);
+    w.dev.write("src/api.rs", "fn f() {}\n");
+    w.dev.commit("Relax the policy");
+    let text = w.push_main(false, "a policy change");
+    assert!(text.contains("tier hard-stop"), "{text}");
+    // bob's approval as maintainer is not enough for the governance rule's hard stop.
+    w.approve("bob", "maintainer");
+    w.push_main(false, "a policy change approved by a maintainer only");
+}
+
+#[test]
+fn a_forged_approval_is_refused() {
+    let w = World::new();
+    w.agent_commit(
+        "src/api.rs",
+        "r.route(\"/admin\", get(admin))\n",
+        "Add admin",
+    );
+    w.attach_transcript();
+    w.approve("bob", "maintainer");
+    // Tamper with the signed statement: claim another role, keep bob's signature.
+    let tip = w.dev.git(&["rev-parse", "HEAD"]).trim().to_owned();
+    let note = w
+        .dev
+        .git(&["notes", "--ref", "factory/approvals", "show", &tip]);
+    let forged = note.replace("\"comment\":\"\"", "\"comment\":\"lgtm\"");
+    assert_ne!(forged, note);
+    w.dev.git(&[
+        "notes",
+        "--ref",
+        "factory/approvals",
+        "add",
+        "-f",
+        "-m",
+        forged.trim(),
+        &tip,
+    ]);
+    let text = w.push_main(false, "a forged approval");
+    assert!(
+        text.contains("needs 1 approval(s) by `maintainer`"),
+        "{text}"
+    );
+}
+
+#[test]
+fn force_pushes_deletions_and_notes_rewrites_are_refused() {
+    let w = World::new();
+    w.agent_commit("docs/a.md", "a\n", "Doc a");
+    w.attach_transcript();
+    w.push_main(true, "docs");
+    let main = w.server_ref("refs/heads/main").unwrap();
+    // Force push main back to its parent.
+    let o = w.push(&["+HEAD~1:main"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("a force push"), "{}", stderr(&o));
+    assert_eq!(w.server_ref("refs/heads/main").unwrap(), main);
+    // Delete main.
+    let o = w.push(&[":main"]);
+    assert!(
+        !o.status.success() && stderr(&o).contains("deleting it is refused"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(w.server_ref("refs/heads/main").unwrap(), main);
+    // Delete the transcripts notes ref.
+    let notes = w.server_ref("refs/notes/factory/transcripts").unwrap();
+    let o = w.push(&[":refs/notes/factory/transcripts"]);
+    assert!(
+        !o.status.success() && stderr(&o).contains("notes only grow"),
+        "{}",
+        stderr(&o)
+    );
+    // Rewrite it: a new notes history that drops the note.
+    w.dev
+        .git(&["update-ref", "-d", "refs/notes/factory/transcripts"]);
+    w.dev.git(&[
+        "notes",
+        "--ref",
+        "factory/transcripts",
+        "add",
+        "-m",
+        "{}",
+        "HEAD~1",
+    ]);
+    let o = w.push(&["+refs/notes/factory/transcripts:refs/notes/factory/transcripts"]);
+    assert!(
+        !o.status.success() && stderr(&o).contains("rewriting"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(
+        w.server_ref("refs/notes/factory/transcripts").unwrap(),
+        notes
+    );
+    // Tags: a new tag on gated history is fine, moving it is not.
+    let o = w.push(&["HEAD:refs/tags/v1"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = w.push(&["+HEAD~1:refs/tags/v1"]);
+    assert!(
+        !o.status.success() && stderr(&o).contains("tags never move"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn a_break_glass_override_lands_and_is_reported() {
+    let w = World::new();
+    w.agent_commit(
+        "src/billing/charge.rs",
+        "fn charge() {}\n",
+        "Hotfix billing",
+    );
+    w.attach_transcript();
+    w.push_main(false, "hard stop without approvals");
+    let key = w.key("olga").display().to_string();
+    // bob holds no override role.
+    let bob = w.key("bob").display().to_string();
+    let o = w.factory(&["override", "--reason", "outage", "--key", &bob]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    success(
+        w.factory(&[
+            "override",
+            "--reason",
+            "checkout is down (INC-7)",
+            "--key",
+            &key,
+        ]),
+        "override",
+    );
+    let text = w.push_main(true, "overridden");
+    assert!(
+        text.contains("override by olga") && text.contains("INC-7"),
+        "{text}"
+    );
+    let audit = w.factory(&["audit", "HEAD~1..HEAD"]);
+    assert_eq!(audit.status.code(), Some(0), "{}", stderr(&audit));
+    assert!(
+        stdout(&audit).contains("checkout is down (INC-7)"),
+        "{}",
+        stdout(&audit)
+    );
+}
+
+#[test]
+fn pre_push_and_audit_agree_with_the_server() {
+    let w = World::new();
+    success(w.factory(&["hooks", "install"]), "hooks install");
+    // An existing hook stays: the second install keeps it chained, and it still runs.
+    let hooks = w.dev.path().join(".git/hooks");
+    w.agent_commit(
+        "src/api.rs",
+        "fn routes(r: Router) -> Router { r.route(\"/orders\", get(list)) }\n",
+        "Add the orders endpoint",
+    );
+    w.attach_transcript();
+    let base = w.dev.git(&["rev-parse", "origin/main"]).trim().to_owned();
+    let range = format!("{base}..HEAD");
+    let audit = w.factory(&["audit", &range, "--format", "json"]);
+    assert_eq!(audit.status.code(), Some(1));
+    let j: serde_json::Value = serde_json::from_slice(&audit.stdout).unwrap();
+    assert_eq!(j["decision"], "blocked");
+    let push = w
+        .dev
+        .command("git")
+        .args(["push", "origin", "main"])
+        .output()
+        .unwrap();
+    assert!(!push.status.success());
+    let text = stderr(&push) + &stdout(&push);
+    assert!(
+        text.contains("stopped before it is sent") && text.contains("`maintainer`"),
+        "{text}"
+    );
+    assert_eq!(w.server_ref("refs/heads/main").unwrap(), base);
+    w.approve("bob", "maintainer");
+    let audit = w.factory(&["audit", &range]);
+    assert_eq!(audit.status.code(), Some(0), "{}", stdout(&audit));
+    let push = w
+        .dev
+        .command("git")
+        .args([
+            "push",
+            "origin",
+            "main",
+            "refs/notes/factory/*:refs/notes/factory/*",
+        ])
+        .output()
+        .unwrap();
+    assert!(push.status.success(), "{}", stderr(&push));
+    assert!(hooks.join("pre-push").exists());
+}
+
+#[test]
+fn hooks_install_chains_an_existing_hook_and_is_idempotent() {
+    let w = World::new();
+    let hooks = w.dev.path().join(".git/hooks");
+    let mark = w.dev.home().join("chained-ran");
+    std::fs::write(
+        hooks.join("pre-push"),
+        format!("#!/bin/sh\ncat > '{}'\nexit 0\n", mark.display()),
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(
+            hooks.join("pre-push"),
+            std::fs::Permissions::from_mode(0o755),
+        )
+        .unwrap();
+    }
+    let first = success(w.factory(&["hooks", "install"]), "install");
+    assert!(first.contains("previous hook runs first"), "{first}");
+    let second = success(w.factory(&["hooks", "install"]), "install again");
+    assert!(second.contains("already installed"), "{second}");
+    w.agent_commit("docs/x.md", "x\n", "Doc x");
+    w.attach_transcript();
+    let push = w
+        .dev
+        .command("git")
+        .args([
+            "push",
+            "origin",
+            "main",
+            "refs/notes/factory/*:refs/notes/factory/*",
+        ])
+        .output()
+        .unwrap();
+    assert!(push.status.success(), "{}", stderr(&push));
+    let seen = std::fs::read_to_string(&mark).unwrap();
+    assert!(
+        seen.contains("refs/heads/main"),
+        "the chained hook got git's input: {seen}"
+    );
+    // A failing chained hook stops the push.
+    std::fs::write(
+        hooks.join("pre-push.factory-chained"),
+        "#!/bin/sh\nexit 7\n",
+    )
+    .unwrap();
+    w.agent_commit("docs/y.md", "y\n", "Doc y");
+    w.attach_transcript();
+    let push = w
+        .dev
+        .command("git")
+        .args(["push", "origin", "main"])
+        .output()
+        .unwrap();
+    assert!(!push.status.success());
+}
+
+#[test]
+fn malformed_hook_input_is_refused_with_a_precise_message() {
+    let w = World::new();
+    let mut child = w
+        .dev
+        .command(factory_bin())
+        .arg("-C")
+        .arg(&w.server)
+        .args(["hook", "pre-receive"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"not-an-id 0000000000000000000000000000000000000000 refs/heads/main\n")
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("line 1 is malformed: `not-an-id` is not an object id"),
+        "{}",
+        stderr(&o)
+    );
+}
