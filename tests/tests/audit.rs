@@ -154,3 +154,130 @@ fn the_policy_comes_from_the_base_not_the_range() {
     let d = json(&o);
     assert_eq!(d["tier"], "hard-stop");
 }
+
+/// The base repository plus an agent commit adding an endpoint at src/api.rs:2, with its
+/// transcript; returns the repository and the range.
+fn blocked_endpoint() -> (TestRepo, String) {
+    let (repo, _, base) = repo();
+    repo.write(
+        "src/api.rs",
+        "fn routes(r: Router) -> Router {\n    r.route(\"/orders\", post(create))\n}\n",
+    );
+    repo.commit("Add POST /orders & <more>\n\nAgent: claude-code/2.0\nRequested-By: alice\n");
+    assert!(
+        out(&repo, &["transcript", "attach", &transcript()])
+            .status
+            .success()
+    );
+    (repo, format!("{base}..HEAD"))
+}
+
+#[test]
+fn sarif_places_each_finding_at_its_evidence() {
+    let (repo, range) = blocked_endpoint();
+    let o = out(&repo, &["audit", &range, "--format", "sarif"]);
+    assert_eq!(o.status.code(), Some(1));
+    // It reads as SARIF 2.1.0 (types generated from the OASIS schema).
+    let log: serde_sarif::sarif::Sarif = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stdout)));
+    assert_eq!(log.version.to_string().trim_matches('"'), "2.1.0");
+    let v = json(&o);
+    let result = &v["runs"][0]["results"][0];
+    assert_eq!(result["ruleId"], "http-endpoint-rust");
+    assert_eq!(result["level"], "error");
+    let place = &result["locations"][0]["physicalLocation"];
+    assert_eq!(place["artifactLocation"]["uri"], "src/api.rs");
+    assert_eq!(place["region"]["startLine"], 2);
+    assert!(
+        result["message"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("needs 1 approval(s) by `maintainer`"),
+        "{result}"
+    );
+    assert_eq!(
+        v["runs"][0]["tool"]["driver"]["rules"][0]["id"],
+        "http-endpoint-rust"
+    );
+}
+
+#[test]
+fn junit_and_markdown_for_ci() {
+    let (repo, range) = blocked_endpoint();
+    let o = out(&repo, &["audit", &range, "--format", "junit"]);
+    assert_eq!(o.status.code(), Some(1));
+    let xml = String::from_utf8_lossy(&o.stdout);
+    assert!(xml.starts_with("<?xml version=\"1.0\""), "{xml}");
+    assert!(xml.contains("tests=\"2\" failures=\"1\""), "{xml}");
+    assert!(
+        xml.contains("Add POST /orders &amp; &lt;more&gt;"),
+        "escaped: {xml}"
+    );
+    assert!(xml.contains("<failure message=\""), "{xml}");
+    assert_eq!(xml.matches("<testcase ").count(), 2, "{xml}");
+    assert_eq!(xml.matches("</testcase>").count(), 2, "{xml}");
+
+    let o = out(&repo, &["audit", &range, "--format", "markdown"]);
+    assert_eq!(o.status.code(), Some(1));
+    let md = String::from_utf8_lossy(&o.stdout);
+    assert!(md.starts_with("## factory audit: blocked"), "{md}");
+    assert!(md.contains("http-endpoint-rust at `src/api.rs:2`"), "{md}");
+    assert!(md.contains("### What blocks"), "{md}");
+}
+
+#[test]
+fn the_audit_cache_is_reused_and_a_corrupt_one_is_rebuilt() {
+    let (repo, range) = blocked_endpoint();
+    let first = json(&out(&repo, &["audit", &range, "--format", "json"]));
+    let dir = repo.path().join(".git/factory/cache");
+    let files: Vec<_> = walk(&dir);
+    assert_eq!(
+        files.len(),
+        1,
+        "one cache file per governance tree: {files:?}"
+    );
+    let cached = std::fs::read_to_string(&files[0]).unwrap();
+    assert_eq!(cached.lines().count(), 1, "{cached}");
+    // The second audit gives the same decision from the cache.
+    let second = json(&out(&repo, &["audit", &range, "--format", "json"]));
+    assert_eq!(first, second);
+    // A line edited without its digest (here: the tier lowered) is not trusted: the file is
+    // discarded, the commit judged again, and the cache rewritten.
+    let forged = cached.replace("\"tier\":\"review\"", "\"tier\":\"auto\"");
+    assert_ne!(forged, cached);
+    std::fs::write(&files[0], &forged).unwrap();
+    let third = out(&repo, &["audit", &range, "--format", "json"]);
+    assert_eq!(third.status.code(), Some(1));
+    assert_eq!(json(&third), first);
+    assert_eq!(std::fs::read_to_string(&files[0]).unwrap(), cached);
+    // Garbage too.
+    std::fs::write(&files[0], "\u{0}\u{1}garbage\n").unwrap();
+    assert_eq!(
+        json(&out(&repo, &["audit", &range, "--format", "json"])),
+        first
+    );
+    // --no-cache neither reads nor writes it.
+    std::fs::remove_file(&files[0]).unwrap();
+    assert_eq!(
+        json(&out(
+            &repo,
+            &["audit", &range, "--format", "json", "--no-cache"]
+        )),
+        first
+    );
+    assert!(walk(&dir).is_empty());
+}
+
+fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            if e.path().is_dir() {
+                out.extend(walk(&e.path()));
+            } else {
+                out.push(e.path());
+            }
+        }
+    }
+    out
+}

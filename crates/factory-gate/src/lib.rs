@@ -7,11 +7,14 @@
 //! ([`factory_trust::evaluate`]). Any error is returned, and callers block on it (fail closed).
 #![deny(missing_docs)]
 
+mod cache;
 mod push;
 
 pub use push::{PushContext, PushDecision, RefUpdate, UpdateDecision, decide_push};
 
-use factory_git::{APPROVALS_REF, ObjectId, RangeSpec, Repo, TRANSCRIPTS_REF, classify_commits};
+use factory_git::{
+    APPROVALS_REF, ObjectId, RangeSpec, Repo, TRANSCRIPTS_REF, classify_commits_observed,
+};
 use factory_policy::{DEFAULT_POLICY, Origin, Policy, PolicyError};
 use factory_trust::approval::{self, Statement};
 use factory_trust::{
@@ -202,6 +205,21 @@ impl Notes {
     }
 }
 
+/// A rule that fired on a commit, and where.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct EvidenceReport {
+    /// The rule id.
+    pub rule: String,
+    /// The tier it gives.
+    pub tier: String,
+    /// The file, for file conditions.
+    pub path: Option<String>,
+    /// The line (in the new file for added lines).
+    pub line: Option<u32>,
+    /// The matched text, or a description for commit conditions.
+    pub text: Option<String>,
+}
+
 /// One judged commit.
 #[derive(Debug, Clone, Serialize)]
 pub struct CommitReport {
@@ -211,14 +229,32 @@ pub struct CommitReport {
     pub summary: String,
     /// Its tier.
     pub tier: String,
-    /// Agent or human.
-    pub origin: &'static str,
+    /// `agent` or `human`.
+    pub origin: String,
     /// The signature verdict.
-    pub signature: &'static str,
+    pub signature: String,
     /// Whether a transcript is attached.
     pub transcript: bool,
-    /// The evidence of the rules that fired: (rule, path, line).
-    pub evidence: Vec<(String, Option<String>, Option<u32>)>,
+    /// The rules that fired.
+    pub evidence: Vec<EvidenceReport>,
+}
+
+/// How [`decide_with`] runs.
+#[derive(Default)]
+pub struct Options<'a> {
+    /// Reuse and extend the audit cache under the git directory.
+    pub cache: bool,
+    /// Called with (commits judged, commits in the range) as the work progresses.
+    pub progress: Option<&'a (dyn Fn(u64, u64) + Sync)>,
+}
+
+impl std::fmt::Debug for Options<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Options")
+            .field("cache", &self.cache)
+            .field("progress", &self.progress.is_some())
+            .finish()
+    }
 }
 
 /// The gate's decision on base..tip.
@@ -256,6 +292,100 @@ pub fn decide(
     tip: ObjectId,
     notes: &Notes,
 ) -> Result<Decision, GateError> {
+    decide_with(repo, base, tip, notes, &Options::default())
+}
+
+/// The facts of commits under a policy, from the cache where it has them.
+fn commit_facts(
+    repo: &Repo,
+    policy: &Policy,
+    keyring: &Keyring,
+    commits: &[ObjectId],
+    cache: Option<&mut cache::Cache>,
+    progress: Option<&(dyn Fn(u64, u64) + Sync)>,
+) -> Result<Vec<cache::Facts>, GateError> {
+    let total = commits.len() as u64;
+    let missing: Vec<ObjectId> = match &cache {
+        Some(c) => commits
+            .iter()
+            .filter(|id| c.get(&id.to_string()).is_none())
+            .copied()
+            .collect(),
+        None => commits.to_vec(),
+    };
+    let done = std::sync::atomic::AtomicU64::new(total - missing.len() as u64);
+    let tick = || {
+        let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        if let Some(p) = progress {
+            p(n, total);
+        }
+    };
+    let classified = classify_commits_observed(repo, policy, &missing, &tick).map_err(git)?;
+    let fresh: Vec<cache::Facts> = classified
+        .par_iter()
+        .map(|c| {
+            let id = c.change_set.id;
+            let signature = repo
+                .raw_commit(id)
+                .map(|raw| verify_commit(&raw, keyring, None))
+                .map_err(git)?;
+            Ok(cache::Facts {
+                commit: id.to_string(),
+                summary: c.change_set.commit.summary().to_owned(),
+                tier: policy.tier_name(c.verdict.tier).to_owned(),
+                origin: c.verdict.origin.as_str().to_owned(),
+                signature,
+                requested_by: c
+                    .change_set
+                    .commit
+                    .trailer_values("Requested-By")
+                    .next()
+                    .map(str::to_owned),
+                evidence: c
+                    .verdict
+                    .evidence
+                    .iter()
+                    .map(|e| EvidenceReport {
+                        rule: e.rule.clone(),
+                        tier: policy.tier_name(e.tier).to_owned(),
+                        path: e
+                            .path
+                            .as_ref()
+                            .map(|p| String::from_utf8_lossy(p).into_owned()),
+                        line: e.line,
+                        text: e.text.clone(),
+                    })
+                    .collect(),
+            })
+        })
+        .collect::<Result<_, GateError>>()?;
+    let Some(cache) = cache else {
+        return Ok(fresh);
+    };
+    for f in fresh {
+        cache.insert(f);
+    }
+    cache.save();
+    commits
+        .iter()
+        .map(|id| {
+            cache.get(&id.to_string()).cloned().ok_or_else(|| {
+                GateError::Git(format!(
+                    "the facts of {id} are missing from the audit cache"
+                ))
+            })
+        })
+        .collect()
+}
+
+/// [`decide`], with a cache and progress reports.
+pub fn decide_with(
+    repo: &Repo,
+    base: ObjectId,
+    tip: ObjectId,
+    notes: &Notes,
+    options: &Options<'_>,
+) -> Result<Decision, GateError> {
     let (policy, policy_blob, keyring) = base_policy(repo, base)?;
     let commits = repo
         .commits(&RangeSpec::Range {
@@ -263,20 +393,36 @@ pub fn decide(
             to: tip.to_string(),
         })
         .map_err(git)?;
-    let classified = classify_commits(repo, &policy, &commits).map_err(git)?;
-    let verdicts: Vec<Verdict> = commits
-        .par_iter()
-        .map(|id| {
-            repo.raw_commit(*id)
-                .map(|raw| verify_commit(&raw, &keyring, None))
-                .map_err(git)
-        })
-        .collect::<Result<_, _>>()?;
+    let mut cache = if options.cache {
+        let governance = repo
+            .entry_id_at(base, ".factory")
+            .map_err(git)?
+            .map_or_else(|| "none".to_owned(), |id| id.to_string());
+        Some(cache::Cache::open(repo.git_dir(), &governance))
+    } else {
+        None
+    };
+    let facts = commit_facts(
+        repo,
+        &policy,
+        &keyring,
+        &commits,
+        cache.as_mut(),
+        options.progress,
+    )?;
     let mut reports = Vec::new();
     let mut range = Vec::new();
     let mut reasons = Vec::new();
-    for (c, verdict) in classified.iter().zip(verdicts) {
-        let id = c.change_set.id;
+    for f in facts {
+        let id = ObjectId::from_hex(f.commit.as_bytes()).map_err(git)?;
+        let tier = policy
+            .tier_by_name(&f.tier)
+            .ok_or_else(|| GateError::Git(format!("unknown tier {} for {id}", f.tier)))?;
+        let origin = if f.origin == Origin::Agent.as_str() {
+            Origin::Agent
+        } else {
+            Origin::Human
+        };
         let transcript = match Notes::read(repo, notes.transcripts, id)? {
             None => false,
             Some(bytes) => {
@@ -288,60 +434,40 @@ pub fn decide(
                 true
             }
         };
-        if c.verdict.origin == Origin::Agent && policy.agents.require_transcript && !transcript {
+        if origin == Origin::Agent && policy.agents.require_transcript && !transcript {
             reasons.push(Reason::MissingTranscript {
                 commit: id.to_string(),
             });
         }
         let signed_by_person = matches!(
-            verdict,
+            f.signature,
             Verdict::Good {
                 person: Some(_),
                 ..
             }
         );
-        if c.verdict.origin == Origin::Human
-            && policy.gate.require_signed_human_commits
-            && !signed_by_person
+        if origin == Origin::Human && policy.gate.require_signed_human_commits && !signed_by_person
         {
             reasons.push(Reason::UnsignedHumanCommit {
                 commit: id.to_string(),
-                signature: verdict.name().to_owned(),
+                signature: f.signature.name().to_owned(),
             });
         }
-        reports.push(CommitReport {
-            commit: id.to_string(),
-            summary: c.change_set.commit.summary().to_owned(),
-            tier: policy.tier_name(c.verdict.tier).to_owned(),
-            origin: c.verdict.origin.as_str(),
-            signature: verdict.name(),
-            transcript,
-            evidence: c
-                .verdict
-                .evidence
-                .iter()
-                .map(|e| {
-                    (
-                        e.rule.clone(),
-                        e.path
-                            .as_ref()
-                            .map(|p| String::from_utf8_lossy(p).into_owned()),
-                        e.line,
-                    )
-                })
-                .collect(),
-        });
         range.push(RangeCommit {
             id: id.to_string(),
-            tier: c.verdict.tier,
-            origin: c.verdict.origin,
-            signature: verdict,
-            requested_by: c
-                .change_set
-                .commit
-                .trailer_values("Requested-By")
-                .next()
-                .map(str::to_owned),
+            tier,
+            origin,
+            signature: f.signature.clone(),
+            requested_by: f.requested_by.clone(),
+        });
+        reports.push(CommitReport {
+            commit: f.commit,
+            summary: f.summary,
+            tier: f.tier,
+            origin: f.origin,
+            signature: f.signature.name().to_owned(),
+            transcript,
+            evidence: f.evidence,
         });
     }
     let statements: Vec<Statement> = match Notes::read(repo, notes.approvals, tip)? {

@@ -28,6 +28,16 @@ pub fn classify_commits(
     policy: &Policy,
     commits: &[ObjectId],
 ) -> Result<Vec<Classified>, ChangeError> {
+    classify_commits_observed(repo, policy, commits, &|| {})
+}
+
+/// [`classify_commits`], calling `done` (from any thread) as each commit is classified.
+pub fn classify_commits_observed(
+    repo: &Repo,
+    policy: &Policy,
+    commits: &[ObjectId],
+    done: &(dyn Fn() + Sync),
+) -> Result<Vec<Classified>, ChangeError> {
     commits
         .par_iter()
         .map_init(
@@ -46,6 +56,7 @@ pub fn classify_commits(
                 // The verdict holds the evidence; the changes themselves are not kept.
                 let files_changed = change_set.files.len();
                 change_set.files = Vec::new();
+                done();
                 Ok(Classified {
                     change_set,
                     files_changed,

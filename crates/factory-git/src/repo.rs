@@ -240,6 +240,21 @@ impl Repo {
             .map(|e| e.oid().to_owned()))
     }
 
+    /// The id of the entry at `path` in `commit`'s tree (a blob or a tree), if there is one.
+    pub fn entry_id_at(&self, commit: ObjectId, path: &str) -> Result<Option<ObjectId>, ReadError> {
+        let repo = self.local();
+        let err = |source: gix::Error| ReadError::Object {
+            rev: commit.to_string(),
+            path: path.to_owned(),
+            source,
+        };
+        let tree = repo.find_commit(commit).map_err(err)?.tree().map_err(err)?;
+        Ok(tree
+            .lookup_entry_by_path(path)
+            .map_err(err)?
+            .map(|e| e.oid().to_owned()))
+    }
+
     /// The tree id of a commit.
     pub fn tree_of(&self, commit: ObjectId) -> Result<ObjectId, ReadError> {
         let repo = self.local();

@@ -7,7 +7,7 @@ use openpgp::policy::StandardPolicy;
 use openpgp::types::RevocationStatus;
 use openpgp::{Packet, PacketPile};
 use sequoia_openpgp as openpgp;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use ssh_key::{HashAlg, SshSig};
 
 use crate::allowed_signers::AllowedSigners;
@@ -18,7 +18,7 @@ use crate::keyring::Keyring;
 pub const GIT_NAMESPACE: &str = "git";
 
 /// What kind of signature a commit carries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SignatureKind {
     /// OpenPGP (`-----BEGIN PGP SIGNATURE-----`, or armored as a MESSAGE).
@@ -30,7 +30,7 @@ pub enum SignatureKind {
 }
 
 /// The verdict on a commit's signature.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "verdict", rename_all = "kebab-case")]
 pub enum Verdict {
     /// No signature.
