@@ -386,7 +386,23 @@ pub fn decide_with(
     notes: &Notes,
     options: &Options<'_>,
 ) -> Result<Decision, GateError> {
-    let (policy, policy_blob, keyring) = base_policy(repo, base)?;
+    let loaded = base_policy(repo, base)?;
+    decide_loaded(repo, base, tip, notes, options, &loaded)
+}
+
+/// A base's policy, policy blob id and keyring, as [`base_policy`] returns them.
+pub(crate) type Loaded = (Policy, String, Keyring);
+
+/// [`decide_with`] with the base's policy already loaded.
+pub(crate) fn decide_loaded(
+    repo: &Repo,
+    base: ObjectId,
+    tip: ObjectId,
+    notes: &Notes,
+    options: &Options<'_>,
+    loaded: &Loaded,
+) -> Result<Decision, GateError> {
+    let (policy, policy_blob, keyring) = loaded;
     let commits = repo
         .commits(&RangeSpec::Range {
             from: base.to_string(),
@@ -404,8 +420,8 @@ pub fn decide_with(
     };
     let facts = commit_facts(
         repo,
-        &policy,
-        &keyring,
+        policy,
+        keyring,
         &commits,
         cache.as_mut(),
         options.progress,
@@ -486,9 +502,9 @@ pub fn decide_with(
         base: base.to_string(),
         tip: tip.to_string(),
         tip_tree: repo.tree_of(tip).map_err(git)?.to_string(),
-        policy: &policy,
-        policy_blob,
-        keyring: &keyring,
+        policy,
+        policy_blob: policy_blob.clone(),
+        keyring,
         commits: range,
         statements,
     });

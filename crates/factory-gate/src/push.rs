@@ -13,7 +13,40 @@ use factory_git::{APPROVALS_REF, ObjectId, ObjectKind, Repo, TRANSCRIPTS_REF};
 use factory_policy::{DEFAULT_POLICY, Policy};
 use serde::Serialize;
 
-use crate::{Decision, GateError, Notes, Reason, base_policy, decide, git};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use crate::{Decision, GateError, Loaded, Notes, Options, Reason, base_policy, decide_loaded, git};
+
+/// Each base's policy and keys, loaded once per push (several updates share a base, and the
+/// default branch's tip is usually one of them).
+#[derive(Default)]
+struct Policies {
+    loaded: RefCell<HashMap<ObjectId, Rc<Loaded>>>,
+}
+
+impl Policies {
+    fn at(&self, repo: &Repo, base: ObjectId) -> Result<Rc<Loaded>, GateError> {
+        if let Some(l) = self.loaded.borrow().get(&base) {
+            return Ok(l.clone());
+        }
+        let l = Rc::new(base_policy(repo, base)?);
+        self.loaded.borrow_mut().insert(base, l.clone());
+        Ok(l)
+    }
+
+    fn decide(
+        &self,
+        repo: &Repo,
+        base: ObjectId,
+        tip: ObjectId,
+        notes: &Notes,
+    ) -> Result<Decision, GateError> {
+        let loaded = self.at(repo, base)?;
+        decide_loaded(repo, base, tip, notes, &Options::default(), &loaded)
+    }
+}
 
 /// One ref update of a push.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -178,10 +211,15 @@ impl PushDecision {
 
 /// The policy that says which branches are protected: the default branch's, or the embedded
 /// default when there is none.
-fn repository_policy(repo: &Repo, ctx: &PushContext) -> Result<Policy, GateError> {
+fn repository_policy(
+    repo: &Repo,
+    ctx: &PushContext,
+    policies: &Policies,
+) -> Result<factory_policy::Gate, GateError> {
     match ctx.default_tip() {
-        Some(tip) => base_policy(repo, tip).map(|(p, _, _)| p),
+        Some(tip) => policies.at(repo, tip).map(|l| l.0.gate.clone()),
         None => Policy::parse("<embedded default policy>", DEFAULT_POLICY.text)
+            .map(|p| p.gate)
             .map_err(GateError::Policy),
     }
 }
@@ -196,10 +234,11 @@ pub fn decide_push(repo: &Repo, updates: &[RefUpdate], ctx: &PushContext) -> Pus
             notes.approvals = u.new;
         }
     }
-    let policy = repository_policy(repo, ctx);
+    let policies = Policies::default();
+    let policy = repository_policy(repo, ctx, &policies);
     let protects = |branch: &str| -> bool {
         ctx.default_branch.as_deref() == Some(&format!("refs/heads/{branch}"))
-            || policy.as_ref().is_ok_and(|p| p.gate.protects(branch))
+            || policy.as_ref().is_ok_and(|g| g.protects(branch))
     };
     let mut out: Vec<UpdateDecision> = Vec::new();
     // Branches and notes first: tags may point into history that this push makes gated.
@@ -218,7 +257,7 @@ pub fn decide_push(repo: &Repo, updates: &[RefUpdate], ctx: &PushContext) -> Pus
             notes_update(repo, u)
         } else if let Some(branch) = u.name.strip_prefix("refs/heads/") {
             if protects(branch) {
-                protected_update(repo, u, ctx, &notes)
+                protected_update(repo, u, ctx, &notes, &policies)
             } else {
                 UpdateDecision::new(u, "not-gated", Vec::new())
             }
@@ -252,7 +291,7 @@ pub fn decide_push(repo: &Repo, updates: &[RefUpdate], ctx: &PushContext) -> Pus
                 }],
             )
         } else {
-            tag_update(repo, u, ctx, &notes, &gated_tips)
+            tag_update(repo, u, ctx, &notes, &gated_tips, &policies)
         });
     }
     PushDecision {
@@ -274,6 +313,7 @@ fn protected_update(
     u: &RefUpdate,
     ctx: &PushContext,
     notes: &Notes,
+    policies: &Policies,
 ) -> UpdateDecision {
     let Some(new) = u.new else {
         return UpdateDecision::refused(
@@ -317,7 +357,7 @@ fn protected_update(
             }
         },
     };
-    match decide(repo, base, new, notes) {
+    match policies.decide(repo, base, new, notes) {
         Ok(d) => UpdateDecision::gated(u, d),
         Err(e) => UpdateDecision::error(u, e),
     }
@@ -329,6 +369,7 @@ fn tag_update(
     ctx: &PushContext,
     notes: &Notes,
     gated_tips: &[ObjectId],
+    policies: &Policies,
 ) -> UpdateDecision {
     if u.old.is_some() {
         let what = if u.new.is_some() {
@@ -362,7 +403,7 @@ fn tag_update(
         }
     }
     match ctx.default_tip() {
-        Some(base) => match decide(repo, base, commit, notes) {
+        Some(base) => match policies.decide(repo, base, commit, notes) {
             Ok(d) => UpdateDecision::gated(u, d),
             Err(e) => UpdateDecision::error(u, e),
         },

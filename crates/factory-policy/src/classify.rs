@@ -86,13 +86,18 @@ fn trimmed(text: &BStr) -> String {
 }
 
 fn first_match<'a>(patterns: &LinePatterns, lines: &'a Lines) -> Option<(u32, &'a BStr)> {
-    if lines.is_empty() || !patterns.set.is_match(lines.text()) {
+    if lines.is_empty() {
         return None;
     }
-    let candidates: Vec<usize> = patterns.set.matches(lines.text()).into_iter().collect();
+    let candidates: Vec<usize> = patterns
+        .matching(lines.text())
+        .unwrap_or_else(|| (0..patterns.patterns.len()).collect());
+    if candidates.is_empty() {
+        return None;
+    }
     lines
         .iter()
-        .find(|(_, line)| candidates.iter().any(|&i| patterns.each[i].is_match(line)))
+        .find(|(_, line)| candidates.iter().any(|&i| patterns.is_match(i, line)))
 }
 
 /// A policy with per-thread scratch space; one per worker thread.

@@ -59,6 +59,16 @@ fn regex_message(err: &regex::Error) -> String {
     last.trim().trim_start_matches("error: ").to_owned()
 }
 
+fn syntax_message(err: &regex_syntax::Error) -> String {
+    let text = err.to_string();
+    let last = text
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("invalid regular expression");
+    last.trim().trim_start_matches("error: ").to_owned()
+}
+
 fn valid_key(key: &str) -> bool {
     if let Some(fpr) = key.strip_prefix("openpgp:") {
         return (fpr.len() == 40 || fpr.len() == 64) && fpr.bytes().all(|b| b.is_ascii_hexdigit());
@@ -232,26 +242,33 @@ impl Cx {
         }
     }
 
+    /// Checks line patterns without compiling them (they compile when first used).
     fn line_patterns(&mut self, list: &[At<String>], key: &str) -> Option<LinePatterns> {
-        let mut each = Vec::new();
+        let mut ok = 0;
         for at in list {
-            match regex::bytes::Regex::new(&at.value) {
-                Ok(re) => each.push(re),
-                Err(e) => self.p.error(
-                    at.span.clone(),
-                    format!("bad regular expression in `{key}`: {}", regex_message(&e)),
-                    regex_message(&e),
-                ),
+            // The syntax as regex::bytes::Regex takes it (Unicode on, UTF-8 not required).
+            let parsed = regex_syntax::ParserBuilder::new()
+                .utf8(false)
+                .build()
+                .parse(&at.value);
+            match parsed {
+                Ok(_) => ok += 1,
+                Err(e) => {
+                    let message = syntax_message(&e);
+                    self.p.error(
+                        at.span.clone(),
+                        format!("bad regular expression in `{key}`: {message}"),
+                        message,
+                    );
+                }
             }
         }
-        if each.len() != list.len() || each.is_empty() {
+        if ok != list.len() || list.is_empty() {
             return None;
         }
-        let set = regex::bytes::RegexSetBuilder::new(list.iter().map(|a| a.value.as_str()))
-            .multi_line(true)
-            .build()
-            .ok()?;
-        Some(LinePatterns { set, each })
+        Some(LinePatterns::new(
+            list.iter().map(|a| a.value.clone()).collect(),
+        ))
     }
 }
 

@@ -45,13 +45,52 @@ pub struct Requirement {
     pub count: u32,
 }
 
-/// Compiled line patterns of one rule side (added or removed lines).
+/// The line patterns of one rule side (added or removed lines), checked when the policy is
+/// loaded and compiled when first needed: most commands and hooks touch few of a policy's
+/// content rules, and compiling them all costs more than judging one commit.
 #[derive(Debug, Clone)]
 pub(crate) struct LinePatterns {
+    /// The patterns as written (valid: the decoder parsed each one).
+    pub(crate) patterns: Vec<String>,
     /// All patterns, multi-line, for a quick pass over a file's joined lines.
-    pub(crate) set: regex::bytes::RegexSet,
+    set: std::sync::OnceLock<Option<regex::bytes::RegexSet>>,
     /// Each pattern alone, for the per-line pass that finds the line.
-    pub(crate) each: Vec<regex::bytes::Regex>,
+    each: std::sync::OnceLock<Vec<Option<regex::bytes::Regex>>>,
+}
+
+impl LinePatterns {
+    pub(crate) fn new(patterns: Vec<String>) -> LinePatterns {
+        LinePatterns {
+            patterns,
+            set: std::sync::OnceLock::new(),
+            each: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Which patterns match somewhere in `text`; None if the set cannot be compiled (a size
+    /// limit), which callers treat as a match of every pattern (fail closed).
+    pub(crate) fn matching(&self, text: &[u8]) -> Option<Vec<usize>> {
+        let set = self.set.get_or_init(|| {
+            regex::bytes::RegexSetBuilder::new(&self.patterns)
+                .multi_line(true)
+                .build()
+                .ok()
+        });
+        set.as_ref().map(|s| s.matches(text).into_iter().collect())
+    }
+
+    /// Whether pattern `i` matches `line` (true if it cannot be compiled: fail closed).
+    pub(crate) fn is_match(&self, i: usize, line: &[u8]) -> bool {
+        let each = self.each.get_or_init(|| {
+            self.patterns
+                .iter()
+                .map(|p| regex::bytes::Regex::new(p).ok())
+                .collect()
+        });
+        each.get(i)
+            .and_then(Option::as_ref)
+            .is_none_or(|re| re.is_match(line))
+    }
 }
 
 /// A rule: conditions and the tier they give. Conditions are kept as written, for display.
