@@ -91,6 +91,16 @@ impl World {
             .unwrap()
     }
 
+    /// `git push origin REFSPECS…` with the client's hooks.
+    fn push_with_hooks(&self, refspecs: &[&str]) -> Output {
+        self.dev
+            .command("git")
+            .args(["push", "origin"])
+            .args(refspecs)
+            .output()
+            .unwrap()
+    }
+
     fn server_ref(&self, name: &str) -> Option<String> {
         let o = self
             .dev
@@ -374,12 +384,7 @@ fn pre_push_and_audit_agree_with_the_server() {
     assert_eq!(audit.status.code(), Some(1));
     let j: serde_json::Value = serde_json::from_slice(&audit.stdout).unwrap();
     assert_eq!(j["decision"], "blocked");
-    let push = w
-        .dev
-        .command("git")
-        .args(["push", "origin", "main"])
-        .output()
-        .unwrap();
+    let push = w.push_with_hooks(&["main"]);
     assert!(!push.status.success());
     let text = stderr(&push) + &stdout(&push);
     assert!(
@@ -390,17 +395,7 @@ fn pre_push_and_audit_agree_with_the_server() {
     w.approve("bob", "maintainer");
     let audit = w.factory(&["audit", &range]);
     assert_eq!(audit.status.code(), Some(0), "{}", stdout(&audit));
-    let push = w
-        .dev
-        .command("git")
-        .args([
-            "push",
-            "origin",
-            "main",
-            "refs/notes/factory/*:refs/notes/factory/*",
-        ])
-        .output()
-        .unwrap();
+    let push = w.push_with_hooks(&["main", "refs/notes/factory/*:refs/notes/factory/*"]);
     assert!(push.status.success(), "{}", stderr(&push));
     assert!(hooks.join("pre-push").exists());
 }
@@ -430,17 +425,7 @@ fn hooks_install_chains_an_existing_hook_and_is_idempotent() {
     assert!(second.contains("already installed"), "{second}");
     w.agent_commit("docs/x.md", "x\n", "Doc x");
     w.attach_transcript();
-    let push = w
-        .dev
-        .command("git")
-        .args([
-            "push",
-            "origin",
-            "main",
-            "refs/notes/factory/*:refs/notes/factory/*",
-        ])
-        .output()
-        .unwrap();
+    let push = w.push_with_hooks(&["main", "refs/notes/factory/*:refs/notes/factory/*"]);
     assert!(push.status.success(), "{}", stderr(&push));
     let seen = std::fs::read_to_string(&mark).unwrap();
     assert!(
@@ -455,12 +440,7 @@ fn hooks_install_chains_an_existing_hook_and_is_idempotent() {
     .unwrap();
     w.agent_commit("docs/y.md", "y\n", "Doc y");
     w.attach_transcript();
-    let push = w
-        .dev
-        .command("git")
-        .args(["push", "origin", "main"])
-        .output()
-        .unwrap();
+    let push = w.push_with_hooks(&["main"]);
     assert!(!push.status.success());
 }
 
@@ -492,4 +472,37 @@ fn malformed_hook_input_is_refused_with_a_precise_message() {
         "{}",
         stderr(&o)
     );
+}
+
+#[test]
+fn a_new_protected_branch_is_judged_against_the_default_branch() {
+    let w = World::new();
+    // The server's HEAD names a branch that does not exist: main still serves as the base.
+    w.dev
+        .command("git")
+        .arg("--git-dir")
+        .arg(&w.server)
+        .args(["symbolic-ref", "HEAD", "refs/heads/master"])
+        .output()
+        .unwrap();
+    w.agent_commit(
+        "src/api.rs",
+        "fn routes(r: Router) -> Router { r.route(\"/orders\", get(list)) }\n",
+        "Add the orders endpoint",
+    );
+    w.attach_transcript();
+    let o = w.push(&[
+        "HEAD:refs/heads/release/1",
+        "refs/notes/factory/*:refs/notes/factory/*",
+    ]);
+    assert!(!o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("needs 1 approval(s) by `maintainer`"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(w.server_ref("refs/heads/release/1"), None);
+    // A review branch with the same commit is not gated.
+    let o = w.push(&["HEAD:refs/heads/agent/orders"]);
+    assert!(o.status.success(), "{}", stderr(&o));
 }

@@ -119,12 +119,20 @@ pub struct PushContext {
 }
 
 impl PushContext {
+    /// The default branch's tip; when HEAD names a branch that does not exist (a bare
+    /// repository initialised with another default name), `main`, else `master`.
     fn default_tip(&self) -> Option<ObjectId> {
-        let name = self.default_branch.as_deref()?;
-        self.branches
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, id)| *id)
+        let find = |name: &str| {
+            self.branches
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, id)| *id)
+        };
+        self.default_branch
+            .as_deref()
+            .and_then(find)
+            .or_else(|| find("refs/heads/main"))
+            .or_else(|| find("refs/heads/master"))
     }
 }
 

@@ -149,7 +149,7 @@ impl Repo {
         self.local().has_object(id)
     }
 
-    /// The content of a blob.
+    /// The content of an object (a blob's bytes, a commit's raw text).
     pub fn read_blob(&self, id: ObjectId) -> Result<Vec<u8>, ReadError> {
         let repo = self.local();
         let object = repo.find_object(id).map_err(|source| ReadError::Object {
@@ -269,15 +269,7 @@ impl Repo {
 
     /// The raw commit object (as `git cat-file commit` prints it).
     pub fn raw_commit(&self, commit: ObjectId) -> Result<Vec<u8>, ReadError> {
-        let repo = self.local();
-        let object = repo
-            .find_object(commit)
-            .map_err(|source| ReadError::Object {
-                rev: commit.to_string(),
-                path: String::new(),
-                source,
-            })?;
-        Ok(object.detach().data)
+        self.read_blob(commit)
     }
 
     /// The files directly in directory `dir` of `commit`'s tree, as (name, content); empty if

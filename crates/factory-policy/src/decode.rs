@@ -50,17 +50,15 @@ fn suggestion<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> 
 }
 
 fn regex_message(err: &regex::Error) -> String {
-    let text = err.to_string();
-    let last = text
-        .lines()
-        .rev()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("invalid regular expression");
-    last.trim().trim_start_matches("error: ").to_owned()
+    last_line(&err.to_string())
 }
 
 fn syntax_message(err: &regex_syntax::Error) -> String {
-    let text = err.to_string();
+    last_line(&err.to_string())
+}
+
+/// The last non-empty line of a regex error (the others draw the pattern with a caret).
+fn last_line(text: &str) -> String {
     let last = text
         .lines()
         .rev()
