@@ -12,8 +12,10 @@ use globset::{Candidate, Glob, GlobBuilder, GlobSet, GlobSetBuilder};
 /// One pattern of a `paths` list, ready to be added to a [`PathIndex`].
 #[derive(Debug, Clone)]
 pub(crate) struct PathPattern {
-    globs: Vec<Glob>,
+    glob: Glob,
     negated: bool,
+    /// A trailing `/`: the pattern matches directories only, so only a path's ancestors.
+    dir_only: bool,
 }
 
 impl PathPattern {
@@ -52,22 +54,21 @@ impl PathPattern {
         } else {
             format!("**/{body}")
         };
-        let mut texts = vec![format!("{base}/**")];
-        if !dir_only {
-            texts.push(base);
-        }
-        let globs = texts
-            .iter()
-            .map(|t| {
-                GlobBuilder::new(t)
-                    .literal_separator(true)
-                    .backslash_escape(true)
-                    .empty_alternates(true)
-                    .build()
-                    .map_err(|e| e.kind().to_string())
-            })
-            .collect::<Result<_, _>>()?;
-        Ok(PathPattern { globs, negated })
+        // One glob per pattern: a file is matched by testing its path and each of its parent
+        // directories (see PathIndex::matching), which is how git applies .gitignore, instead
+        // of adding a `…/**` glob per pattern (those compile to regular expressions, and made
+        // compiling a policy cost more than judging a commit).
+        let glob = GlobBuilder::new(&base)
+            .literal_separator(true)
+            .backslash_escape(true)
+            .empty_alternates(true)
+            .build()
+            .map_err(|e| e.kind().to_string())?;
+        Ok(PathPattern {
+            glob,
+            negated,
+            dir_only,
+        })
     }
 }
 
@@ -75,8 +76,8 @@ impl PathPattern {
 #[derive(Debug, Clone)]
 pub(crate) struct PathIndex {
     set: GlobSet,
-    /// For each glob of the set: (list id, pattern position in its list, negated).
-    owners: Vec<(usize, usize, bool)>,
+    /// For each glob of the set: (list id, pattern position in its list, negated, dir only).
+    owners: Vec<(usize, usize, bool, bool)>,
     lists: usize,
 }
 
@@ -94,10 +95,8 @@ impl PathIndex {
         let mut owners = Vec::new();
         for (list, patterns) in lists.iter().enumerate() {
             for (pos, pattern) in patterns.iter().enumerate() {
-                for glob in &pattern.globs {
-                    builder.add(glob.clone());
-                    owners.push((list, pos, pattern.negated));
-                }
+                builder.add(pattern.glob.clone());
+                owners.push((list, pos, pattern.negated, pattern.dir_only));
             }
         }
         Ok(PathIndex {
@@ -108,19 +107,36 @@ impl PathIndex {
     }
 
     /// Sets `out[i]` to whether list `i` includes `path` (a `/`-separated repository path).
+    ///
+    /// A pattern matches a path when it matches the path itself (unless it names directories
+    /// only) or one of its parent directories; the last matching pattern of a list decides.
     pub(crate) fn matching(&self, path: &[u8], scratch: &mut Scratch, out: &mut Vec<bool>) {
         out.clear();
         out.resize(self.lists, false);
         scratch.last.clear();
         scratch.last.resize(self.lists, None);
-        let candidate = Candidate::from_bytes(path);
-        self.set
-            .matches_candidate_into(&candidate, &mut scratch.hits);
-        for &hit in &scratch.hits {
-            let (list, pos, negated) = self.owners[hit];
-            match scratch.last[list] {
-                Some((p, _)) if p >= pos => {}
-                _ => scratch.last[list] = Some((pos, negated)),
+        let ends = path
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| **b == b'/')
+            .map(|(i, _)| (i, true))
+            .chain(std::iter::once((path.len(), false)));
+        for (end, ancestor) in ends {
+            if end == 0 {
+                continue;
+            }
+            let candidate = Candidate::from_bytes(&path[..end]);
+            self.set
+                .matches_candidate_into(&candidate, &mut scratch.hits);
+            for &hit in &scratch.hits {
+                let (list, pos, negated, dir_only) = self.owners[hit];
+                if dir_only && !ancestor {
+                    continue;
+                }
+                match scratch.last[list] {
+                    Some((p, _)) if p >= pos => {}
+                    _ => scratch.last[list] = Some((pos, negated)),
+                }
             }
         }
         for (list, last) in scratch.last.iter().enumerate() {
