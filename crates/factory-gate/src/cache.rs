@@ -13,6 +13,7 @@ use std::io::Write as _;
 use std::path::PathBuf;
 
 use factory_trust::Verdict;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -63,28 +64,33 @@ impl Cache {
             cache.rewrite = cache.path.exists();
             return cache;
         };
-        for line in text.lines() {
-            let parsed = line.split_once(' ').and_then(|(sum, json)| {
-                (digest(json) == sum)
-                    .then(|| serde_json::from_str::<Facts>(json).ok())
-                    .flatten()
-            });
-            match parsed {
-                Some(f) => {
-                    cache.entries.insert(f.commit.clone(), f);
-                }
-                None => {
-                    cache.entries.clear();
-                    cache.rewrite = true;
-                    break;
-                }
+        // Lines are checked and parsed on all cores; one bad line discards the file.
+        let parsed: Option<Vec<Facts>> = text
+            .par_lines()
+            .map(|line| {
+                line.split_once(' ').and_then(|(sum, json)| {
+                    (digest(json) == sum)
+                        .then(|| serde_json::from_str::<Facts>(json).ok())
+                        .flatten()
+                })
+            })
+            .collect();
+        match parsed {
+            Some(list) => {
+                cache.entries = list.into_iter().map(|f| (f.commit.clone(), f)).collect();
             }
+            None => cache.rewrite = true,
         }
         cache
     }
 
     pub(crate) fn get(&self, commit: &str) -> Option<&Facts> {
         self.entries.get(commit)
+    }
+
+    /// Takes the facts of a commit out (after [`Cache::save`], when the cache is done with).
+    pub(crate) fn take(&mut self, commit: &str) -> Option<Facts> {
+        self.entries.remove(commit)
     }
 
     pub(crate) fn insert(&mut self, facts: Facts) {

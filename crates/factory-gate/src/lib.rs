@@ -369,7 +369,7 @@ fn commit_facts(
     commits
         .iter()
         .map(|id| {
-            cache.get(&id.to_string()).cloned().ok_or_else(|| {
+            cache.take(&id.to_string()).ok_or_else(|| {
                 GateError::Git(format!(
                     "the facts of {id} are missing from the audit cache"
                 ))

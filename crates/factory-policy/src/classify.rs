@@ -86,7 +86,7 @@ fn trimmed(text: &BStr) -> String {
 }
 
 fn first_match<'a>(patterns: &LinePatterns, lines: &'a Lines) -> Option<(u32, &'a BStr)> {
-    if lines.is_empty() {
+    if lines.is_empty() || patterns.surely_absent(lines.text()) {
         return None;
     }
     let candidates: Vec<usize> = patterns

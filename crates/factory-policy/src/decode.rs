@@ -243,6 +243,7 @@ impl Cx {
     /// Checks line patterns without compiling them (they compile when first used).
     fn line_patterns(&mut self, list: &[At<String>], key: &str) -> Option<LinePatterns> {
         let mut ok = 0;
+        let mut required: Option<Vec<Vec<u8>>> = Some(Vec::new());
         for at in list {
             // The syntax as regex::bytes::Regex takes it (Unicode on, UTF-8 not required).
             let parsed = regex_syntax::ParserBuilder::new()
@@ -250,7 +251,19 @@ impl Cx {
                 .build()
                 .parse(&at.value);
             match parsed {
-                Ok(_) => ok += 1,
+                Ok(hir) => {
+                    ok += 1;
+                    let seq = regex_syntax::hir::literal::Extractor::new().extract(&hir);
+                    match (seq.literals(), required.as_mut()) {
+                        (Some(lits), Some(all))
+                            if !lits.is_empty()
+                                && lits.iter().all(|l| !l.as_bytes().is_empty()) =>
+                        {
+                            all.extend(lits.iter().map(|l| l.as_bytes().to_vec()));
+                        }
+                        _ => required = None,
+                    }
+                }
                 Err(e) => {
                     let message = syntax_message(&e);
                     self.p.error(
@@ -266,6 +279,7 @@ impl Cx {
         }
         Some(LinePatterns::new(
             list.iter().map(|a| a.value.clone()).collect(),
+            required,
         ))
     }
 }

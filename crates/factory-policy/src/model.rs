@@ -52,6 +52,13 @@ pub struct Requirement {
 pub(crate) struct LinePatterns {
     /// The patterns as written (valid: the decoder parsed each one).
     pub(crate) patterns: Vec<String>,
+    /// Literals one of which every match begins with (from regex-syntax's prefix extraction),
+    /// when the patterns have a finite set of them: text holding none of them cannot match,
+    /// which spares compiling the patterns at all.
+    required: Option<Vec<Vec<u8>>>,
+    /// How many texts the literal pre-check has looked at: after a few, compiling the set is
+    /// cheaper than scanning for every literal of every file of a long history.
+    prechecks: std::sync::Arc<std::sync::atomic::AtomicU32>,
     /// All patterns, multi-line, for a quick pass over a file's joined lines.
     set: std::sync::OnceLock<Option<regex::bytes::RegexSet>>,
     /// Each pattern alone, for the per-line pass that finds the line.
@@ -59,11 +66,35 @@ pub(crate) struct LinePatterns {
 }
 
 impl LinePatterns {
-    pub(crate) fn new(patterns: Vec<String>) -> LinePatterns {
+    pub(crate) fn new(patterns: Vec<String>, required: Option<Vec<Vec<u8>>>) -> LinePatterns {
         LinePatterns {
             patterns,
+            required,
+            prechecks: Default::default(),
             set: std::sync::OnceLock::new(),
             each: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Whether `text` surely holds no match, decided without compiling the patterns: none of
+    /// their required literals occurs in it. Once the patterns are compiled, or for long texts,
+    /// the compiled set is the faster test and this says false.
+    pub(crate) fn surely_absent(&self, text: &[u8]) -> bool {
+        use bstr::ByteSlice;
+        const SCAN_LIMIT: usize = 64 * 1024;
+        const PRECHECKS: u32 = 16;
+        match &self.required {
+            Some(literals)
+                if self.set.get().is_none()
+                    && text.len() <= SCAN_LIMIT
+                    && self
+                        .prechecks
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                        < PRECHECKS =>
+            {
+                !literals.iter().any(|l| text.find(l).is_some())
+            }
+            _ => false,
         }
     }
 

@@ -308,3 +308,41 @@ fn governance_is_built_in_and_cannot_be_lowered_or_redefined() {
             .any(|e| e.message.contains("is reserved"))
     );
 }
+
+#[test]
+fn the_literal_pre_check_never_hides_a_match() {
+    // Case-insensitive words, alternations, optional prefixes and anchors: the pre-check
+    // (required literals, before any compilation) must agree with the regexes.
+    let text = format!(
+        "{POLICY}\n[[rule]]\nid = \"pw\"\ntier = \"hard-stop\"\npaths = [\"*.py\"]\nadded-lines = ['(?i)\\b(verify|check)_password\\b', '^\\s*(re_)?path\\s*\\(', 'import (ring|rustls)']\n"
+    );
+    let p = Policy::parse("p", &text).unwrap();
+    let fires = |line: &str| {
+        rules(&classify(
+            &p,
+            &commit("m"),
+            &[modified("a.py", &[line], &[])],
+        ))
+        .contains(&"pw")
+    };
+    assert!(fires("    ok = VERIFY_Password(user)"));
+    assert!(fires("check_password(x)"));
+    assert!(fires("  re_path(r'^x')"));
+    assert!(fires("path('y')"));
+    assert!(fires("import rustls"));
+    assert!(!fires("verify_passwords_later()"));
+    assert!(!fires("import tokio"));
+    assert!(!fires("nothing here"));
+    // A fresh policy whose first file has no required literal, then a matching one: the
+    // pre-check must not stick.
+    let p = Policy::parse("p", &text).unwrap();
+    let v = classify(
+        &p,
+        &commit("m"),
+        &[
+            modified("b.py", &["x = 1"], &[]),
+            modified("c.py", &["Check_Password()"], &[]),
+        ],
+    );
+    assert!(rules(&v).contains(&"pw"), "{v:?}");
+}
