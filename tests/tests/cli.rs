@@ -321,3 +321,43 @@ fn help_lists_the_commands() {
     assert!(out.status.success());
     insta::assert_snapshot!("help", stdout(&out));
 }
+
+#[test]
+fn the_books_cli_reference_is_generated_from_the_code() {
+    let path = factory_tests::workspace_root().join("book/src/cli-reference.md");
+    let generated = factory_cli::cli_reference_markdown();
+    if std::env::var_os("FACTORY_BLESS").is_some() {
+        std::fs::write(&path, &generated).unwrap();
+    }
+    let written = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        written == generated,
+        "book/src/cli-reference.md is out of date: run FACTORY_BLESS=1 cargo test -p factory-cli --test cli"
+    );
+}
+
+#[test]
+fn completions_and_man_pages_are_generated() {
+    let dir = tempfile::tempdir().unwrap();
+    let bash = std::process::Command::new(env!("CARGO_BIN_EXE_factory"))
+        .args(["completions", "bash"])
+        .output()
+        .unwrap();
+    assert!(bash.status.success());
+    let script = String::from_utf8_lossy(&bash.stdout);
+    assert!(script.contains("_factory()") && script.contains("pre-receive"), "{script}");
+    let man = std::process::Command::new(env!("CARGO_BIN_EXE_factory"))
+        .args(["man", "--dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(man.status.success(), "{}", String::from_utf8_lossy(&man.stderr));
+    let page = std::fs::read_to_string(dir.path().join("factory-hooks-install.1")).unwrap();
+    assert!(page.contains(".TH factory-hooks-install 1") && page.contains("\\-\\-server"), "{page}");
+    assert!(dir.path().join("factory.1").exists());
+    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_factory"))
+        .args(["completions", "tcsh"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+}

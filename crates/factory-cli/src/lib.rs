@@ -85,6 +85,10 @@ enum Command {
     Why(commands::why::Args),
     /// Build a demo repository with human and agent commits and classify it.
     Demo(commands::demo::Args),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(commands::docs::CompletionsArgs),
+    /// Print the man page, or write one per command with --dir.
+    Man(commands::docs::ManArgs),
 }
 
 /// Everything a command gets: the terminal and where it runs.
@@ -140,10 +144,36 @@ where
                 Command::Notes(cmd) => commands::notes::run(&mut env, cmd),
                 Command::Why(args) => commands::why::run(&mut env, args),
                 Command::Demo(args) => commands::demo::run(&mut env, args),
+                Command::Completions(args) => commands::docs::completions(&mut env, args),
+                Command::Man(args) => commands::docs::man(&mut env, args),
             }
         });
     match result {
         Ok(code) => code,
         Err(err) => err.report(&mut env.ui),
     }
+}
+
+/// The book's command-line reference (`book/src/cli-reference.md`), generated from the clap
+/// definitions that parse the arguments; a test fails when the book drifts from it.
+pub fn cli_reference_markdown() -> String {
+    use clap::CommandFactory;
+    fn walk(cmd: &clap::Command, path: &str, out: &mut String) {
+        let mut cmd = cmd.clone().term_width(100).bin_name(path.to_owned());
+        let help = cmd.render_long_help().to_string();
+        out.push_str(&format!("## `{path}`\n\n```text\n{}\n```\n\n", help.trim_end()));
+        for sub in cmd.get_subcommands() {
+            if sub.get_name() == "help" {
+                continue;
+            }
+            walk(sub, &format!("{path} {}", sub.get_name()), out);
+        }
+    }
+    let mut out = String::from(
+        "# Command-line reference\n\n<!-- Generated from factory's argument definitions by `FACTORY_BLESS=1 cargo test -p factory-cli --test cli`; do not edit. -->\n\nEvery command with its arguments, as `factory COMMAND --help` prints them. Exit codes: 0 success,\n1 the policy blocks, 2 usage or configuration error, 3 internal error.\n\n",
+    );
+    let mut cli = Cli::command();
+    cli.build();
+    walk(&cli, "factory", &mut out);
+    out
 }

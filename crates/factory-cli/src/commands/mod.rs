@@ -5,6 +5,7 @@ pub(crate) mod audit;
 pub(crate) mod classify;
 mod commits;
 pub(crate) mod demo;
+pub(crate) mod docs;
 pub(crate) mod hook;
 pub(crate) mod log;
 pub(crate) mod notes;
