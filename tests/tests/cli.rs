@@ -345,15 +345,25 @@ fn completions_and_man_pages_are_generated() {
         .unwrap();
     assert!(bash.status.success());
     let script = String::from_utf8_lossy(&bash.stdout);
-    assert!(script.contains("_factory()") && script.contains("pre-receive"), "{script}");
+    assert!(
+        script.contains("_factory()") && script.contains("pre-receive"),
+        "{script}"
+    );
     let man = std::process::Command::new(env!("CARGO_BIN_EXE_factory"))
         .args(["man", "--dir"])
         .arg(dir.path())
         .output()
         .unwrap();
-    assert!(man.status.success(), "{}", String::from_utf8_lossy(&man.stderr));
+    assert!(
+        man.status.success(),
+        "{}",
+        String::from_utf8_lossy(&man.stderr)
+    );
     let page = std::fs::read_to_string(dir.path().join("factory-hooks-install.1")).unwrap();
-    assert!(page.contains(".TH factory-hooks-install 1") && page.contains("\\-\\-server"), "{page}");
+    assert!(
+        page.contains(".TH factory-hooks-install 1") && page.contains("\\-\\-server"),
+        "{page}"
+    );
     assert!(dir.path().join("factory.1").exists());
     let bad = std::process::Command::new(env!("CARGO_BIN_EXE_factory"))
         .args(["completions", "tcsh"])

@@ -52,6 +52,9 @@ enum ColorWhen {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Govern this repository: write .factory/policy.toml from a template with you in it,
+    /// install the pre-push hook and set up factory's notes (idempotent).
+    Init(commands::init::Args),
     /// Classify commits against the risk policy: tier, origin and evidence.
     Classify(commands::classify::Args),
     /// Check or show the policy.
@@ -130,6 +133,7 @@ where
         .and_then(|cwd| {
             env.cwd = cwd;
             match cli.command {
+                Command::Init(args) => commands::init::run(&mut env, args),
                 Command::Classify(args) => commands::classify::run(&mut env, args),
                 Command::Policy(cmd) => commands::policy::run(&mut env, cmd),
                 Command::Audit(args) => commands::audit::run(&mut env, args),
@@ -161,7 +165,10 @@ pub fn cli_reference_markdown() -> String {
     fn walk(cmd: &clap::Command, path: &str, out: &mut String) {
         let mut cmd = cmd.clone().term_width(100).bin_name(path.to_owned());
         let help = cmd.render_long_help().to_string();
-        out.push_str(&format!("## `{path}`\n\n```text\n{}\n```\n\n", help.trim_end()));
+        out.push_str(&format!(
+            "## `{path}`\n\n```text\n{}\n```\n\n",
+            help.trim_end()
+        ));
         for sub in cmd.get_subcommands() {
             if sub.get_name() == "help" {
                 continue;

@@ -528,13 +528,17 @@ pub(crate) fn decode(name: &str, text: &str) -> Result<Policy, PolicyError> {
                     help,
                 );
             } else if held < req.count {
-                cx.p.error(
+                // A warning, not an error: a growing team may adopt a policy before it has
+                // enough people; until then the gate blocks such changes (fail closed).
+                cx.p.push(
+                    Severity::Warning,
                     span.clone(),
                     format!(
-                        "tier `{}` requires {} people with role `{}`, but only {held} hold it",
+                        "tier `{}` requires {} people with role `{}`, but only {held} hold it: such changes cannot be approved yet",
                         tier.name, req.count, req.role
                     ),
                     "not enough holders",
+                    Some(format!("add people with `roles = [\"{}\"]`", req.role)),
                 );
             }
         }

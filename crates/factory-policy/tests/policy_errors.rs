@@ -108,7 +108,7 @@ trailer-value = "x"
 }
 
 #[test]
-fn roles_that_no_one_holds_or_too_few_hold_are_errors() {
+fn a_role_no_one_holds_is_an_error_too_few_holders_a_warning() {
     let text = HEAD.replace(
         r#"requires = [{ role = "maintainer" }]"#,
         r#"requires = [{ role = "maintainr" }, { role = "maintainer", count = 2 }]"#,
@@ -116,17 +116,19 @@ fn roles_that_no_one_holds_or_too_few_hold_are_errors() {
     let errs = errors(&text);
     assert_eq!(
         errs,
-        vec![
-            (
-                11,
-                "tier `review` requires role `maintainr`, which no person holds".to_owned()
-            ),
-            (
-                11,
-                "tier `review` requires 2 people with role `maintainer`, but only 1 hold it"
-                    .to_owned()
-            ),
-        ]
+        vec![(
+            11,
+            "tier `review` requires role `maintainr`, which no person holds".to_owned()
+        )]
+    );
+    let text = HEAD.replace(
+        r#"requires = [{ role = "maintainer" }]"#,
+        r#"requires = [{ role = "maintainer", count = 2 }]"#,
+    );
+    let p = Policy::parse("p", &text).unwrap();
+    assert_eq!(
+        p.warnings[0].message,
+        "tier `review` requires 2 people with role `maintainer`, but only 1 hold it: such changes cannot be approved yet"
     );
 }
 

@@ -97,6 +97,20 @@ fn set(repo: &Repo, key: &str, value: &str) -> Result<bool, CliError> {
 }
 
 fn setup(env: &mut Env, repo: &Repo, only: Option<String>) -> Result<ExitCode, CliError> {
+    let changes = setup_config(repo, only)?;
+    if changes.is_empty() {
+        env.ui.outln("notes: already set up, nothing changed")?;
+    } else {
+        for c in &changes {
+            env.ui.outln(&format!("set {c}"))?;
+        }
+    }
+    env.ui.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Configures the clone for factory's notes (idempotent); returns what it changed.
+pub(crate) fn setup_config(repo: &Repo, only: Option<String>) -> Result<Vec<String>, CliError> {
     let remotes: Vec<String> = match only {
         Some(r) => vec![r],
         None => repo
@@ -139,15 +153,7 @@ fn setup(env: &mut Env, repo: &Repo, only: Option<String>) -> Result<ExitCode, C
             changes.push(format!("{key} = {value}"));
         }
     }
-    if changes.is_empty() {
-        env.ui.outln("notes: already set up, nothing changed")?;
-    } else {
-        for c in &changes {
-            env.ui.outln(&format!("set {c}"))?;
-        }
-    }
-    env.ui.flush()?;
-    Ok(ExitCode::SUCCESS)
+    Ok(changes)
 }
 
 fn sync(env: &mut Env, repo: &Repo, remote: &str, no_push: bool) -> Result<ExitCode, CliError> {
