@@ -136,6 +136,14 @@ impl Keyring {
             .collect()
     }
 
+    /// The primary-key fingerprints (upper-case hex) of the certificates in `bytes`.
+    pub fn cert_fingerprints(bytes: &[u8]) -> Result<Vec<String>, String> {
+        Ok(Self::certs_from_bytes(bytes)?
+            .iter()
+            .map(|c| c.fingerprint().to_hex())
+            .collect())
+    }
+
     /// Whether some certificate has a key with this fingerprint or key id (hex).
     pub fn knows_openpgp(&self, id: &str) -> bool {
         self.certs.iter().any(|(_, c)| {

@@ -7,6 +7,7 @@ mod commits;
 pub(crate) mod demo;
 pub(crate) mod docs;
 pub(crate) mod hook;
+mod import;
 pub(crate) mod init;
 pub(crate) mod log;
 pub(crate) mod notes;

@@ -33,6 +33,9 @@ pub(crate) enum Command {
         #[arg(long, value_enum, default_value_t = ShowFormat::Toml)]
         format: ShowFormat,
     },
+    /// Convert another tool's policy (CODEOWNERS, policy-bot, sequoia-git) into a factory
+    /// policy, listing what could not be expressed (on stderr and in the file's header).
+    Import(super::import::Args),
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -51,6 +54,7 @@ pub(crate) fn run(env: &mut Env, cmd: Command) -> Result<ExitCode, CliError> {
             template,
             format,
         } => show(env, policy, template, format),
+        Command::Import(args) => super::import::run(env, args),
     }
 }
 
