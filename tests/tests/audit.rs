@@ -281,3 +281,34 @@ fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
     }
     out
 }
+
+#[test]
+fn human_commits_must_be_signed_when_the_policy_says_so() {
+    let (repo, bob, _) = repo();
+    let policy = std::fs::read_to_string(repo.path().join(".factory/policy.toml")).unwrap()
+        + "\n[gate]\nrequire-signed-human-commits = true\n";
+    repo.write(".factory/policy.toml", policy);
+    let base = repo.commit("Require signed human commits");
+    repo.write("docs/notes.md", "# Notes\n");
+    repo.commit("Unsigned notes");
+    let range = format!("{base}..HEAD");
+    let o = out(&repo, &["audit", &range, "--format", "json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let d = json(&o);
+    assert_eq!(d["reasons"][0]["kind"], "unsigned-human-commit");
+    assert_eq!(d["reasons"][0]["signature"], "unsigned");
+    // Signed by bob, a person of the policy: it passes (docs need no approval).
+    repo.git(&["reset", "--quiet", "--hard", &base]);
+    repo.git(&["config", "gpg.format", "ssh"]);
+    repo.git(&["config", "user.signingkey", &bob.display().to_string()]);
+    repo.write("docs/notes.md", "# Notes\n");
+    repo.git(&["add", "--all"]);
+    repo.git(&["commit", "--quiet", "-S", "-m", "Signed notes"]);
+    let o = out(&repo, &["audit", &range, "--format", "json"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+}

@@ -184,3 +184,15 @@ pub fn cli_reference_markdown() -> String {
     walk(&cli, "factory", &mut out);
     out
 }
+
+/// Whether `factory ARGS…` parses (for checking the commands shown in the book); the error is
+/// clap's message.
+pub fn check_arguments<I, T>(args: I) -> Result<(), String>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    Cli::try_parse_from(args)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
