@@ -256,6 +256,10 @@ pub(crate) fn run(env: &mut Env, args: Args) -> Result<ExitCode, CliError> {
     if !args.no_hooks {
         done.push(super::hook::install_hook(&repo, "pre-push")?);
     }
+    let no_remotes = repo.git(&["remote"], None).map_err(git_err)?.trim().is_empty();
+    if no_remotes {
+        notes.push("no remote yet: after `git remote add`, run `factory notes setup` so that notes travel with pushes".into());
+    }
     let changes = super::notes::setup_config(&repo, None)?;
     if changes.is_empty() {
         done.push("notes refspecs already set up".to_owned());
