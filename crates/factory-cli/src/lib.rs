@@ -86,6 +86,9 @@ enum Command {
     Log(commands::log::Args),
     /// The conversation that led to a line: blame it, then show the prompt and the turns.
     Why(commands::why::Args),
+    /// Run agents on tasks, each in its own worktree and branch; commit, attach the transcript,
+    /// show the gate's decision.
+    Run(commands::run::Args),
     /// Build a demo repository with human and agent commits and classify it.
     Demo(commands::demo::Args),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
@@ -147,6 +150,7 @@ where
                 Command::Log(args) => commands::log::run(&mut env, args),
                 Command::Notes(cmd) => commands::notes::run(&mut env, cmd),
                 Command::Why(args) => commands::why::run(&mut env, args),
+                Command::Run(args) => commands::run::run(&mut env, args),
                 Command::Demo(args) => commands::demo::run(&mut env, args),
                 Command::Completions(args) => commands::docs::completions(&mut env, args),
                 Command::Man(args) => commands::docs::man(&mut env, args),

@@ -256,7 +256,11 @@ pub(crate) fn run(env: &mut Env, args: Args) -> Result<ExitCode, CliError> {
     if !args.no_hooks {
         done.push(super::hook::install_hook(&repo, "pre-push")?);
     }
-    let no_remotes = repo.git(&["remote"], None).map_err(git_err)?.trim().is_empty();
+    let no_remotes = repo
+        .git(&["remote"], None)
+        .map_err(git_err)?
+        .trim()
+        .is_empty();
     if no_remotes {
         notes.push("no remote yet: after `git remote add`, run `factory notes setup` so that notes travel with pushes".into());
     }

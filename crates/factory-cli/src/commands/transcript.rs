@@ -88,6 +88,54 @@ fn redactor(policy: &Policy) -> Result<Redactor, CliError> {
     .map_err(CliError::usage)
 }
 
+/// Imports transcript files (name, text), redacts them under `policy`, and adds them to the
+/// commit's note; returns them and whether the note changed. Nothing is written if a file
+/// cannot be imported or the note would be too large.
+pub(crate) fn attach_files(
+    repo: &Repo,
+    commit: ObjectId,
+    policy: &Policy,
+    files: &[(String, String)],
+    format: Option<Format>,
+) -> Result<(Vec<Transcript>, bool), CliError> {
+    let redactor = redactor(policy)?;
+    let mut imported = Vec::new();
+    for (file, text) in files {
+        let mut t = import(file, text, format).map_err(|e| CliError::usage(e.to_string()))?;
+        if !policy.transcripts.keep_thinking {
+            for m in &mut t.messages {
+                m.thinking = None;
+            }
+        }
+        redactor.redact(&mut t);
+        imported.push(t);
+    }
+    let mut sessions = transcripts_of(repo, commit)?;
+    let mut changed = false;
+    for t in &imported {
+        changed |= note::merge(&mut sessions, t.clone());
+    }
+    let data = note::encode(&sessions);
+    let limit = policy.transcripts.max_note_bytes;
+    if data.len() as u64 > limit {
+        return Err(CliError::usage(format!(
+            "the transcript note of {} would be {} bytes, over the limit of {limit} (transcripts.max-note-bytes in the policy)",
+            &commit.to_string()[..12],
+            data.len()
+        )));
+    }
+    if changed {
+        repo.write_note(
+            TRANSCRIPTS_REF,
+            commit,
+            data.as_bytes(),
+            "factory: attach transcript",
+        )
+        .map_err(|e| CliError::internal(crate::error::chain(&e)))?;
+    }
+    Ok((imported, changed))
+}
+
 fn attach(
     env: &mut Env,
     mut args: Vec<String>,
@@ -113,48 +161,16 @@ fn attach(
     };
     let commit = repo.resolve_commit(&rev)?;
     let policy = policy_source::locate(&env.cwd, Some(&repo), policy_file.as_deref())?.parse()?;
-    let redactor = redactor(&policy)?;
-
-    let mut imported = Vec::new();
+    let mut files = Vec::new();
     for file in &args {
         let path = env.cwd.join(file);
         let bytes = std::fs::read(&path)
             .map_err(|e| CliError::usage(format!("cannot read {file}: {e}")))?;
         let text = String::from_utf8(bytes)
             .map_err(|_| CliError::usage(format!("{file} is not UTF-8 text")))?;
-        let mut t = import(file, &text, format).map_err(|e| CliError::usage(e.to_string()))?;
-        if !policy.transcripts.keep_thinking {
-            for m in &mut t.messages {
-                m.thinking = None;
-            }
-        }
-        redactor.redact(&mut t);
-        imported.push(t);
+        files.push((file.clone(), text));
     }
-
-    let mut sessions = transcripts_of(&repo, commit)?;
-    let mut changed = false;
-    for t in &imported {
-        changed |= note::merge(&mut sessions, t.clone());
-    }
-    let data = note::encode(&sessions);
-    let limit = policy.transcripts.max_note_bytes;
-    if data.len() as u64 > limit {
-        return Err(CliError::usage(format!(
-            "the transcript note of {} would be {} bytes, over the limit of {limit} (transcripts.max-note-bytes in the policy)",
-            &commit.to_string()[..12],
-            data.len()
-        )));
-    }
-    if changed {
-        repo.write_note(
-            TRANSCRIPTS_REF,
-            commit,
-            data.as_bytes(),
-            "factory: attach transcript",
-        )
-        .map_err(|e| CliError::internal(crate::error::chain(&e)))?;
-    }
+    let (imported, changed) = attach_files(&repo, commit, &policy, &files, format)?;
     for t in &imported {
         let redacted = if t.redactions.is_empty() {
             "nothing redacted".to_owned()

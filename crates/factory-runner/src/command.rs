@@ -1,0 +1,314 @@
+//! The built-in `command` runner: an agent CLI as a child process in the worktree.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant, SystemTime};
+
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+
+use crate::{
+    Cancel, Limits, Outcome, RunError, Runner, RunnerConfig, Status, Task, TranscriptSpot,
+    Workspace,
+};
+
+/// A known agent CLI: how to start it headless and where it leaves its transcript.
+#[derive(Debug, Clone, Copy)]
+pub struct Preset {
+    /// The preset's name.
+    pub name: &'static str,
+    /// The command, with placeholders.
+    pub command: &'static [&'static str],
+    /// Where the transcript is (file or directory), with placeholders.
+    pub transcript: &'static str,
+    /// The transcript's format.
+    pub format: &'static str,
+}
+
+/// The presets of the command runner.
+pub const PRESETS: &[Preset] = &[
+    Preset {
+        name: "claude-code",
+        command: &[
+            "claude",
+            "-p",
+            "{prompt}",
+            "--permission-mode",
+            "acceptEdits",
+        ],
+        // Claude Code keeps sessions per project under ~/.claude/projects/<cwd with / as ->.
+        transcript: "{home}/.claude/projects/{claude_project}",
+        format: "claude-code",
+    },
+    Preset {
+        name: "codex",
+        command: &["codex", "exec", "--full-auto", "{prompt}"],
+        transcript: "{home}/.codex/sessions",
+        format: "codex",
+    },
+    Preset {
+        name: "aider",
+        command: &[
+            "aider",
+            "--yes-always",
+            "--no-auto-commits",
+            "--message",
+            "{prompt}",
+        ],
+        transcript: "{worktree}/.aider.chat.history.md",
+        format: "aider",
+    },
+    Preset {
+        name: "gemini",
+        command: &["gemini", "-p", "{prompt}", "--yolo"],
+        transcript: "{home}/.gemini/tmp",
+        format: "gemini",
+    },
+];
+
+/// Variables every agent gets from factory's environment.
+const BASE_ENV: &[&str] = &[
+    "PATH", "HOME", "USER", "LANG", "LC_ALL", "TERM", "TMPDIR", "TZ",
+];
+
+/// Runs an agent CLI.
+#[derive(Debug, Clone)]
+pub struct CommandRunner {
+    name: String,
+    command: Vec<String>,
+    env: Vec<String>,
+    transcript: Option<String>,
+    format: Option<String>,
+    agent: String,
+    timeout: Option<Duration>,
+}
+
+impl CommandRunner {
+    /// A runner from its `[runner.NAME]` table.
+    pub fn from_config(name: &str, config: &RunnerConfig) -> Result<CommandRunner, RunError> {
+        let preset = match &config.preset {
+            Some(p) => Some(PRESETS.iter().find(|x| x.name == p).ok_or_else(|| {
+                RunError::Config(format!(
+                    "runner `{name}`: no preset `{p}` (presets: {})",
+                    PRESETS
+                        .iter()
+                        .map(|x| x.name)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+            })?),
+            None => None,
+        };
+        let command = match (&config.command, preset) {
+            (Some(c), _) if !c.is_empty() => c.clone(),
+            (Some(_), _) => {
+                return Err(RunError::Config(format!(
+                    "runner `{name}`: `command` is empty"
+                )));
+            }
+            (None, Some(p)) => p.command.iter().map(|s| (*s).to_owned()).collect(),
+            (None, None) => {
+                return Err(RunError::Config(format!(
+                    "runner `{name}` needs `command` or `preset`"
+                )));
+            }
+        };
+        Ok(CommandRunner {
+            name: name.to_owned(),
+            command,
+            env: config.env.clone(),
+            transcript: config
+                .transcript
+                .clone()
+                .or_else(|| preset.map(|p| p.transcript.to_owned())),
+            format: config
+                .transcript_format
+                .clone()
+                .or_else(|| preset.map(|p| p.format.to_owned())),
+            agent: config
+                .agent
+                .clone()
+                .or_else(|| preset.map(|p| p.name.to_owned()))
+                .unwrap_or_else(|| name.to_owned()),
+            timeout: config.timeout.map(Duration::from_secs),
+        })
+    }
+
+    /// The time limit configured for this runner, if any.
+    pub fn timeout(&self) -> Option<Duration> {
+        self.timeout
+    }
+
+    fn expand(&self, text: &str, ws: &Workspace, task: &Task) -> String {
+        let home = std::env::var("HOME").unwrap_or_default();
+        let project: String = ws
+            .dir
+            .to_string_lossy()
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect();
+        text.replace("{prompt}", &task.text)
+            .replace("{task_file}", &ws.task_file.to_string_lossy())
+            .replace("{worktree}", &ws.dir.to_string_lossy())
+            .replace("{preamble}", &ws.preamble.to_string_lossy())
+            .replace("{run_dir}", &ws.run_dir.to_string_lossy())
+            .replace("{home}", &home)
+            .replace("{claude_project}", &project)
+    }
+}
+
+/// The newest file under `dir` (recursively) modified at or after `since`.
+fn newest_file(dir: &Path, since: SystemTime) -> Option<PathBuf> {
+    let mut best: Option<(SystemTime, PathBuf)> = None;
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let path = e.path();
+            let Ok(meta) = e.metadata() else { continue };
+            if meta.is_dir() {
+                stack.push(path);
+            } else if let Ok(m) = meta.modified()
+                && m >= since
+                && best.as_ref().is_none_or(|(b, _)| m > *b)
+            {
+                best = Some((m, path));
+            }
+        }
+    }
+    best.map(|(_, p)| p)
+}
+
+fn kill_group(pid: u32, signal: Signal) {
+    if let Ok(raw) = i32::try_from(pid) {
+        // The agent leads its own process group: this reaches its children too.
+        let _ = killpg(Pid::from_raw(raw), signal);
+    }
+}
+
+impl Runner for CommandRunner {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn run(
+        &self,
+        ws: &Workspace,
+        task: &Task,
+        limits: &Limits,
+        cancel: &Cancel,
+    ) -> Result<Outcome, RunError> {
+        let io = |path: &Path| {
+            let path = path.to_owned();
+            move |source| RunError::Io {
+                path: path.clone(),
+                source,
+            }
+        };
+        let log = ws.run_dir.join("agent.log");
+        let out = std::fs::File::create(&log).map_err(io(&log))?;
+        let err = out.try_clone().map_err(io(&log))?;
+        let argv: Vec<String> = self
+            .command
+            .iter()
+            .map(|a| self.expand(a, ws, task))
+            .collect();
+        let mut cmd = Command::new(&argv[0]);
+        cmd.args(&argv[1..])
+            .current_dir(&ws.dir)
+            .env_clear()
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err);
+        {
+            use std::os::unix::process::CommandExt;
+            cmd.process_group(0);
+        }
+        for key in BASE_ENV
+            .iter()
+            .copied()
+            .chain(self.env.iter().map(String::as_str))
+        {
+            if let Some(v) = std::env::var_os(key) {
+                cmd.env(key, v);
+            }
+        }
+        for (k, v) in &ws.env {
+            cmd.env(k, v);
+        }
+        // Transcripts written during the run (mtime has a coarse clock on some filesystems).
+        let since = SystemTime::now() - Duration::from_secs(2);
+        let started = Instant::now();
+        let mut child = cmd.spawn().map_err(|source| RunError::Spawn {
+            program: argv[0].clone(),
+            source,
+        })?;
+        let pid = child.id();
+        let status = loop {
+            match child.try_wait() {
+                Ok(Some(s)) => {
+                    use std::os::unix::process::ExitStatusExt;
+                    // Children left behind by the agent go with it.
+                    kill_group(pid, Signal::SIGKILL);
+                    break match (s.code(), s.signal()) {
+                        (Some(c), _) => Status::Exited(c),
+                        (None, Some(sig)) => Status::Signalled(sig),
+                        (None, None) => Status::Exited(-1),
+                    };
+                }
+                Ok(None) => {}
+                Err(source) => {
+                    kill_group(pid, Signal::SIGKILL);
+                    return Err(RunError::Io {
+                        path: log.clone(),
+                        source,
+                    });
+                }
+            }
+            let why = if cancel.is_cancelled() {
+                Some(Status::Cancelled)
+            } else if started.elapsed() >= limits.timeout {
+                Some(Status::TimedOut)
+            } else {
+                None
+            };
+            if let Some(why) = why {
+                kill_group(pid, Signal::SIGTERM);
+                let grace = Instant::now();
+                while grace.elapsed() < Duration::from_secs(2) {
+                    if matches!(child.try_wait(), Ok(Some(_))) {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                kill_group(pid, Signal::SIGKILL);
+                let _ = child.wait();
+                break why;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let transcript = self.transcript.as_ref().and_then(|t| {
+            let path = PathBuf::from(self.expand(t, ws, task));
+            let file = if path.is_dir() {
+                newest_file(&path, since)?
+            } else if path.is_file() {
+                path
+            } else {
+                return None;
+            };
+            Some(TranscriptSpot {
+                path: file,
+                format: self.format.clone(),
+            })
+        });
+        Ok(Outcome {
+            status,
+            transcript,
+            log,
+            elapsed: started.elapsed(),
+            agent: self.agent.clone(),
+        })
+    }
+}
