@@ -85,6 +85,12 @@ fn policies_in_the_book_load() {
     let mut checked = 0;
     for (file, text) in chapters() {
         for (lang, line, body) in blocks(&text) {
+            if lang == "toml" && body.contains("[runner.") {
+                if let Err(e) = factory_runner::Config::parse(&format!("{file}:{line}"), &body) {
+                    panic!("{file}:{line}: the runners.toml example does not load: {e}");
+                }
+                checked += 1;
+            }
             if lang == "toml" && body.contains("version = 1") {
                 if let Err(e) = factory_policy::Policy::parse(&format!("{file}:{line}"), &body) {
                     panic!("{file}:{line}: the policy example does not load: {e:?}");
