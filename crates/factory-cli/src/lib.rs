@@ -86,6 +86,8 @@ enum Command {
     Log(commands::log::Args),
     /// The conversation that led to a line: blame it, then show the prompt and the turns.
     Why(commands::why::Args),
+    /// A compliance report of a range or a period: HTML with charts, Markdown or JSON.
+    Report(commands::report::Args),
     /// Run agents on tasks, each in its own worktree and branch; commit, attach the transcript,
     /// show the gate's decision.
     Run(commands::run::Args),
@@ -151,6 +153,7 @@ where
                 Command::Notes(cmd) => commands::notes::run(&mut env, cmd),
                 Command::Why(args) => commands::why::run(&mut env, args),
                 Command::Run(args) => commands::run::run(&mut env, args),
+                Command::Report(args) => commands::report::run(&mut env, args),
                 Command::Demo(args) => commands::demo::run(&mut env, args),
                 Command::Completions(args) => commands::docs::completions(&mut env, args),
                 Command::Man(args) => commands::docs::man(&mut env, args),

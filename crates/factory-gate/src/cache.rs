@@ -29,6 +29,8 @@ pub(crate) struct Facts {
     pub(crate) signature: Verdict,
     pub(crate) requested_by: Option<String>,
     pub(crate) evidence: Vec<EvidenceReport>,
+    pub(crate) agent: Option<String>,
+    pub(crate) time: i64,
 }
 
 pub(crate) struct Cache {
@@ -52,7 +54,7 @@ impl Cache {
         let path = git_dir
             .join("factory")
             .join("cache")
-            .join(concat!("audit-", env!("CARGO_PKG_VERSION")))
+            .join(concat!("audit-v2-", env!("CARGO_PKG_VERSION")))
             .join(format!("{key}.jsonl"));
         let mut cache = Cache {
             path,

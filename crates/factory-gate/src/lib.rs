@@ -237,6 +237,14 @@ pub struct CommitReport {
     pub transcript: bool,
     /// The rules that fired.
     pub evidence: Vec<EvidenceReport>,
+    /// The agent (`NAME/VERSION`) for agent commits, when known.
+    pub agent: Option<String>,
+    /// The models named by the attached transcripts.
+    pub models: Vec<String>,
+    /// Redactions made in the attached transcripts, by kind.
+    pub redactions: std::collections::BTreeMap<String, u64>,
+    /// Commit time, seconds since the epoch.
+    pub time: i64,
 }
 
 /// How [`decide_with`] runs.
@@ -276,6 +284,15 @@ pub struct Decision {
     pub evaluation: Evaluation,
     /// What valid overrides waived (the decision is `pass` with these listed).
     pub waived: Vec<Reason>,
+    /// The base policy's tiers, lowest first.
+    pub tiers: Vec<String>,
+}
+
+impl Decision {
+    /// Whether the range's tier is the base policy's highest (hard stop).
+    pub fn tier_is_highest(&self) -> bool {
+        self.tiers.last() == Some(&self.tier)
+    }
 }
 
 impl Decision {
@@ -356,6 +373,8 @@ fn commit_facts(
                         text: e.text.clone(),
                     })
                     .collect(),
+                agent: c.verdict.agent.clone(),
+                time: c.change_set.time,
             })
         })
         .collect::<Result<_, GateError>>()?;
@@ -390,6 +409,132 @@ pub fn decide_with(
     decide_loaded(repo, base, tip, notes, options, &loaded)
 }
 
+/// The gate's decision on every first-parent step of base..tip (each step judged against its
+/// parent, as the push that made it was or should have been), oldest first.
+///
+/// `proposed` judges with another policy instead of each base's (a dry run): tiers and
+/// requirements come from it, while keys and the policy binding of approvals stay the base's,
+/// so that approvals given under the real policy still count where the proposed one accepts
+/// them.
+pub fn decide_history(
+    repo: &Repo,
+    base: ObjectId,
+    tip: ObjectId,
+    notes: &Notes,
+    proposed: Option<&Policy>,
+    progress: Option<&(dyn Fn(u64, u64) + Sync)>,
+) -> Result<Vec<Decision>, GateError> {
+    let listed = repo
+        .git(
+            &[
+                "rev-list",
+                "--first-parent",
+                "--parents",
+                "--reverse",
+                &format!("{base}..{tip}"),
+            ],
+            None,
+        )
+        .map_err(git)?;
+    // (step, first parent, number of parents)
+    let mut steps: Vec<(ObjectId, ObjectId, usize)> = Vec::new();
+    for line in listed.lines() {
+        let ids: Vec<ObjectId> = line
+            .split(' ')
+            .map(|h| ObjectId::from_hex(h.as_bytes()).map_err(git))
+            .collect::<Result<_, _>>()?;
+        match ids.as_slice() {
+            [step, parent, rest @ ..] => steps.push((*step, *parent, 1 + rest.len())),
+            [_root] => {
+                return Err(GateError::Git(
+                    "the range starts at a root commit: give a base that is an ancestor".into(),
+                ));
+            }
+            [] => {}
+        }
+    }
+    // Group the steps by their base's governance tree: one policy load and one classification
+    // pass (with the cache) per group.
+    let mut groups: Vec<(String, Vec<usize>)> = Vec::new();
+    for (i, (_, parent, _)) in steps.iter().enumerate() {
+        let governance = repo
+            .entry_id_at(*parent, ".factory")
+            .map_err(git)?
+            .map_or_else(|| "none".to_owned(), |id| id.to_string());
+        match groups.iter_mut().find(|(g, _)| *g == governance) {
+            Some((_, members)) => members.push(i),
+            None => groups.push((governance, vec![i])),
+        }
+    }
+    let total = steps.len() as u64;
+    let done = std::sync::atomic::AtomicU64::new(0);
+    let mut decisions: Vec<Option<Decision>> = (0..steps.len()).map(|_| None).collect();
+    for (governance, members) in groups {
+        let (base_policy_, blob, keyring) = base_policy(repo, steps[members[0]].1)?;
+        let loaded: Loaded = match proposed {
+            Some(p) => (p.clone(), blob, keyring),
+            None => (base_policy_, blob, keyring),
+        };
+        let mut per_step: Vec<Vec<ObjectId>> = Vec::new();
+        for &i in &members {
+            let (step, parent, parents) = steps[i];
+            per_step.push(if parents == 1 {
+                vec![step]
+            } else {
+                repo.commits(&RangeSpec::Range {
+                    from: parent.to_string(),
+                    to: step.to_string(),
+                })
+                .map_err(git)?
+            });
+        }
+        let all: Vec<ObjectId> = per_step.iter().flatten().copied().collect();
+        let mut cache = proposed
+            .is_none()
+            .then(|| cache::Cache::open(repo.git_dir(), &governance));
+        let facts = commit_facts(repo, &loaded.0, &loaded.2, &all, cache.as_mut(), None)?;
+        let mut by_id: std::collections::HashMap<String, cache::Facts> =
+            facts.into_iter().map(|f| (f.commit.clone(), f)).collect();
+        for (&i, commits) in members.iter().zip(per_step) {
+            let (step, parent, _) = steps[i];
+            let step_facts = commits
+                .iter()
+                .map(|id| {
+                    by_id.remove(&id.to_string()).ok_or_else(|| {
+                        GateError::Git(format!("{id} appears in two steps of the history"))
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            decisions[i] = Some(judge(repo, parent, step, notes, &loaded, step_facts)?);
+            let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            if let Some(p) = progress {
+                p(n, total);
+            }
+        }
+    }
+    Ok(decisions.into_iter().flatten().collect())
+}
+
+/// A dry run: base..tip judged with a proposed policy's tiers and rules, and the base's keys
+/// and policy binding (so approvals given under the real policy still count).
+pub fn decide_proposed(
+    repo: &Repo,
+    base: ObjectId,
+    tip: ObjectId,
+    notes: &Notes,
+    proposed: &Policy,
+) -> Result<Decision, GateError> {
+    let (_, blob, keyring) = base_policy(repo, base)?;
+    decide_loaded(
+        repo,
+        base,
+        tip,
+        notes,
+        &Options::default(),
+        &(proposed.clone(), blob, keyring),
+    )
+}
+
 /// A base's policy, policy blob id and keyring, as [`base_policy`] returns them.
 pub(crate) type Loaded = (Policy, String, Keyring);
 
@@ -402,7 +547,7 @@ pub(crate) fn decide_loaded(
     options: &Options<'_>,
     loaded: &Loaded,
 ) -> Result<Decision, GateError> {
-    let (policy, policy_blob, keyring) = loaded;
+    let (policy, _, keyring) = loaded;
     let commits = repo
         .commits(&RangeSpec::Range {
             from: base.to_string(),
@@ -426,6 +571,20 @@ pub(crate) fn decide_loaded(
         cache.as_mut(),
         options.progress,
     )?;
+    judge(repo, base, tip, notes, loaded, facts)
+}
+
+/// The decision on base..tip from the facts of its commits (newest first).
+fn judge(
+    repo: &Repo,
+    base: ObjectId,
+    tip: ObjectId,
+    notes: &Notes,
+    loaded: &Loaded,
+    facts: Vec<cache::Facts>,
+) -> Result<Decision, GateError> {
+    let (policy, policy_blob, keyring) = loaded;
+
     let mut reports = Vec::new();
     let mut range = Vec::new();
     let mut reasons = Vec::new();
@@ -439,14 +598,27 @@ pub(crate) fn decide_loaded(
         } else {
             Origin::Human
         };
+        let mut models = Vec::new();
+        let mut redactions = std::collections::BTreeMap::new();
         let transcript = match Notes::read(repo, notes.transcripts, id)? {
             None => false,
             Some(bytes) => {
-                factory_shiftlog::note::decode(&bytes).map_err(|e| GateError::Note {
-                    what: "transcript",
-                    commit: id.to_string(),
-                    message: e.to_string(),
-                })?;
+                let sessions =
+                    factory_shiftlog::note::decode(&bytes).map_err(|e| GateError::Note {
+                        what: "transcript",
+                        commit: id.to_string(),
+                        message: e.to_string(),
+                    })?;
+                for t in sessions {
+                    for m in t.models {
+                        if !models.contains(&m) {
+                            models.push(m);
+                        }
+                    }
+                    for (k, n) in t.redactions {
+                        *redactions.entry(k).or_insert(0) += n;
+                    }
+                }
                 true
             }
         };
@@ -484,6 +656,10 @@ pub(crate) fn decide_loaded(
             signature: f.signature.name().to_owned(),
             transcript,
             evidence: f.evidence,
+            agent: f.agent,
+            models,
+            redactions,
+            time: f.time,
         });
     }
     let statements: Vec<Statement> = match Notes::read(repo, notes.approvals, tip)? {
@@ -533,6 +709,7 @@ pub(crate) fn decide_loaded(
             "blocked"
         },
         waived,
+        tiers: policy.tiers.iter().map(|t| t.name.clone()).collect(),
         base: base.to_string(),
         tip: tip.to_string(),
         tier: evaluation.tier.clone(),

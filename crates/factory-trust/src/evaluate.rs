@@ -53,8 +53,10 @@ pub struct StatementStatus {
     pub approver: String,
     /// The role it claims.
     pub role: String,
-    /// Approve or reject.
+    /// Approve, reject or override.
     pub kind: Kind,
+    /// When it was signed, as it says (RFC 3339).
+    pub time: String,
     /// Whether it counts.
     pub counts: bool,
     /// Why (or why not).
@@ -282,6 +284,7 @@ pub fn evaluate(facts: &RangeFacts<'_>) -> Evaluation {
             approver: s.approver.clone(),
             role: s.role.clone(),
             kind: s.kind,
+            time: s.time.clone(),
             counts,
             reason: refusal.unwrap_or_else(|| match s.kind {
                 Kind::Approve => "valid approval".to_owned(),

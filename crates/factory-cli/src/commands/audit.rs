@@ -17,6 +17,11 @@ pub(crate) struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
+    /// Dry run: also judge the range with this proposed policy (its tiers and rules; the base's
+    /// keys) and show its decision beside the current one. The exit code stays the current
+    /// policy's.
+    #[arg(long, value_name = "FILE")]
+    policy: Option<std::path::PathBuf>,
     /// Do not read or write the audit cache (under the git directory, keyed by commit and the
     /// base's .factory/ tree).
     #[arg(long)]
@@ -77,10 +82,29 @@ pub(crate) fn run(env: &mut Env, args: Args) -> Result<ExitCode, CliError> {
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
+    let proposed = match &args.policy {
+        Some(file) => {
+            let path = env.cwd.join(file);
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| CliError::usage(format!("cannot read {}: {e}", path.display())))?;
+            let policy = factory_policy::Policy::parse(&file.display().to_string(), &text)?;
+            Some((
+                file.display().to_string(),
+                factory_gate::decide_proposed(&repo, base, tip, &notes, &policy).map_err(block)?,
+            ))
+        }
+        None => None,
+    };
     match args.format {
         Format::Json => {
-            let text = serde_json::to_string_pretty(&decision)
-                .map_err(|e| CliError::internal(e.to_string()))?;
+            let text = match &proposed {
+                None => serde_json::to_string_pretty(&decision),
+                Some((file, p)) => serde_json::to_string_pretty(&serde_json::json!({
+                    "current": decision,
+                    "proposed": { "policy": file, "decision": p },
+                })),
+            }
+            .map_err(|e| CliError::internal(e.to_string()))?;
             env.ui.outln(&text)?;
         }
         Format::Sarif => {
@@ -134,6 +158,16 @@ pub(crate) fn run(env: &mut Env, args: Args) -> Result<ExitCode, CliError> {
             }
             for w in &decision.waived {
                 env.ui.outln(&format!("  waived: {w}"))?;
+            }
+            if let Some((file, p)) = &proposed {
+                env.ui.outln(&format!(
+                    "with the proposed policy {file}: {} ({})",
+                    if p.passes() { "pass" } else { "blocked" },
+                    p.tier
+                ))?;
+                for r in &p.reasons {
+                    env.ui.outln(&format!("  - {r}"))?;
+                }
             }
         }
     }

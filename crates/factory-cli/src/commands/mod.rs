@@ -12,6 +12,7 @@ pub(crate) mod init;
 pub(crate) mod log;
 pub(crate) mod notes;
 pub(crate) mod policy;
+pub(crate) mod report;
 pub(crate) mod run;
 pub(crate) mod transcript;
 pub(crate) mod verify;
