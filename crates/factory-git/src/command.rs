@@ -55,10 +55,25 @@ impl Repo {
             source,
         };
         let mut child = cmd.spawn().map_err(spawn)?;
-        if let (Some(data), Some(mut stdin)) = (input, child.stdin.take()) {
-            stdin.write_all(data).map_err(spawn)?;
-        }
-        let out = child.wait_with_output().map_err(spawn)?;
+        // Feed stdin from another thread while this one drains stdout: with large input and
+        // output, writing everything first would deadlock on full pipes.
+        let out = std::thread::scope(|scope| {
+            let writer = match (input, child.stdin.take()) {
+                (Some(data), Some(mut stdin)) => Some(scope.spawn(move || stdin.write_all(data))),
+                _ => None,
+            };
+            let out = child.wait_with_output();
+            if let Some(w) = writer {
+                match w.join() {
+                    Ok(Ok(())) | Ok(Err(_)) => {}
+                    Err(_) => {
+                        return Err(std::io::Error::other("the stdin writer panicked"));
+                    }
+                }
+            }
+            out
+        })
+        .map_err(spawn)?;
         if !out.status.success() {
             return Err(GitCommandError::Failed {
                 args: joined,

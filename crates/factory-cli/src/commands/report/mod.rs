@@ -287,30 +287,74 @@ fn percent(part: u64, whole: u64) -> f64 {
     }
 }
 
-/// Lines added and removed per commit (`git log --numstat`).
+/// Lines added and removed per commit: from the line cache under the git directory
+/// (`factory/cache/lines-v1`, `COMMIT ADDED REMOVED` per line; line counts depend on nothing but
+/// the commit), and `git diff-tree --numstat` for the commits it lacks. Merges count 0 (like
+/// `git log --numstat`): their lines are counted on the commits they bring.
 fn line_counts(
     repo: &Repo,
     base: ObjectId,
     tip: ObjectId,
 ) -> Result<BTreeMap<String, (u64, u64)>, CliError> {
+    let cache = repo.git_dir().join("factory/cache/lines-v1");
+    let mut counts: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    let mut known: std::collections::HashMap<String, (u64, u64)> = std::collections::HashMap::new();
+    if let Ok(text) = std::fs::read_to_string(&cache) {
+        for line in text.lines() {
+            let mut f = line.split(' ');
+            match (
+                f.next(),
+                f.next().map(str::parse),
+                f.next().map(str::parse),
+                f.next(),
+            ) {
+                (Some(id), Some(Ok(a)), Some(Ok(r)), None) if id.len() >= 40 => {
+                    known.insert(id.to_owned(), (a, r));
+                }
+                // A torn or edited cache is not trusted: start again.
+                _ => {
+                    known.clear();
+                    break;
+                }
+            }
+        }
+    }
+    let ids = repo
+        .git(&["rev-list", &format!("{base}..{tip}")], None)
+        .map_err(internal)?;
+    let mut missing = String::new();
+    for id in ids.lines() {
+        match known.get(id) {
+            Some(c) => {
+                counts.insert(id.to_owned(), *c);
+            }
+            None => {
+                counts.insert(id.to_owned(), (0, 0));
+                missing.push_str(id);
+                missing.push('\n');
+            }
+        }
+    }
+    if missing.is_empty() {
+        return Ok(counts);
+    }
     let out = repo
         .git(
             &[
-                "log",
+                "diff-tree",
+                "--stdin",
+                "-r",
+                "--root",
                 "--numstat",
-                "--format=%H",
                 "--no-renames",
-                &format!("{base}..{tip}"),
             ],
-            None,
+            Some(missing.as_bytes()),
         )
         .map_err(internal)?;
-    let mut counts = BTreeMap::new();
     let mut current = String::new();
     for line in out.lines() {
         if (line.len() == 40 || line.len() == 64) && line.bytes().all(|b| b.is_ascii_hexdigit()) {
             current = line.to_owned();
-            counts.entry(current.clone()).or_insert((0, 0));
             continue;
         }
         let mut f = line.split('\t');
@@ -321,6 +365,22 @@ fn line_counts(
             e.0 += a;
             e.1 += r;
         }
+    }
+    let mut text = String::new();
+    for (id, (a, r)) in &counts {
+        if !known.contains_key(id) {
+            text.push_str(&format!("{id} {a} {r}\n"));
+        }
+    }
+    if let Some(dir) = cache.parent()
+        && std::fs::create_dir_all(dir).is_ok()
+        && let Ok(mut file) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&cache)
+    {
+        use std::io::Write;
+        let _ = file.write_all(text.as_bytes());
     }
     Ok(counts)
 }
