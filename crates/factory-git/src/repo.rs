@@ -226,22 +226,22 @@ impl Repo {
 
     /// The blob id of `path` in `commit`'s tree, if it is a file there.
     pub fn blob_id_at(&self, commit: ObjectId, path: &str) -> Result<Option<ObjectId>, ReadError> {
-        let repo = self.local();
-        let err = |source: gix::Error| ReadError::Object {
-            rev: commit.to_string(),
-            path: path.to_owned(),
-            source,
-        };
-        let tree = repo.find_commit(commit).map_err(err)?.tree().map_err(err)?;
-        Ok(tree
-            .lookup_entry_by_path(path)
-            .map_err(err)?
-            .filter(|e| e.mode().is_blob())
-            .map(|e| e.oid().to_owned()))
+        Ok(self
+            .entry_at(commit, path)?
+            .filter(|(mode, _)| mode.is_blob())
+            .map(|(_, id)| id))
     }
 
     /// The id of the entry at `path` in `commit`'s tree (a blob or a tree), if there is one.
     pub fn entry_id_at(&self, commit: ObjectId, path: &str) -> Result<Option<ObjectId>, ReadError> {
+        Ok(self.entry_at(commit, path)?.map(|(_, id)| id))
+    }
+
+    fn entry_at(
+        &self,
+        commit: ObjectId,
+        path: &str,
+    ) -> Result<Option<(gix::object::tree::EntryMode, ObjectId)>, ReadError> {
         let repo = self.local();
         let err = |source: gix::Error| ReadError::Object {
             rev: commit.to_string(),
@@ -252,7 +252,7 @@ impl Repo {
         Ok(tree
             .lookup_entry_by_path(path)
             .map_err(err)?
-            .map(|e| e.oid().to_owned()))
+            .map(|e| (e.mode(), e.oid().to_owned())))
     }
 
     /// The tree id of a commit.

@@ -296,21 +296,7 @@ fn sarif(d: &Decision) -> serde_json::Value {
     })
 }
 
-fn xml(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c if (c as u32) < 0x20 && !matches!(c, '\n' | '\t' | '\r') => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
+use super::escape_markup as xml;
 
 /// JUnit XML: a test case per commit (failing with the reasons about it) and one for the
 /// range's approvals (failing with the other reasons).

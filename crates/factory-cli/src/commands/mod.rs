@@ -17,3 +17,21 @@ pub(crate) mod run;
 pub(crate) mod transcript;
 pub(crate) mod verify;
 pub(crate) mod why;
+
+/// Text escaped for XML and HTML (both `&apos;` and control characters handled), for the JUnit
+/// output of `audit` and the HTML report.
+pub(crate) fn escape_markup(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c if (c as u32) < 0x20 && !matches!(c, '\n' | '\t' | '\r') => {}
+            c => out.push(c),
+        }
+    }
+    out
+}

@@ -4,20 +4,7 @@
 
 use super::{Report, short_id};
 
-fn esc(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+use crate::commands::escape_markup as esc;
 
 /// A figure the page shows, marked so that it can be checked against the JSON report.
 fn fig(name: &str, value: impl std::fmt::Display) -> String {
