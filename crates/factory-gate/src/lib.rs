@@ -455,12 +455,36 @@ pub fn decide_history(
     }
     // Group the steps by their base's governance tree: one policy load and one classification
     // pass (with the cache) per group.
-    let mut groups: Vec<(String, Vec<usize>)> = Vec::new();
-    for (i, (_, parent, _)) in steps.iter().enumerate() {
-        let governance = repo
-            .entry_id_at(*parent, ".factory")
+    // The governance tree changes only at steps that touch .factory/ (relative to their first
+    // parent): look it up there and at the base, not at every step.
+    let touching: std::collections::HashSet<String> = repo
+        .git(
+            &[
+                "rev-list",
+                "--first-parent",
+                &format!("{base}..{tip}"),
+                "--",
+                ".factory",
+            ],
+            None,
+        )
+        .map_err(git)?
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    let governance_at = |commit: ObjectId| -> Result<String, GateError> {
+        Ok(repo
+            .entry_id_at(commit, ".factory")
             .map_err(git)?
-            .map_or_else(|| "none".to_owned(), |id| id.to_string());
+            .map_or_else(|| "none".to_owned(), |id| id.to_string()))
+    };
+    let mut current = governance_at(base)?;
+    let mut groups: Vec<(String, Vec<usize>)> = Vec::new();
+    for (i, (step, _, _)) in steps.iter().enumerate() {
+        let governance = current.clone();
+        if touching.contains(&step.to_string()) {
+            current = governance_at(*step)?;
+        }
         match groups.iter_mut().find(|(g, _)| *g == governance) {
             Some((_, members)) => members.push(i),
             None => groups.push((governance, vec![i])),
