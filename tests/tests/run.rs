@@ -304,4 +304,23 @@ fn push_sends_the_branch_and_the_notes() {
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("no runner `nope`"), "{}", stderr(&o));
+    // An agent program that does not exist: a clear error, and no worktree or branch left.
+    repo.write(
+        ".factory/runners.toml",
+        "[runner.ghost]\ncommand = [\"no-such-agent-program\", \"{prompt}\"]\n",
+    );
+    let before = repo.git(&["branch", "--list", "factory/run/*"]);
+    let o = repo
+        .command(factory_bin())
+        .args(["run", "--runner", "ghost", "--prompt", "x"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("cannot start `no-such-agent-program`"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(repo.git(&["branch", "--list", "factory/run/*"]), before);
+    assert_eq!(repo.git(&["worktree", "list"]).lines().count(), 1);
 }

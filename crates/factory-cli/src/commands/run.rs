@@ -236,16 +236,22 @@ fn one(s: &Shared<'_>, task: &Task) -> Result<Report, CliError> {
         preamble,
         env,
     };
-    s.runner.prepare(&ws).map_err(internal)?;
-    let outcome: Outcome = s
-        .runner
-        .run(
+    let ran = s.runner.prepare(&ws).and_then(|()| {
+        s.runner.run(
             &ws,
             task,
             &Limits { timeout: s.timeout },
             &Cancel::default(),
         )
-        .map_err(|e| CliError::usage(e.to_string()))?;
+    });
+    let outcome: Outcome = match ran {
+        Ok(o) => o,
+        Err(e) => {
+            // The agent never ran: leave nothing behind but the run's directory.
+            remove_worktree(s, &worktree, &branch, true)?;
+            return Err(CliError::usage(e.to_string()));
+        }
+    };
     let mut report = Report {
         task: task.text.lines().next().unwrap_or_default().to_owned(),
         runner: s.runner.name().to_owned(),
