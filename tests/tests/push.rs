@@ -190,6 +190,10 @@ fn an_endpoint_needs_an_approval_pushed_with_it() {
             && text.contains("can be given by: bob"),
         "{text}"
     );
+    assert!(
+        text.contains("factory: hint: approve with `factory approve --role ROLE`"),
+        "{text}"
+    );
     // A review branch is not gated: the agent can push it for review.
     let review = w.push(&["main:refs/heads/agent/orders"]);
     assert!(review.status.success(), "{}", stderr(&review));

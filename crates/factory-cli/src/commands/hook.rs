@@ -231,6 +231,28 @@ fn report(
             }
             if !decision.passes() {
                 env.ui.outln(&format!("factory: blocked: {refused}"))?;
+                let reasons = decision.updates.iter().flat_map(|u| &u.reasons);
+                let mut hints: Vec<&str> = Vec::new();
+                for r in reasons {
+                    let hint = match r {
+                        factory_gate::Reason::Unmet { .. } => {
+                            "approve with `factory approve --role ROLE` (a holder of the role), then push the branch and `refs/notes/factory/*` together"
+                        }
+                        factory_gate::Reason::MissingTranscript { .. } => {
+                            "attach the agent's session with `factory transcript attach FILE` and push `refs/notes/factory/*` with the branch"
+                        }
+                        factory_gate::Reason::UnsignedHumanCommit { .. } => {
+                            "sign your commits (`git commit -S`) with a key the policy names"
+                        }
+                        _ => continue,
+                    };
+                    if !hints.contains(&hint) {
+                        hints.push(hint);
+                    }
+                }
+                for h in hints {
+                    env.ui.outln(&format!("factory: hint: {h}"))?;
+                }
             }
         }
     }
