@@ -259,26 +259,6 @@ fn week_of(secs: i64) -> String {
     format!("{year}-W{:02}", (thursday - start) / 7 + 1)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn iso_weeks_and_days() {
-        let at = |d: &str| parse_day(d).unwrap() * 86_400;
-        assert_eq!(week_of(at("2026-01-05")), "2026-W02");
-        assert_eq!(week_of(at("2026-01-01")), "2026-W01");
-        assert_eq!(week_of(at("2027-01-01")), "2026-W53");
-        assert_eq!(week_of(at("2024-12-30")), "2025-W01");
-        assert_eq!(week_of(at("1970-01-01")), "1970-W01");
-        assert_eq!(parse_day("2026-13-01"), None);
-        assert_eq!(
-            rfc3339_secs("2026-01-05T10:00:00Z"),
-            Some(at("2026-01-05") + 36_000)
-        );
-    }
-}
-
 fn stats(mut values: Vec<f64>) -> Stats {
     values.sort_by(|a, b| a.total_cmp(b));
     let pick = |q: f64| -> Option<f64> {
@@ -864,5 +844,25 @@ fn build(
             .collect(),
         commits,
         dry_run,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iso_weeks_and_days() {
+        let at = |d: &str| parse_day(d).unwrap() * 86_400;
+        assert_eq!(week_of(at("2026-01-05")), "2026-W02");
+        assert_eq!(week_of(at("2026-01-01")), "2026-W01");
+        assert_eq!(week_of(at("2027-01-01")), "2026-W53");
+        assert_eq!(week_of(at("2024-12-30")), "2025-W01");
+        assert_eq!(week_of(at("1970-01-01")), "1970-W01");
+        assert_eq!(parse_day("2026-13-01"), None);
+        assert_eq!(
+            rfc3339_secs("2026-01-05T10:00:00Z"),
+            Some(at("2026-01-05") + 36_000)
+        );
     }
 }
