@@ -99,6 +99,40 @@ fn a_run_leaves_a_branch_ready_for_review() {
 }
 
 #[test]
+fn a_transcript_kept_in_the_worktree_is_not_committed() {
+    let repo = repo("");
+    let config = std::fs::read_to_string(repo.path().join(".factory/runners.toml"))
+        .unwrap()
+        .replace("[runner.fake]", "[runner.local]")
+        .replace("{run_dir}/session.jsonl", "{worktree}/agent-session.jsonl");
+    repo.write(".factory/runners.toml", config);
+    repo.commit("A runner whose agent keeps its session in the worktree");
+    let o = repo
+        .command(factory_bin())
+        .args([
+            "run",
+            "--runner",
+            "local",
+            "--format",
+            "json",
+            "--prompt",
+            "docs with local-transcript",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r = &json(&o)[0];
+    let branch = r["branch"].as_str().unwrap();
+    let files = repo.git(&["show", "--name-only", "--format=", branch]);
+    assert!(
+        files.trim().starts_with("docs/") && !files.contains("agent-session"),
+        "{files}"
+    );
+    let note = repo.git(&["notes", "--ref", "factory/transcripts", "show", branch]);
+    assert!(note.contains("docs with local-transcript"), "{note}");
+}
+
+#[test]
 fn parallel_runs_do_not_interfere() {
     let repo = repo("");
     let o = run(

@@ -294,11 +294,20 @@ fn one(s: &Shared<'_>, task: &Task) -> Result<Report, CliError> {
         );
         return Ok(report);
     }
-    git_in(
-        &worktree,
-        &["add", "--all", "--", ".", ":(exclude)FACTORY_PREAMBLE.md"],
-    )
-    .map_err(internal)?;
+    // Not the agent's work: factory's preamble, the transcript when the agent keeps it in the
+    // worktree, and aider's own history and cache files.
+    let mut excludes = vec![
+        ":(exclude)FACTORY_PREAMBLE.md".to_owned(),
+        ":(exclude,glob)**/.aider*".to_owned(),
+    ];
+    if let Some(spot) = &outcome.transcript
+        && let Ok(inside) = spot.path.strip_prefix(&worktree)
+    {
+        excludes.push(format!(":(exclude,literal){}", inside.display()));
+    }
+    let mut add: Vec<&str> = vec!["add", "--all", "--", "."];
+    add.extend(excludes.iter().map(String::as_str));
+    git_in(&worktree, &add).map_err(internal)?;
     if git_in(&worktree, &["diff", "--cached", "--quiet"]).is_ok() {
         keep_worktree("the agent changed nothing".into(), &mut report);
         remove_worktree(s, &worktree, &branch, true)?;
