@@ -510,3 +510,100 @@ fn a_new_protected_branch_is_judged_against_the_default_branch() {
     let o = w.push(&["HEAD:refs/heads/agent/orders"]);
     assert!(o.status.success(), "{}", stderr(&o));
 }
+
+#[test]
+fn notes_cannot_lose_lines_or_notes_even_by_fast_forward() {
+    let w = World::new();
+    w.agent_commit("src/api.rs", "r.route(\"/a\", get(a))\n", "Add a");
+    w.attach_transcript();
+    w.approve("bob", "maintainer");
+    w.push_main(true, "approved");
+    let approvals = w.server_ref("refs/notes/factory/approvals").unwrap();
+    let tip = w.dev.git(&["rev-parse", "HEAD"]).trim().to_owned();
+    // A new notes commit on top of the old one (a fast-forward) that empties bob's note.
+    w.dev.git(&[
+        "notes",
+        "--ref",
+        "factory/approvals",
+        "add",
+        "-f",
+        "-m",
+        "{}",
+        &tip,
+    ]);
+    let o = w.push(&["refs/notes/factory/approvals:refs/notes/factory/approvals"]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("lines of the note of") && stderr(&o).contains("only grow"),
+        "{}",
+        stderr(&o)
+    );
+    // One that removes the note altogether.
+    w.dev
+        .git(&["notes", "--ref", "factory/approvals", "remove", &tip]);
+    let o = w.push(&["refs/notes/factory/approvals:refs/notes/factory/approvals"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("is removed"), "{}", stderr(&o));
+    assert_eq!(
+        w.server_ref("refs/notes/factory/approvals").unwrap(),
+        approvals
+    );
+}
+
+#[test]
+fn a_malformed_note_pushed_with_the_branch_blocks_it() {
+    let w = World::new();
+    w.agent_commit("docs/a.md", "a\n", "Doc a");
+    w.attach_transcript();
+    let tip = w.dev.git(&["rev-parse", "HEAD"]).trim().to_owned();
+    w.dev.git(&[
+        "notes",
+        "--ref",
+        "factory/approvals",
+        "add",
+        "-m",
+        "{not a statement",
+        &tip,
+    ]);
+    let text = w.push_main(false, "a malformed approvals note");
+    assert!(
+        text.contains("the gate cannot decide, so it blocks"),
+        "{text}"
+    );
+}
+
+#[test]
+fn pre_push_ignores_remote_branches_it_has_not_fetched_unless_it_needs_them() {
+    let w = World::new();
+    success(w.factory(&["hooks", "install"]), "hooks install");
+    // Someone else's branch on the server, whose commit this clone has never seen.
+    let server = |args: &[&str]| {
+        success(
+            w.dev
+                .command("git")
+                .arg("--git-dir")
+                .arg(&w.server)
+                .args(args)
+                .output()
+                .unwrap(),
+            "server git",
+        )
+    };
+    let other = server(&["commit-tree", "main^{tree}", "-p", "main", "-m", "theirs"]);
+    server(&["update-ref", "refs/heads/their-topic", other.trim()]);
+    w.agent_commit("docs/b.md", "b\n", "Doc b");
+    w.attach_transcript();
+    let o = w.push_with_hooks(&["main", "refs/notes/factory/*:refs/notes/factory/*"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // The default branch moved on without us: that one is needed, so the push stops.
+    let ahead = server(&["commit-tree", "main^{tree}", "-p", "main", "-m", "ahead"]);
+    server(&["update-ref", "refs/heads/main", ahead.trim()]);
+    w.agent_commit("docs/c.md", "c\n", "Doc c");
+    let o = w.push_with_hooks(&["main"]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("this clone does not have"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -158,6 +158,7 @@ fn remote_context(repo: &Repo, remote: &str) -> Result<PushContext, CliError> {
         notes: Notes::current(repo).map_err(block)?,
         ..PushContext::default()
     };
+    let mut missing: Vec<String> = Vec::new();
     for line in listing.lines() {
         if let Some(rest) = line.strip_prefix("ref: ") {
             if let Some((target, "HEAD")) = rest.split_once('\t') {
@@ -172,14 +173,24 @@ fn remote_context(repo: &Repo, remote: &str) -> Result<PushContext, CliError> {
             ObjectId::from_hex(hex.as_bytes()),
             name.starts_with("refs/heads/"),
         ) {
-            if !repo.has_object(id) {
-                return Err(CliError::Config(miette::miette!(
-                    help = "git fetch first",
-                    "{name} on {remote} is at {hex}, which this clone does not have: the push cannot be judged"
-                )));
+            if repo.has_object(id) {
+                ctx.branches.push((name.to_owned(), id));
+            } else {
+                missing.push(name.to_owned());
             }
-            ctx.branches.push((name.to_owned(), id));
         }
+    }
+    // Branches this clone has not fetched only matter when they are the base: the default
+    // branch (policy, protected branches, base of new refs), or when nothing else is known.
+    let needed = missing
+        .iter()
+        .find(|m| ctx.default_branch.as_deref() == Some(m.as_str()))
+        .or(missing.first().filter(|_| ctx.branches.is_empty()));
+    if let Some(name) = needed {
+        return Err(CliError::Config(miette::miette!(
+            help = "git fetch first",
+            "{name} on {remote} is at a commit this clone does not have: the push cannot be judged"
+        )));
     }
     Ok(ctx)
 }
