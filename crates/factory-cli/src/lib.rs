@@ -5,6 +5,7 @@
 #![deny(missing_docs)]
 
 mod base_policy;
+mod civil;
 mod commands;
 mod error;
 mod keys;

@@ -35,26 +35,7 @@ fn config(repo: &Repo, key: &str) -> Result<Option<String>, CliError> {
     Ok(repo.config_all(key).map_err(git_err)?.pop())
 }
 
-/// A policy handle: lowercase letters, digits, `-`, `_`, `.`.
-fn handle_from(text: &str) -> String {
-    let h: String = text
-        .to_lowercase()
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    let h = h.trim_matches(|c| matches!(c, '-' | '.' | '_')).to_owned();
-    if h.is_empty() { "me".to_owned() } else { h }
-}
-
-fn toml_string(s: &str) -> String {
-    toml_edit::Value::from(s).to_string().trim().to_owned()
-}
+use super::import::{q as toml_string, slug as handle_from};
 
 /// The signing key in the git configuration, as a policy key; for OpenPGP also the armored
 /// certificate to store under .factory/keys/. None, with the reason, when there is none.

@@ -211,42 +211,7 @@ fn internal(e: impl std::fmt::Display) -> CliError {
     CliError::internal(e.to_string())
 }
 
-/// Days since the epoch of a civil date.
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y2 = if m <= 2 { y - 1 } else { y };
-    let era = y2.div_euclid(400);
-    let yoe = y2 - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// The civil year of a day since the epoch.
-fn year_of_day(days: i64) -> i64 {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    yoe + era * 400 + i64::from(m <= 2)
-}
-
-/// Days since the epoch of `YYYY-MM-DD`.
-fn parse_day(text: &str) -> Option<i64> {
-    let mut parts = text.split('-');
-    let (y, m, d): (i64, i64, i64) = (
-        parts.next()?.parse().ok()?,
-        parts.next()?.parse().ok()?,
-        parts.next()?.parse().ok()?,
-    );
-    if parts.next().is_some() || !(1..=12).contains(&m) || !(1..=31).contains(&d) {
-        return None;
-    }
-    Some(days_from_civil(y, m, d))
-}
+use crate::civil::{days_from_civil, parse_day, rfc3339_secs};
 
 /// ISO week label (`2026-W02`) of a time.
 fn week_of(secs: i64) -> String {
@@ -254,7 +219,7 @@ fn week_of(secs: i64) -> String {
     // 1970-01-01 was a Thursday; ISO weeks start on Monday and belong to their Thursday's year.
     let weekday = (days + 3).rem_euclid(7); // 0 = Monday
     let thursday = days - weekday + 3;
-    let year = year_of_day(thursday);
+    let (year, _, _) = crate::civil::civil_from_days(thursday);
     let start = days_from_civil(year, 1, 1);
     format!("{year}-W{:02}", (thursday - start) / 7 + 1)
 }
@@ -273,15 +238,6 @@ fn stats(mut values: Vec<f64>) -> Stats {
         median: pick(0.5),
         p90: pick(0.9),
     }
-}
-
-fn rfc3339_secs(text: &str) -> Option<i64> {
-    // YYYY-MM-DDTHH:MM:SSZ
-    let day = parse_day(text.get(..10)?)?;
-    let h: i64 = text.get(11..13)?.parse().ok()?;
-    let m: i64 = text.get(14..16)?.parse().ok()?;
-    let s: i64 = text.get(17..19)?.parse().ok()?;
-    Some(day * 86_400 + h * 3600 + m * 60 + s)
 }
 
 fn percent(part: u64, whole: u64) -> f64 {
@@ -859,7 +815,6 @@ mod tests {
         assert_eq!(week_of(at("2027-01-01")), "2026-W53");
         assert_eq!(week_of(at("2024-12-30")), "2025-W01");
         assert_eq!(week_of(at("1970-01-01")), "1970-W01");
-        assert_eq!(parse_day("2026-13-01"), None);
         assert_eq!(
             rfc3339_secs("2026-01-05T10:00:00Z"),
             Some(at("2026-01-05") + 36_000)
