@@ -607,3 +607,82 @@ fn pre_push_ignores_remote_branches_it_has_not_fetched_unless_it_needs_them() {
         stderr(&o)
     );
 }
+
+#[test]
+fn a_base_whose_policy_does_not_load_is_refused_and_blocks_everything() {
+    let dev = TestRepo::new();
+    let server = dev.home().join("server.git");
+    let git_server = |args: &[&str]| {
+        success(
+            dev.command("git")
+                .arg("--git-dir")
+                .arg(&server)
+                .args(args)
+                .output()
+                .unwrap(),
+            "server git",
+        )
+    };
+    dev.git(&[
+        "init",
+        "--quiet",
+        "--bare",
+        "--initial-branch=main",
+        &server.display().to_string(),
+    ]);
+    success(
+        dev.command(factory_bin())
+            .arg("-C")
+            .arg(&server)
+            .args(["hooks", "install", "--server"])
+            .output()
+            .unwrap(),
+        "hooks install --server",
+    );
+    dev.write(
+        ".factory/policy.toml",
+        "version = 1\ndefault-tier = \"nope\"\n",
+    );
+    dev.commit("A broken policy");
+    dev.git(&["remote", "add", "origin", &server.display().to_string()]);
+    let o = dev
+        .command("git")
+        .args(["push", "--no-verify", "origin", "main"])
+        .output()
+        .unwrap();
+    assert!(!o.status.success(), "a broken base is not accepted");
+    assert!(
+        stderr(&o).contains("its policy does not load"),
+        "{}",
+        stderr(&o)
+    );
+    // Had it got there some other way, every push is blocked with the reason.
+    let broken = dev.git(&["rev-parse", "main"]);
+    git_server(&[
+        "fetch",
+        "--quiet",
+        &dev.path().display().to_string(),
+        "main",
+    ]);
+    git_server(&["update-ref", "refs/heads/main", broken.trim()]);
+    dev.write("docs/x.md", "x\n");
+    dev.commit("Docs");
+    let o = dev
+        .command("git")
+        .args([
+            "push",
+            "--no-verify",
+            "origin",
+            "main",
+            "main:refs/heads/review",
+        ])
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("cannot read the default branch's policy, so it blocks"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(git_server(&["rev-parse", "main"]), broken);
+}

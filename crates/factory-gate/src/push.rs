@@ -243,25 +243,37 @@ pub fn decide_push(repo: &Repo, updates: &[RefUpdate], ctx: &PushContext) -> Pus
         }
     }
     let policies = Policies::default();
-    let policy = repository_policy(repo, ctx, &policies);
+    let gate = match repository_policy(repo, ctx, &policies) {
+        Ok(gate) => gate,
+        Err(e) => {
+            // Without the policy nothing can be judged: every update is blocked.
+            let message =
+                format!("the gate cannot read the default branch's policy, so it blocks: {e}");
+            return PushDecision {
+                decision: "blocked",
+                updates: updates
+                    .iter()
+                    .map(|u| {
+                        UpdateDecision::new(
+                            u,
+                            "error",
+                            vec![Reason::Error {
+                                message: message.clone(),
+                            }],
+                        )
+                    })
+                    .collect(),
+            };
+        }
+    };
     let protects = |branch: &str| -> bool {
         ctx.default_branch.as_deref() == Some(&format!("refs/heads/{branch}"))
-            || policy.as_ref().is_ok_and(|g| g.protects(branch))
+            || gate.protects(branch)
     };
     let mut out: Vec<UpdateDecision> = Vec::new();
     // Branches and notes first: tags may point into history that this push makes gated.
     for u in updates {
-        let decision = if let Err(e) = &policy {
-            UpdateDecision::new(
-                u,
-                "error",
-                vec![Reason::Error {
-                    message: format!(
-                        "the gate cannot read the default branch's policy, so it blocks: {e}"
-                    ),
-                }],
-            )
-        } else if u.name.starts_with("refs/notes/factory/") {
+        let decision = if u.name.starts_with("refs/notes/factory/") {
             notes_update(repo, u)
         } else if let Some(branch) = u.name.strip_prefix("refs/heads/") {
             if protects(branch) {
@@ -289,18 +301,7 @@ pub fn decide_push(repo: &Repo, updates: &[RefUpdate], ctx: &PushContext) -> Pus
         )
         .collect();
     for u in updates.iter().filter(|u| u.name.starts_with("refs/tags/")) {
-        out.push(if policy.is_err() {
-            UpdateDecision::new(
-                u,
-                "error",
-                vec![Reason::Error {
-                    message: "the gate cannot read the default branch's policy, so it blocks"
-                        .into(),
-                }],
-            )
-        } else {
-            tag_update(repo, u, ctx, &notes, &gated_tips, &policies)
-        });
+        out.push(tag_update(repo, u, ctx, &notes, &gated_tips, &policies));
     }
     PushDecision {
         decision: if out.iter().all(UpdateDecision::passes) {
@@ -351,8 +352,18 @@ fn protected_update(
         None => match ctx.default_tip() {
             Some(tip) => tip,
             None if ctx.branches.is_empty() => {
-                // The first branch of an empty repository sets the trusted base.
-                return UpdateDecision::new(u, "bootstrap", Vec::new());
+                // The first branch of an empty repository sets the trusted base, which must
+                // hold a policy and keys that load: a broken base would block every later push.
+                return match policies.at(repo, new) {
+                    Ok(_) => UpdateDecision::new(u, "bootstrap", Vec::new()),
+                    Err(e) => UpdateDecision::refused(
+                        u,
+                        format!(
+                            "{} would set the trusted base, and its policy does not load: {e}",
+                            u.name
+                        ),
+                    ),
+                };
             }
             None => {
                 return UpdateDecision::refused(
