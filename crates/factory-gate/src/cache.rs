@@ -27,7 +27,11 @@ pub(crate) struct Facts {
     pub(crate) tier: String,
     pub(crate) origin: String,
     pub(crate) signature: Verdict,
-    pub(crate) requested_by: Option<String>,
+    /// Claimed identities: every Requested-By, the author and the committer.
+    pub(crate) claims: Vec<String>,
+    /// When the OpenPGP signature says it was made.
+    #[serde(default)]
+    pub(crate) signed_at: Option<i64>,
     pub(crate) evidence: Vec<EvidenceReport>,
     pub(crate) agent: Option<String>,
     pub(crate) time: i64,
@@ -54,7 +58,7 @@ impl Cache {
         let path = git_dir
             .join("factory")
             .join("cache")
-            .join(concat!("audit-v2-", env!("CARGO_PKG_VERSION")))
+            .join(concat!("audit-v3-", env!("CARGO_PKG_VERSION")))
             .join(format!("{key}.jsonl"));
         let mut cache = Cache {
             path,

@@ -254,6 +254,17 @@ pub struct Options<'a> {
     pub cache: bool,
     /// Called with (commits judged, commits in the range) as the work progresses.
     pub progress: Option<&'a (dyn Fn(u64, u64) + Sync)>,
+    /// The time of a decision made now (seconds since the epoch): keys must be valid then, and
+    /// no signature or statement may predate what it signs. None judges at signing time, as
+    /// an audit of landed history may.
+    pub now: Option<i64>,
+}
+
+/// The current time, seconds since the epoch.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
 }
 
 impl std::fmt::Debug for Options<'_> {
@@ -261,6 +272,7 @@ impl std::fmt::Debug for Options<'_> {
         f.debug_struct("Options")
             .field("cache", &self.cache)
             .field("progress", &self.progress.is_some())
+            .field("now", &self.now)
             .finish()
     }
 }
@@ -286,6 +298,8 @@ pub struct Decision {
     pub waived: Vec<Reason>,
     /// The base policy's tiers, lowest first.
     pub tiers: Vec<String>,
+    /// Malformed note lines that were read and count for nothing.
+    pub note_problems: Vec<String>,
 }
 
 impl Decision {
@@ -309,7 +323,16 @@ pub fn decide(
     tip: ObjectId,
     notes: &Notes,
 ) -> Result<Decision, GateError> {
-    decide_with(repo, base, tip, notes, &Options::default())
+    decide_with(
+        repo,
+        base,
+        tip,
+        notes,
+        &Options {
+            now: Some(now()),
+            ..Options::default()
+        },
+    )
 }
 
 /// The facts of commits under a policy, from the cache where it has them.
@@ -342,22 +365,27 @@ fn commit_facts(
         .par_iter()
         .map(|c| {
             let id = c.change_set.id;
-            let signature = repo
-                .raw_commit(id)
-                .map(|raw| verify_commit(&raw, keyring, None))
-                .map_err(git)?;
+            let raw = repo.raw_commit(id).map_err(git)?;
+            let signature = verify_commit(&raw, keyring, None);
+            let signed_at = factory_trust::signature_time(&raw);
+            let mut claims: Vec<String> = c
+                .change_set
+                .commit
+                .trailer_values("Requested-By")
+                .map(str::to_owned)
+                .collect();
+            claims.push(c.change_set.commit.author.clone());
+            if let Some(committer) = committer_of(&raw) {
+                claims.push(committer);
+            }
             Ok(cache::Facts {
                 commit: id.to_string(),
                 summary: c.change_set.commit.summary().to_owned(),
                 tier: policy.tier_name(c.verdict.tier).to_owned(),
                 origin: c.verdict.origin.as_str().to_owned(),
                 signature,
-                requested_by: c
-                    .change_set
-                    .commit
-                    .trailer_values("Requested-By")
-                    .next()
-                    .map(str::to_owned),
+                claims,
+                signed_at,
                 evidence: c
                     .verdict
                     .evidence
@@ -395,6 +423,28 @@ fn commit_facts(
             })
         })
         .collect()
+}
+
+/// The committer of a raw commit object, as `Name <email>`.
+fn committer_of(raw: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(raw);
+    let line = text
+        .lines()
+        .take_while(|l| !l.is_empty())
+        .find_map(|l| l.strip_prefix("committer "))?;
+    // `Name <email> TIME ZONE`
+    let end = line.rfind('>')?;
+    Some(line[..=end].to_owned())
+}
+
+/// The committer time of a raw commit object.
+fn committer_time(raw: &[u8]) -> Option<i64> {
+    let text = String::from_utf8_lossy(raw);
+    let line = text
+        .lines()
+        .take_while(|l| !l.is_empty())
+        .find_map(|l| l.strip_prefix("committer "))?;
+    line.rsplit(' ').nth(1)?.parse().ok()
 }
 
 /// [`decide`], with a cache and progress reports.
@@ -529,7 +579,7 @@ pub fn decide_history(
                     })
                 })
                 .collect::<Result<Vec<_>, _>>()?;
-            decisions[i] = Some(judge(repo, parent, step, notes, &loaded, step_facts)?);
+            decisions[i] = Some(judge(repo, parent, step, notes, &loaded, step_facts, None, None)?);
             let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
             if let Some(p) = progress {
                 p(n, total);
@@ -554,7 +604,10 @@ pub fn decide_proposed(
         base,
         tip,
         notes,
-        &Options::default(),
+        &Options {
+            now: Some(now()),
+            ..Options::default()
+        },
         &(proposed.clone(), blob, keyring),
     )
 }
@@ -595,7 +648,40 @@ pub(crate) fn decide_loaded(
         cache.as_mut(),
         options.progress,
     )?;
-    judge(repo, base, tip, notes, loaded, facts)
+    // Every path that differs between the base's tree and the tip's must be classified by a
+    // judged change. Along a first-parent chain from the tip down to the base it is, step by
+    // step; when the tip's first-parent chain leaves the range without reaching the base (a
+    // merge whose first parent is older than the base, say), the net change base → tip is
+    // classified too, and counts as the tip's.
+    let net = if reaches_base(repo, base, tip, &commits)? {
+        None
+    } else {
+        Some(factory_git::classify_between(repo, policy, base, tip).map_err(git)?)
+    };
+    judge(repo, base, tip, notes, loaded, facts, options.now, net)
+}
+
+/// Whether following first parents from `tip` through the range's commits reaches `base`.
+fn reaches_base(
+    repo: &Repo,
+    base: ObjectId,
+    tip: ObjectId,
+    commits: &[ObjectId],
+) -> Result<bool, GateError> {
+    let in_range: std::collections::HashSet<ObjectId> = commits.iter().copied().collect();
+    let mut at = tip;
+    loop {
+        if at == base {
+            return Ok(true);
+        }
+        if !in_range.contains(&at) {
+            return Ok(false);
+        }
+        match repo.parents(at).map_err(git)?.first() {
+            Some(p) => at = *p,
+            None => return Ok(false),
+        }
+    }
 }
 
 /// The decision on base..tip from the facts of its commits (newest first).
@@ -606,14 +692,44 @@ fn judge(
     notes: &Notes,
     loaded: &Loaded,
     facts: Vec<cache::Facts>,
+    now: Option<i64>,
+    net: Option<factory_policy::Verdict>,
 ) -> Result<Decision, GateError> {
     let (policy, policy_blob, keyring) = loaded;
+    let tip_hex = tip.to_string();
+    let mut note_problems: Vec<String> = Vec::new();
 
     let mut reports = Vec::new();
     let mut range = Vec::new();
     let mut reasons = Vec::new();
-    for f in facts {
+    for mut f in facts {
         let id = ObjectId::from_hex(f.commit.as_bytes()).map_err(git)?;
+        if let Some(now) = now {
+            f.signature = factory_trust::judge_now(f.signature, f.signed_at, f.time, keyring, now);
+        }
+        if let Some(net) = net.as_ref().filter(|_| f.commit == tip_hex) {
+            // The net change base → tip counts as the tip's.
+            if let Some(t) = policy.tier_by_name(&f.tier)
+                && net.tier > t
+            {
+                f.tier = policy.tier_name(net.tier).to_owned();
+            }
+            for e in &net.evidence {
+                f.evidence.push(EvidenceReport {
+                    rule: e.rule.clone(),
+                    tier: policy.tier_name(e.tier).to_owned(),
+                    path: e
+                        .path
+                        .as_ref()
+                        .map(|p| String::from_utf8_lossy(p).into_owned()),
+                    line: e.line,
+                    text: Some(format!(
+                        "net change of the range: {}",
+                        e.text.as_deref().unwrap_or("")
+                    )),
+                });
+            }
+        }
         let tier = policy
             .tier_by_name(&f.tier)
             .ok_or_else(|| GateError::Git(format!("unknown tier {} for {id}", f.tier)))?;
@@ -627,12 +743,22 @@ fn judge(
         let transcript = match Notes::read(repo, notes.transcripts, id)? {
             None => false,
             Some(bytes) => {
-                let sessions =
-                    factory_shiftlog::note::decode(&bytes).map_err(|e| GateError::Note {
-                        what: "transcript",
-                        commit: id.to_string(),
-                        message: e.to_string(),
-                    })?;
+                // A malformed line counts for nothing and is reported; it never blocks forever.
+                let mut sessions = Vec::new();
+                for (i, line) in String::from_utf8_lossy(&bytes).lines().enumerate() {
+                    if line.trim().is_empty() {
+                        continue;
+                    }
+                    match factory_shiftlog::note::decode(line.as_bytes()) {
+                        Ok(t) => sessions.extend(t),
+                        Err(e) => note_problems.push(format!(
+                            "line {} of the transcript note of {id} is malformed and counts for nothing: {}",
+                            i + 1,
+                            e.message
+                        )),
+                    }
+                }
+                let any = !sessions.is_empty();
                 for t in sessions {
                     for m in t.models {
                         if !models.contains(&m) {
@@ -643,7 +769,7 @@ fn judge(
                         *redactions.entry(k).or_insert(0) += n;
                     }
                 }
-                true
+                any
             }
         };
         if origin == Origin::Agent && policy.agents.require_transcript && !transcript {
@@ -670,7 +796,7 @@ fn judge(
             tier,
             origin,
             signature: f.signature.clone(),
-            requested_by: f.requested_by.clone(),
+            claims: f.claims.clone(),
         });
         reports.push(CommitReport {
             commit: f.commit,
@@ -689,16 +815,26 @@ fn judge(
     let statements: Vec<Statement> = match Notes::read(repo, notes.approvals, tip)? {
         None => Vec::new(),
         Some(bytes) => {
-            approval::parse_note(&String::from_utf8_lossy(&bytes)).map_err(|message| {
-                GateError::Note {
-                    what: "approvals",
-                    commit: tip.to_string(),
-                    message,
-                }
-            })?
+            // A malformed line counts for nothing and is reported; it never blocks forever.
+            let (good, bad) = approval::parse_note_lenient(&String::from_utf8_lossy(&bytes));
+            for (line, message) in bad {
+                note_problems.push(format!(
+                    "line {line} of the approvals note of {tip} is malformed and counts for nothing: {message}"
+                ));
+            }
+            good
         }
     };
+    let tip_time = repo
+        .raw_commit(tip)
+        .map_err(git)
+        .map(|raw| factory_trust::signed_commit(&raw).and_then(|s| s.committer_time).or_else(|| committer_time(&raw)))?
+        .unwrap_or(0);
     let evaluation = evaluate(&RangeFacts {
+        at: now.map(|now| factory_trust::approval::CheckTime {
+            now,
+            not_before: tip_time,
+        }),
         base: base.to_string(),
         tip: tip.to_string(),
         tip_tree: repo.tree_of(tip).map_err(git)?.to_string(),
@@ -734,6 +870,7 @@ fn judge(
         },
         waived,
         tiers: policy.tiers.iter().map(|t| t.name.clone()).collect(),
+        note_problems,
         base: base.to_string(),
         tip: tip.to_string(),
         tier: evaluation.tier.clone(),

@@ -36,15 +36,22 @@ impl Policies {
         Ok(l)
     }
 
+    /// Decides base..tip under the governance (policy and keys) of `governance`: the default
+    /// branch's tip, one source for every protected ref.
     fn decide(
         &self,
         repo: &Repo,
+        governance: ObjectId,
         base: ObjectId,
         tip: ObjectId,
         notes: &Notes,
     ) -> Result<Decision, GateError> {
-        let loaded = self.at(repo, base)?;
-        decide_loaded(repo, base, tip, notes, &Options::default(), &loaded)
+        let loaded = self.at(repo, governance)?;
+        let options = Options {
+            now: Some(crate::now()),
+            ..Options::default()
+        };
+        decide_loaded(repo, base, tip, notes, &options, &loaded)
     }
 }
 
@@ -376,7 +383,10 @@ fn protected_update(
             }
         },
     };
-    match policies.decide(repo, base, new, notes) {
+    // One source of governance: the default branch's tip judges every protected ref, so a
+    // branch created at (or kept on) an old commit never brings back an older policy or keys.
+    let governance = ctx.default_tip().unwrap_or(base);
+    match policies.decide(repo, governance, base, new, notes) {
         Ok(d) => UpdateDecision::gated(u, d),
         Err(e) => UpdateDecision::error(u, e),
     }
@@ -422,7 +432,7 @@ fn tag_update(
         }
     }
     match ctx.default_tip() {
-        Some(base) => match policies.decide(repo, base, commit, notes) {
+        Some(base) => match policies.decide(repo, base, base, commit, notes) {
             Ok(d) => UpdateDecision::gated(u, d),
             Err(e) => UpdateDecision::error(u, e),
         },
@@ -437,7 +447,10 @@ fn tag_update(
     }
 }
 
-/// factory's notes only grow: no deletion, no rewind, no note removed or shortened.
+/// factory's notes only grow: no deletion, no rewind, no note removed or shortened, judged on
+/// what each object's note says (whatever the fan-out), never on raw tree entries. A notes tree
+/// that maps one object twice is refused, and so is every new line that is not a valid
+/// statement (approvals) or transcript (transcripts), named by its object and line.
 fn notes_update(repo: &Repo, u: &RefUpdate) -> UpdateDecision {
     let Some(new) = u.new else {
         return UpdateDecision::refused(
@@ -445,32 +458,41 @@ fn notes_update(repo: &Repo, u: &RefUpdate) -> UpdateDecision {
             format!("deleting {} is refused: factory's notes only grow", u.name),
         );
     };
-    let Some(old) = u.old else {
-        return UpdateDecision::new(u, "notes", Vec::new());
-    };
-    match repo.is_ancestor(old, new) {
-        Ok(true) => {}
-        Ok(false) => {
-            return UpdateDecision::refused(
-                u,
-                format!(
-                    "rewriting {} is refused: {} does not descend from {} (merge the notes instead: factory notes sync)",
-                    u.name,
-                    short(new),
-                    short(old)
-                ),
-            );
+    if let Some(old) = u.old {
+        match repo.is_ancestor(old, new) {
+            Ok(true) => {}
+            Ok(false) => {
+                return UpdateDecision::refused(
+                    u,
+                    format!(
+                        "rewriting {} is refused: {} does not descend from {} (merge the notes instead: factory notes sync)",
+                        u.name,
+                        short(new),
+                        short(old)
+                    ),
+                );
+            }
+            Err(e) => return UpdateDecision::error(u, git(e)),
         }
-        Err(e) => return UpdateDecision::error(u, git(e)),
     }
+    // git knows the empty tree without storing it.
+    let old_tree = match u.old.map(|o| repo.tree_of(o)).transpose() {
+        Ok(t) => t.map_or_else(|| EMPTY_TREE.to_owned(), |t| t.to_string()),
+        Err(e) => return UpdateDecision::error(u, git(e)),
+    };
+    let new_tree = match repo.tree_of(new) {
+        Ok(t) => t,
+        Err(e) => return UpdateDecision::error(u, git(e)),
+    };
     let diff = match repo.git(
         &[
             "diff-tree",
             "-r",
             "--no-renames",
-            "--no-commit-id",
-            &old.to_string(),
-            &new.to_string(),
+            "--name-only",
+            "-z",
+            &old_tree,
+            &new_tree.to_string(),
         ],
         None,
     ) {
@@ -478,55 +500,81 @@ fn notes_update(repo: &Repo, u: &RefUpdate) -> UpdateDecision {
         Err(e) => return UpdateDecision::error(u, git(e)),
     };
     let mut reasons = Vec::new();
-    for line in diff.lines() {
-        // :<old mode> <new mode> <old blob> <new blob> <status>\t<path>
-        let Some((meta, path)) = line.split_once('\t') else {
-            continue;
-        };
-        let fields: Vec<&str> = meta.split(' ').collect();
-        let (Some(old_blob), Some(new_blob), Some(status)) =
-            (fields.get(2), fields.get(3), fields.get(4))
-        else {
-            continue;
-        };
-        let commit = path.replace('/', "");
-        match *status {
-            "D" => reasons.push(Reason::Refused {
+    let mut objects: Vec<ObjectId> = Vec::new();
+    for path in diff.split('\0').filter(|p| !p.is_empty()) {
+        let hex: String = path.chars().filter(|c| *c != '/').collect();
+        match ObjectId::from_hex(hex.as_bytes()) {
+            Ok(id) if hex.len() == 40 && hex.bytes().all(|b| b.is_ascii_hexdigit()) => {
+                if !objects.contains(&id) {
+                    objects.push(id);
+                }
+            }
+            _ => reasons.push(Reason::Refused {
                 message: format!(
-                    "{}: the note of {commit} is removed; factory's notes only grow",
+                    "{}: `{path}` is not a note (a notes tree holds only object ids)",
                     u.name
                 ),
             }),
-            "M" => {
-                let read = |hex: &str| {
-                    ObjectId::from_hex(hex.as_bytes())
-                        .map_err(|e| e.to_string())
-                        .and_then(|id| repo.read_blob(id).map_err(|e| e.to_string()))
-                };
-                match (read(old_blob), read(new_blob)) {
-                    (Ok(before), Ok(after)) => {
-                        let after = String::from_utf8_lossy(&after);
-                        let kept: std::collections::HashSet<&str> = after.lines().collect();
-                        let before = String::from_utf8_lossy(&before);
-                        if before
-                            .lines()
-                            .filter(|l| !l.trim().is_empty())
-                            .any(|l| !kept.contains(l))
-                        {
-                            reasons.push(Reason::Refused {
-                                message: format!(
-                                    "{}: lines of the note of {commit} are removed or changed; factory's notes only grow",
-                                    u.name
-                                ),
-                            });
-                        }
-                    }
-                    (Err(e), _) | (_, Err(e)) => reasons.push(Reason::Error {
-                        message: format!("cannot read the note of {commit}: {e}"),
-                    }),
-                }
+        }
+    }
+    let transcripts = u.name == TRANSCRIPTS_REF;
+    for object in objects {
+        let before = match u.old.map(|o| repo.read_note_in(o, object)).transpose() {
+            Ok(b) => b.flatten(),
+            Err(e) => {
+                reasons.push(Reason::Error {
+                    message: format!("{}: {e}", u.name),
+                });
+                continue;
             }
-            _ => {}
+        };
+        let after = match repo.read_note_in(new, object) {
+            Ok(a) => a,
+            Err(e) => {
+                reasons.push(Reason::Refused {
+                    message: format!("{}: {e}", u.name),
+                });
+                continue;
+            }
+        };
+        let before = String::from_utf8_lossy(before.as_deref().unwrap_or_default()).into_owned();
+        let after = String::from_utf8_lossy(after.as_deref().unwrap_or_default()).into_owned();
+        let kept: std::collections::HashSet<&str> = after.lines().collect();
+        let had: std::collections::HashSet<&str> = before.lines().collect();
+        if before
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .any(|l| !kept.contains(l))
+        {
+            reasons.push(Reason::Refused {
+                message: format!(
+                    "{}: lines of the note of {object} are removed or changed; factory's notes only grow",
+                    u.name
+                ),
+            });
+            continue;
+        }
+        for (i, line) in after.lines().enumerate() {
+            if line.trim().is_empty() || had.contains(line) {
+                continue;
+            }
+            let problem = if transcripts {
+                factory_shiftlog::note::decode(line.as_bytes())
+                    .err()
+                    .map(|e| e.message)
+            } else {
+                factory_trust::approval::Statement::from_line(line).err()
+            };
+            if let Some(problem) = problem {
+                reasons.push(Reason::Refused {
+                    message: format!(
+                        "{}: line {} of the note of {object} is not a valid {}: {problem}",
+                        u.name,
+                        i + 1,
+                        if transcripts { "transcript" } else { "statement" }
+                    ),
+                });
+            }
         }
     }
     let judged = if reasons.is_empty() {
@@ -536,3 +584,6 @@ fn notes_update(repo: &Repo, u: &RefUpdate) -> UpdateDecision {
     };
     UpdateDecision::new(u, judged, reasons)
 }
+
+/// The id of the empty tree (SHA-1).
+const EMPTY_TREE: &str = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";

@@ -1,7 +1,6 @@
-//! From a commit to its change set: tree diffs against every parent, renames, and the lines of
-//! the files that content rules cover.
+//! From a commit to its change set: the tree diff against its first parent, renames, and the
+//! lines of the files that content rules cover.
 
-use std::collections::{HashMap, HashSet};
 
 use bstr::{BString, ByteSlice};
 use factory_policy::{
@@ -28,8 +27,8 @@ pub struct ChangeSet {
     pub time: i64,
     /// Facts for commit predicates.
     pub commit: CommitFacts,
-    /// The changed files. For a merge: only files that differ from every parent, with the lines
-    /// that are in no parent (an evil merge's own content).
+    /// The changed files, against the first parent: for a merge, everything it brings to the
+    /// line it lands on (so content from an old parent, or in no parent, is never skipped).
     pub files: Vec<FileChange>,
 }
 
@@ -159,7 +158,7 @@ pub struct Worker<'p> {
     rewrites: Option<gix::diff::Rewrites>,
     binary: bool,
     tree_bufs: [Vec<u8>; 2],
-    blob_bufs: [Vec<u8>; 3],
+    blob_bufs: [Vec<u8>; 2],
 }
 
 impl std::fmt::Debug for Worker<'_> {
@@ -213,7 +212,7 @@ impl<'p> Worker<'p> {
             rewrites,
             binary: policy.wants_binary_detection(),
             tree_bufs: [Vec::new(), Vec::new()],
-            blob_bufs: [Vec::new(), Vec::new(), Vec::new()],
+            blob_bufs: [Vec::new(), Vec::new()],
         })
     }
 
@@ -339,6 +338,15 @@ fn read_blob(
 impl Worker<'_> {
     /// Computes the change set of one commit.
     pub fn change_set(&mut self, id: ObjectId) -> Result<ChangeSet, ChangeError> {
+        self.change_set_against(id, None)
+    }
+
+    /// The change set of `id` against `against` (a commit), or its first parent when None.
+    fn change_set_against(
+        &mut self,
+        id: ObjectId,
+        against: Option<ObjectId>,
+    ) -> Result<ChangeSet, ChangeError> {
         let err = Self::object_err(id, id, "commit");
         let (tree, parents, message, author, time) = {
             let commit = self.repo.find_commit(id).map_err(&err)?;
@@ -365,28 +373,20 @@ impl Worker<'_> {
             message,
         };
 
-        let parent_trees: Vec<ObjectId> = parents
-            .iter()
-            .map(|p| self.tree_of(id, *p))
-            .collect::<Result<_, _>>()?;
+        let old = against.or_else(|| parents.first().copied());
+        let old_tree = old.map(|o| self.tree_of(id, o)).transpose()?;
+        // A merge is judged by what it brings to the line it lands on: its diff against the first
+        // parent, whatever the other parents hold. Content brought back from an old parent (an
+        // ancestor of the trusted base) is then classified like any other change, and so is
+        // content in no parent (an evil merge).
         let mut raws = self.diff_trees(
             id,
-            parents.first().copied(),
-            parent_trees.first().copied(),
+            old,
+            old_tree,
             tree,
-            // A merge's diffs against its parents only serve to find what is in no parent;
-            // rename detection there would compare whole topics pairwise for nothing.
-            parents.len() <= 1,
+            // Rename detection on a merge would compare whole topics pairwise for nothing.
+            parents.len() <= 1 || against.is_some(),
         )?;
-        // For a merge, keep what differs from every parent: the merge's own content.
-        let mut others: Vec<HashMap<BString, Option<(EntryMode, ObjectId)>>> = Vec::new();
-        for (parent, ptree) in parents.iter().zip(&parent_trees).skip(1) {
-            let other = self.diff_trees(id, Some(*parent), Some(*ptree), tree, false)?;
-            others.push(other.into_iter().map(|r| (r.path, r.old)).collect());
-        }
-        if !others.is_empty() {
-            raws.retain(|r| others.iter().all(|o| o.contains_key(&r.path)));
-        }
         // Rename tracking reports additions after modifications; report in path order, like git.
         raws.sort_by(|a, b| a.path.cmp(&b.path));
 
@@ -398,9 +398,7 @@ impl Worker<'_> {
             file.new_mode = raw.new.and_then(|(m, _)| file_mode(m));
             let need = self.classifier.content_need(&file);
             if need != ContentNeed::None || self.binary {
-                let other_olds: Vec<Option<(EntryMode, ObjectId)>> =
-                    others.iter().map(|o| o[&raw.path]).collect();
-                self.fill_content(id, &raw, &other_olds, need, &mut file)?;
+                self.fill_content(id, &raw, need, &mut file)?;
             }
             files.push(file);
         }
@@ -413,17 +411,24 @@ impl Worker<'_> {
         })
     }
 
+    /// The change between two commits' trees (`from` → `to`), with `to`'s commit facts: the net
+    /// change a range brings, whatever its history.
+    pub fn change_between(&mut self, from: ObjectId, to: ObjectId) -> Result<ChangeSet, ChangeError> {
+        let mut cs = self.change_set_against(to, Some(from))?;
+        cs.parents = vec![from];
+        Ok(cs)
+    }
+
     fn fill_content(
         &mut self,
         commit: ObjectId,
         raw: &Raw,
-        other_olds: &[Option<(EntryMode, ObjectId)>],
         need: ContentNeed,
         file: &mut FileChange,
     ) -> Result<(), ChangeError> {
         let Worker {
             repo,
-            blob_bufs: [old, new, other],
+            blob_bufs: [old, new],
             ..
         } = self;
         if !read_blob(repo, commit, raw.old, old)? || !read_blob(repo, commit, raw.new, new)? {
@@ -438,15 +443,7 @@ impl Worker<'_> {
         if need == ContentNeed::None {
             return Ok(());
         }
-        let mut d = diff_lines(old, new);
-        // A merge's own lines are those added relative to every parent.
-        for side in other_olds {
-            if !read_blob(repo, commit, *side, other)? {
-                continue;
-            }
-            let keep: HashSet<u32> = diff_lines(other, new).added.into_iter().collect();
-            d.added.retain(|n| keep.contains(n));
-        }
+        let d = diff_lines(old, new);
         file.added_count = Some(d.added.len() as u32);
         file.removed_count = Some(d.removed.len() as u32);
         if need == ContentNeed::Lines {

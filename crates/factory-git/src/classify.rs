@@ -66,3 +66,23 @@ pub fn classify_commits_observed(
         )
         .collect()
 }
+
+/// Classifies the net change between two commits' trees (`from` → `to`) under `policy`, with
+/// `to`'s commit facts.
+pub fn classify_between(
+    repo: &Repo,
+    policy: &Policy,
+    from: ObjectId,
+    to: ObjectId,
+) -> Result<Verdict, ChangeError> {
+    let mut worker = Worker::new(repo, policy).map_err(|e| ChangeError::Object {
+        commit: to,
+        id: to,
+        what: "repository",
+        source: gix::Error::from_error(std::io::Error::other(e.to_string())),
+    })?;
+    let change_set = worker.change_between(from, to)?;
+    Ok(worker
+        .classifier()
+        .classify(&change_set.commit, &change_set.files))
+}

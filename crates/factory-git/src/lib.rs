@@ -17,7 +17,7 @@ mod repo;
 
 pub use blame::{BlameError, BlamedLine};
 pub use changes::{ChangeSet, Worker};
-pub use classify::{Classified, classify_commits, classify_commits_observed};
+pub use classify::{Classified, classify_between, classify_commits, classify_commits_observed};
 pub use command::GitCommandError;
 pub use error::{ChangeError, OpenError, ReadError, RevError};
 pub use notes::{APPROVALS_REF, NoteError, TRANSCRIPTS_REF};

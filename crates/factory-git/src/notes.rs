@@ -27,6 +27,16 @@ pub enum NoteError {
         #[source]
         source: gix::Error,
     },
+    /// The notes tree maps the object more than once (entries at two fan-out levels).
+    #[error("the notes tree {notes} maps {commit} {count} times (entries at different fan-outs): an ambiguous notes tree is refused")]
+    Ambiguous {
+        /// The annotated object.
+        commit: ObjectId,
+        /// The notes commit.
+        notes: String,
+        /// How many entries map it.
+        count: usize,
+    },
     /// Writing the note failed.
     #[error("cannot write the note of {commit} on {notes_ref}")]
     Write {
@@ -54,17 +64,18 @@ impl Repo {
             notes_ref: notes_ref.to_owned(),
             source,
         };
-        let mut notes = repo
-            .notes()
-            .map_err(err)?
-            .with_refs([notes_ref])
-            .map_err(err)?;
-        let found = notes.get(commit).map_err(err)?;
-        Ok(found.into_iter().next().map(|n| n.blob.data.clone()))
+        let Some(reference) = repo.try_find_reference(notes_ref).map_err(|e| err(gix::Error::from_error(e)))? else {
+            return Ok(None);
+        };
+        let mut reference = reference;
+        let notes = reference.peel_to_id().map_err(|e| err(gix::Error::from_error(e)))?.detach();
+        self.read_note_in(notes, commit)
     }
 
     /// The note of `commit` in the notes commit `notes` (a value a notes ref had or is about
-    /// to have, e.g. in a push), if there is one; any fan-out is found.
+    /// to have, e.g. in a push), if there is one; any fan-out is found. A notes tree that maps
+    /// the object twice (say a flat entry beside a fanned-out one) is an error: which of the two
+    /// counts would be a guess, so nothing is read.
     pub fn read_note_in(
         &self,
         notes: ObjectId,
@@ -76,27 +87,38 @@ impl Repo {
             notes_ref: notes.to_string(),
             source,
         };
-        let mut tree = repo.find_commit(notes).map_err(err)?.tree().map_err(err)?;
+        let tree = repo.find_commit(notes).map_err(err)?.tree_id().map_err(err)?;
         let hex = commit.to_string();
-        let mut rest = hex.as_str();
-        loop {
-            let mut next = None;
+        let mut found: Vec<(String, ObjectId)> = Vec::new();
+        let mut pending: Vec<(ObjectId, String)> = vec![(tree.detach(), String::new())];
+        while let Some((tree_id, prefix)) = pending.pop() {
+            let tree = repo.find_object(tree_id).map_err(err)?.into_tree();
+            let rest = &hex[prefix.len()..];
             for entry in tree.iter() {
                 let entry = entry.map_err(|e| err(gix::Error::from_error(e)))?;
                 let name = entry.filename().to_string();
                 if name == rest && entry.mode().is_blob() {
-                    let blob = repo.find_object(entry.oid()).map_err(err)?;
-                    return Ok(Some(blob.detach().data));
-                }
-                if entry.mode().is_tree() && name.len() < rest.len() && rest.starts_with(&name) {
-                    next = Some((entry.oid().to_owned(), name.len()));
+                    found.push((format!("{prefix}{name}"), entry.oid().to_owned()));
+                } else if entry.mode().is_tree()
+                    && !name.is_empty()
+                    && name.len() < rest.len()
+                    && rest.starts_with(&name)
+                {
+                    pending.push((entry.oid().to_owned(), format!("{prefix}{name}")));
                 }
             }
-            let Some((sub, used)) = next else {
-                return Ok(None);
-            };
-            tree = repo.find_object(sub).map_err(err)?.into_tree();
-            rest = &rest[used..];
+        }
+        match found.as_slice() {
+            [] => Ok(None),
+            [(_, blob)] => {
+                let blob = repo.find_object(*blob).map_err(err)?;
+                Ok(Some(blob.detach().data))
+            }
+            _ => Err(NoteError::Ambiguous {
+                commit,
+                notes: notes.to_string(),
+                count: found.len(),
+            }),
         }
     }
 

@@ -144,6 +144,18 @@ impl Repo {
         Ok(base.is_some_and(|b| b.detach() == ancestor))
     }
 
+    /// The parents of a commit, in order.
+    pub fn parents(&self, commit: ObjectId) -> Result<Vec<ObjectId>, ReadError> {
+        let repo = self.local();
+        let err = |source| ReadError::Object {
+            rev: commit.to_string(),
+            path: String::new(),
+            source,
+        };
+        let c = repo.find_commit(commit).map_err(err)?;
+        Ok(c.parent_ids().map(|p| p.detach()).collect())
+    }
+
     /// Whether the object exists (in the quarantine too, for [`Repo::for_receive`]).
     pub fn has_object(&self, id: ObjectId) -> bool {
         self.local().has_object(id)

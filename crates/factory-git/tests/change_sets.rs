@@ -135,11 +135,12 @@ fn content_rules_scan_very_large_files_to_the_last_line() {
 }
 
 #[test]
-fn clean_merges_have_no_changes_of_their_own() {
+fn a_clean_merge_brings_its_side_to_the_first_parent() {
     let f = Fixture::new();
     let cs = f.change_set("clean merge");
     assert_eq!(cs.parents.len(), 2);
-    assert!(cs.files.is_empty(), "{:?}", cs.files);
+    let paths: Vec<_> = cs.files.iter().map(|f| f.path.to_string()).collect();
+    assert_eq!(paths, ["docs/topic.md"], "what the merge brings to main");
 }
 
 #[test]
@@ -149,8 +150,8 @@ fn evil_merges_show_the_content_that_is_in_no_parent() {
     let paths: Vec<_> = cs.files.iter().map(|f| f.path.to_string()).collect();
     assert_eq!(
         paths,
-        ["src/api.rs", "src/lib.rs"],
-        "docs/evil.md comes from a parent"
+        ["docs/evil.md", "src/api.rs", "src/lib.rs"],
+        "the side's file and the merge's own content, against the first parent"
     );
     let mut w = Worker::new(&f.git, &f.policy).unwrap();
     let cs = w.change_set(cs.id).unwrap();

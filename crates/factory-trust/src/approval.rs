@@ -31,6 +31,8 @@ pub enum Kind {
     /// Break-glass: a holder of the policy's override role lets base..commit land although its
     /// requirements are unmet, giving a reason; every report lists it.
     Override,
+    /// Withdraws the signer's own earlier approvals and rejects of the same commit.
+    Withdraw,
 }
 
 impl Kind {
@@ -40,6 +42,7 @@ impl Kind {
             Kind::Approve => "approve",
             Kind::Reject => "reject",
             Kind::Override => "override",
+            Kind::Withdraw => "withdraw",
         }
     }
 }
@@ -197,6 +200,74 @@ pub fn check_signature(statement: &Statement, keyring: &Keyring) -> SignatureChe
             reason: "not an OpenPGP or SSH signature".into(),
         },
     }
+}
+
+/// When a statement is checked for a decision made now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckTime {
+    /// The time of the decision (seconds since the epoch): the key must be valid then.
+    pub now: i64,
+    /// The committer time of the approved tip: a statement or signature dated before it was
+    /// not made for it (backdated) and never counts.
+    pub not_before: i64,
+}
+
+/// [`check_signature`], and for a decision made now ([`CheckTime`]): the key must be valid
+/// now, and neither the statement's time nor its signature's may precede the tip.
+pub fn check_signature_at(
+    statement: &Statement,
+    keyring: &Keyring,
+    when: Option<CheckTime>,
+) -> SignatureCheck {
+    let check = check_signature(statement, keyring);
+    let (Some(when), SignatureCheck::Good { person, key }) = (when, &check) else {
+        return check;
+    };
+    let invalid = |reason: String| SignatureCheck::Invalid {
+        person: person.clone(),
+        reason,
+    };
+    let signed_at = statement
+        .sig
+        .as_ref()
+        .filter(|s| s.format == "openpgp")
+        .and_then(|s| crate::verify::openpgp_signature_time(&s.armored));
+    if let Some(t) = signed_at
+        && t < when.not_before
+    {
+        return invalid(format!(
+            "its signature is dated before the commit it approves ({t} < {})",
+            when.not_before
+        ));
+    }
+    match crate::civil::parse_rfc3339(&statement.time) {
+        Some(t) if t < when.not_before => {
+            return invalid("it is dated before the commit it approves".to_owned());
+        }
+        Some(_) => {}
+        None => return invalid(format!("its time `{}` is not RFC 3339", statement.time)),
+    }
+    if let Err(reason) = keyring.valid_at(key, when.now) {
+        return invalid(reason);
+    }
+    check
+}
+
+/// Parses every line of a note, keeping going past malformed lines: the statements, and each
+/// malformed line's number (1-based) with what is wrong. A malformed line counts for nothing.
+pub fn parse_note_lenient(note: &str) -> (Vec<Statement>, Vec<(usize, String)>) {
+    let mut good = Vec::new();
+    let mut bad = Vec::new();
+    for (i, l) in note.lines().enumerate() {
+        if l.trim().is_empty() {
+            continue;
+        }
+        match Statement::from_line(l) {
+            Ok(s) => good.push(s),
+            Err(e) => bad.push((i + 1, e)),
+        }
+    }
+    (good, bad)
 }
 
 /// Parses the statements of an approvals note; a malformed line is an error naming it.

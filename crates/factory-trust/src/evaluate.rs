@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use factory_policy::{Origin, Policy, TierId};
 use serde::Serialize;
 
-use crate::approval::{Kind, SignatureCheck, Statement, check_signature};
+use crate::approval::{CheckTime, Kind, SignatureCheck, Statement, check_signature_at};
 use crate::keyring::Keyring;
 use crate::verify::Verdict;
 
@@ -21,8 +21,9 @@ pub struct RangeCommit {
     pub origin: Origin,
     /// Its signature verdict against the base keyring.
     pub signature: Verdict,
-    /// The `Requested-By` trailer (a person's handle), for agent commits.
-    pub requested_by: Option<String>,
+    /// Claimed identities: every `Requested-By` value, the author and the committer
+    /// (`Name <email>`). A person any claim names may not approve the range.
+    pub claims: Vec<String>,
 }
 
 /// What is judged.
@@ -44,6 +45,9 @@ pub struct RangeFacts<'a> {
     pub commits: Vec<RangeCommit>,
     /// The statements on the tip's approvals note.
     pub statements: Vec<Statement>,
+    /// For a decision made now (a push, or an audit of what has not landed): keys must be
+    /// valid now and statements may not predate the tip. None judges at signing time (history).
+    pub at: Option<CheckTime>,
 }
 
 /// Why a statement counts or not.
@@ -175,8 +179,8 @@ pub fn evaluate(facts: &RangeFacts<'_>) -> Evaluation {
             .map(|p| p.roles.iter().cloned().collect())
             .unwrap_or_default()
     };
-    // Authors: people whose good signature is on a commit of the range (identity comes from
-    // signatures only); requesters: the Requested-By of agent commits.
+    // Who may not approve: people whose good signature is on a commit of the range, and every
+    // person a claim names (Requested-By, author, committer). Claims only take away.
     let mut excluded: BTreeSet<String> = BTreeSet::new();
     for c in &facts.commits {
         if let Verdict::Good {
@@ -185,8 +189,29 @@ pub fn evaluate(facts: &RangeFacts<'_>) -> Evaluation {
         {
             excluded.insert(p.clone());
         }
-        if let Some(r) = &c.requested_by {
-            excluded.insert(r.clone());
+        for claim in &c.claims {
+            excluded.extend(facts.keyring.people_claimed_by(claim));
+            // A claim that is exactly a handle of the policy names that person too.
+            let handle = claim.trim();
+            if policy.people.contains_key(handle) {
+                excluded.insert(handle.to_owned());
+            }
+        }
+    }
+    // Withdrawals: a person's valid, signed `withdraw` cancels that person's own approvals and
+    // rejects dated at or before it.
+    let mut withdrawn_until: BTreeMap<String, String> = BTreeMap::new();
+    for s in facts.statements.iter().filter(|s| s.kind == Kind::Withdraw) {
+        let ok = matches!(
+            check_signature_at(s, facts.keyring, facts.at),
+            SignatureCheck::Good { ref person, .. } if *person == s.approver
+        ) && s.commit == facts.tip
+            && s.tree == facts.tip_tree;
+        if ok {
+            let until = withdrawn_until.entry(s.approver.clone()).or_default();
+            if s.time > *until {
+                *until = s.time.clone();
+            }
         }
     }
     let mut statements = Vec::new();
@@ -195,7 +220,7 @@ pub fn evaluate(facts: &RangeFacts<'_>) -> Evaluation {
     let mut overrides = Vec::new();
     let mut counted_for: BTreeMap<(String, String), ()> = BTreeMap::new();
     for s in &facts.statements {
-        let check = check_signature(s, facts.keyring);
+        let check = check_signature_at(s, facts.keyring, facts.at);
         let refusal = match &check {
             SignatureCheck::Bad { reason } => {
                 Some(format!("the signature does not verify ({reason})"))
@@ -228,6 +253,17 @@ pub fn evaluate(facts: &RangeFacts<'_>) -> Evaluation {
         .or_else(|| {
             (s.policy != facts.policy_blob)
                 .then(|| "made under another policy than the base's".to_owned())
+        })
+        .or_else(|| {
+            (matches!(s.kind, Kind::Approve | Kind::Reject)
+                && withdrawn_until
+                    .get(&s.approver)
+                    .is_some_and(|until| s.time <= *until))
+            .then(|| "withdrawn by its signer".to_owned())
+        })
+        .or_else(|| {
+            (s.kind == Kind::Withdraw)
+                .then(|| "a withdrawal: its signer's earlier statements count for nothing".to_owned())
         })
         .or_else(|| {
             (s.kind == Kind::Override && s.role != policy.gate.override_role).then(|| {
@@ -278,6 +314,7 @@ pub fn evaluate(facts: &RangeFacts<'_>) -> Evaluation {
                     reason: s.reason.clone(),
                     time: s.time.clone(),
                 }),
+                Kind::Withdraw => {}
             }
         }
         statements.push(StatementStatus {
@@ -290,6 +327,7 @@ pub fn evaluate(facts: &RangeFacts<'_>) -> Evaluation {
                 Kind::Approve => "valid approval".to_owned(),
                 Kind::Reject => "valid rejection: blocks until withdrawn".to_owned(),
                 Kind::Override => format!("valid override: {}", s.reason),
+                Kind::Withdraw => "valid withdrawal".to_owned(),
             }),
         });
     }
@@ -338,6 +376,12 @@ pub fn evaluate(facts: &RangeFacts<'_>) -> Evaluation {
                 let could = policy
                     .holders(&r.role)
                     .filter(|h| !excluded.contains(*h) && !got.iter().any(|g| g == h))
+                    .filter(|h| {
+                        // People whose keys are all expired or revoked cannot give it.
+                        facts
+                            .at
+                            .is_none_or(|at| facts.keyring.person_valid_at(h, at.now))
+                    })
                     .map(str::to_owned)
                     .collect();
                 unmet.push(Unmet {

@@ -29,6 +29,28 @@ pub struct Keyring {
     pub(crate) ssh: Vec<(String, PublicKey)>,
     /// Roles by person.
     pub(crate) roles: BTreeMap<String, Vec<String>>,
+    /// Names and emails by which a person may be claimed (lower case): handle, display name,
+    /// email, SSH key comments, OpenPGP user ids.
+    pub(crate) identities: BTreeMap<String, Vec<String>>,
+}
+
+/// The lower-cased forms of one name or `Name <email>` text: itself, its name, its email.
+fn identity_forms(text: &str, out: &mut Vec<String>) {
+    let text = text.trim().to_lowercase();
+    if text.is_empty() {
+        return;
+    }
+    if let Some((name, rest)) = text.split_once('<') {
+        let email = rest.trim_end_matches('>').trim();
+        for f in [name.trim(), email] {
+            if !f.is_empty() && !out.iter().any(|o| o == f) {
+                out.push(f.to_owned());
+            }
+        }
+    }
+    if !out.contains(&text) {
+        out.push(text);
+    }
 }
 
 impl Keyring {
@@ -76,6 +98,19 @@ impl Keyring {
         let mut ring = Keyring::default();
         for (handle, person) in &policy.people {
             ring.roles.insert(handle.clone(), person.roles.clone());
+            let ids = ring.identities.entry(handle.clone()).or_default();
+            identity_forms(handle, ids);
+            identity_forms(&person.name, ids);
+            if let Some(email) = &person.email {
+                identity_forms(email, ids);
+            }
+            for key in &person.keys {
+                // An SSH public key line's comment follows its type and base64 body.
+                if !key.starts_with("openpgp:") {
+                    let comment: Vec<&str> = key.split_whitespace().skip(2).collect();
+                    identity_forms(&comment.join(" "), ids);
+                }
+            }
             for (i, key) in person.keys.iter().enumerate() {
                 let span = person.key_spans.get(i).cloned().flatten();
                 let fail = |message: String, help: &str| KeyProblem {
@@ -94,7 +129,13 @@ impl Keyring {
                         .iter()
                         .find(|c| c.keys().any(|k| k.key().fingerprint().to_hex() == wanted));
                     match found {
-                        Some(cert) => ring.certs.push((handle.clone(), cert.clone())),
+                        Some(cert) => {
+                            let ids = ring.identities.entry(handle.clone()).or_default();
+                            for uid in cert.userids() {
+                                identity_forms(&String::from_utf8_lossy(uid.userid().value()), ids);
+                            }
+                            ring.certs.push((handle.clone(), cert.clone()));
+                        }
                         None => problems.push(fail(
                             format!("no certificate under .factory/keys/ has the fingerprint {fpr} of person `{handle}`"),
                             "add the armored certificate (gpg --export --armor FPR) as .factory/keys/NAME.asc",
@@ -125,6 +166,7 @@ impl Keyring {
             certs,
             ssh,
             roles: BTreeMap::new(),
+            identities: BTreeMap::new(),
         }
     }
 
@@ -157,5 +199,94 @@ impl Keyring {
     /// The roles of a person.
     pub fn roles(&self, person: &str) -> &[String] {
         self.roles.get(person).map_or(&[], Vec::as_slice)
+    }
+}
+
+impl Keyring {
+    /// Whether the key with this fingerprint (hex) is valid at `time` (seconds since the
+    /// epoch): not expired, not revoked, its certificate alive. SSH keys of the policy carry no
+    /// validity period and are always valid; a key the keyring does not hold is not.
+    pub fn valid_at(&self, key: &str, time: i64) -> Result<(), String> {
+        use openpgp::cert::amalgamation::ValidAmalgamation as _;
+        use openpgp::types::RevocationStatus;
+        if self
+            .ssh
+            .iter()
+            .any(|(_, k)| k.fingerprint(ssh_key::HashAlg::Sha256).to_string() == key)
+        {
+            return Ok(());
+        }
+        let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(time.max(0) as u64);
+        let policy = openpgp::policy::StandardPolicy::new();
+        let wanted = key.to_ascii_uppercase();
+        let Some((cert, handle)) = self.certs.iter().find_map(|(_, c)| {
+            c.keys()
+                .find(|k| k.key().fingerprint().to_hex() == wanted)
+                .map(|k| (c, k.key().key_handle()))
+        }) else {
+            return Err(format!("the key {key} is no key of the policy"));
+        };
+        let vc = cert
+            .with_policy(&policy, t)
+            .map_err(|e| format!("the certificate is not valid now: {e}"))?;
+        vc.alive()
+            .map_err(|e| format!("the certificate is not alive now: {e}"))?;
+        if matches!(vc.revocation_status(), RevocationStatus::Revoked(_)) {
+            return Err("the certificate is revoked".to_owned());
+        }
+        let vka = vc
+            .keys()
+            .key_handle(handle)
+            .next()
+            .ok_or_else(|| "the signing key is not valid now".to_owned())?;
+        if matches!(vka.revocation_status(), RevocationStatus::Revoked(_)) {
+            return Err("the signing key is revoked".to_owned());
+        }
+        vka.alive()
+            .map_err(|e| format!("the signing key is not alive now: {e}"))?;
+        Ok(())
+    }
+
+    /// Whether `person` holds at least one key valid at `time`.
+    pub fn person_valid_at(&self, person: &str, time: i64) -> bool {
+        self.ssh.iter().any(|(p, _)| p == person)
+            || self.certs.iter().any(|(p, c)| {
+                p == person
+                    && c.keys()
+                        .any(|k| self.valid_at(&k.key().fingerprint().to_hex(), time).is_ok())
+            })
+    }
+
+    /// The people of the keyring whom a claimed identity names: a `Requested-By` value, or a
+    /// commit's author or committer (`Name <email>`). A claim names a person when its whole
+    /// text, its name or its email (or the email's local part) equals, ignoring case, the
+    /// person's handle, display name or email, or a name or email of one of the person's keys
+    /// (an SSH key's comment, an OpenPGP user id). Claims only ever take away.
+    pub fn people_claimed_by(&self, claim: &str) -> Vec<String> {
+        let claim = claim.trim().to_lowercase();
+        if claim.is_empty() {
+            return Vec::new();
+        }
+        let mut forms = vec![claim.clone()];
+        let (name, email) = match claim.split_once('<') {
+            Some((n, rest)) => (n.trim().to_owned(), rest.trim_end_matches('>').trim().to_owned()),
+            None if claim.contains('@') => (String::new(), claim.clone()),
+            None => (claim.clone(), String::new()),
+        };
+        for f in [&name, &email] {
+            if !f.is_empty() {
+                forms.push(f.clone());
+            }
+        }
+        if let Some((local, _)) = email.split_once('@')
+            && !local.is_empty()
+        {
+            forms.push(local.to_owned());
+        }
+        self.identities
+            .iter()
+            .filter(|(_, ids)| ids.iter().any(|id| forms.contains(id)))
+            .map(|(p, _)| p.clone())
+            .collect()
     }
 }

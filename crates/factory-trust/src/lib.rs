@@ -11,6 +11,7 @@
 
 mod allowed_signers;
 pub mod approval;
+pub mod civil;
 mod commit;
 mod evaluate;
 mod keyring;
@@ -23,4 +24,4 @@ pub use evaluate::{
     Evaluation, OverrideRecord, RangeCommit, RangeFacts, StatementStatus, Unmet, evaluate,
 };
 pub use keyring::{KeyProblem, Keyring};
-pub use verify::{SignatureKind, Verdict, verify_commit};
+pub use verify::{SignatureKind, Verdict, judge_now, signature_time, verify_commit};

@@ -396,3 +396,60 @@ fn issuer_of_unparsed(body: &[u8]) -> Option<String> {
     }
     found
 }
+
+/// The creation time of an armored OpenPGP signature (seconds since the epoch), if it parses.
+pub(crate) fn openpgp_signature_time(armored: &str) -> Option<i64> {
+    let pile = PacketPile::from_bytes(armored.as_bytes()).ok()?;
+    pile.descendants().find_map(|p| match p {
+        Packet::Signature(s) => s
+            .signature_creation_time()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map(|d| d.as_secs() as i64),
+        _ => None,
+    })
+}
+
+/// When the OpenPGP signature of a raw commit says it was made (seconds since the epoch).
+pub fn signature_time(raw: &[u8]) -> Option<i64> {
+    signed_commit(raw).and_then(|s| openpgp_signature_time(&s.signature))
+}
+
+/// A verdict as it stands for a decision made at `now` (a push, or an audit of changes not yet
+/// landed): a good signature counts only if its key is still valid at `now`, and never when
+/// it is dated (`signed_at`) before the commit it signs (`committed_at`): a signer chooses the
+/// time it writes, and a backdated signature would let an expired key sign today. Other
+/// verdicts are returned as they are.
+pub fn judge_now(
+    verdict: Verdict,
+    signed_at: Option<i64>,
+    committed_at: i64,
+    keyring: &Keyring,
+    now: i64,
+) -> Verdict {
+    let Verdict::Good {
+        kind, person, key, ..
+    } = &verdict
+    else {
+        return verdict;
+    };
+    if let Some(signed_at) = signed_at
+        && signed_at < committed_at
+    {
+        return Verdict::Bad {
+            kind: *kind,
+            key: key.clone(),
+            reason: format!(
+                "the signature is dated {signed_at}, before the commit it signs ({committed_at}): backdated"
+            ),
+        };
+    }
+    if let Err(reason) = keyring.valid_at(key, now) {
+        return Verdict::Expired {
+            kind: *kind,
+            person: person.clone(),
+            key: key.clone(),
+            reason,
+        };
+    }
+    verdict
+}

@@ -194,7 +194,7 @@ fn commit(
         tier: TierId(tier),
         origin,
         signature,
-        requested_by: requested_by.map(str::to_owned),
+        claims: requested_by.map(str::to_owned).into_iter().collect(),
     }
 }
 
@@ -212,6 +212,7 @@ fn run(w: &World, commits: Vec<RangeCommit>, statements: Vec<Statement>) -> Eval
         keyring: &w.keyring,
         commits,
         statements,
+        at: None,
     })
 }
 

@@ -24,11 +24,15 @@ pub(crate) struct ApproveArgs {
     #[arg(long, value_name = "REV")]
     base: Option<String>,
     /// The role you approve in (one the base policy gives you).
-    #[arg(long, value_name = "ROLE")]
-    role: String,
+    #[arg(long, value_name = "ROLE", required_unless_present = "withdraw")]
+    role: Option<String>,
     /// Record an objection instead: an outstanding reject blocks.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "withdraw")]
     reject: bool,
+    /// Withdraw your own earlier approvals and rejects of REV (a signed statement; a withdrawn
+    /// reject stops blocking). Approve again afterwards to count again.
+    #[arg(long)]
+    withdraw: bool,
     /// A comment kept in the statement.
     #[arg(long, value_name = "TEXT", default_value = "")]
     comment: String,
@@ -178,17 +182,23 @@ fn sign(repo: &Repo, key: Option<&Path>, bytes: &[u8]) -> Result<StatementSig, C
 }
 
 pub(crate) fn approve(env: &mut Env, args: ApproveArgs) -> Result<ExitCode, CliError> {
-    let kind = if args.reject {
+    let kind = if args.withdraw {
+        Kind::Withdraw
+    } else if args.reject {
         Kind::Reject
     } else {
         Kind::Approve
+    };
+    let role = match (&args.role, kind) {
+        (Some(r), _) => r.clone(),
+        (None, _) => "any".to_owned(),
     };
     write_statement(
         env,
         Draft {
             rev: &args.rev,
             base: args.base.as_deref(),
-            role: Some(&args.role),
+            role: Some(&role),
             kind,
             comment: &args.comment,
             reason: "",
@@ -306,10 +316,11 @@ fn write_statement(env: &mut Env, draft: Draft<'_>) -> Result<ExitCode, CliError
             )));
         }
     };
-    if !policy
-        .people
-        .get(&person)
-        .is_some_and(|p| p.roles.contains(&role))
+    if draft.kind != Kind::Withdraw
+        && !policy
+            .people
+            .get(&person)
+            .is_some_and(|p| p.roles.contains(&role))
     {
         return Err(CliError::usage(format!(
             "`{person}` does not hold the role `{role}` in the base policy"
@@ -323,9 +334,13 @@ fn write_statement(env: &mut Env, draft: Draft<'_>) -> Result<ExitCode, CliError
         .map_err(|e| CliError::internal(crate::error::chain(&e)))?
         .map(|b| String::from_utf8_lossy(&b).into_owned())
         .unwrap_or_default();
-    approval::parse_note(&existing).map_err(|e| {
-        CliError::internal(format!("the approvals note of {tip} is malformed: {e}"))
-    })?;
+    // Malformed lines already there count for nothing; they do not stop a new statement.
+    let (_, malformed) = approval::parse_note_lenient(&existing);
+    for (line, problem) in malformed {
+        env.ui.err(&format!(
+            "factory: warning: line {line} of the approvals note of {tip} is malformed and counts for nothing: {problem}"
+        ));
+    }
     let note = approval::append_to_note(&existing, &statement);
     repo.write_note(
         APPROVALS_REF,
@@ -338,6 +353,7 @@ fn write_statement(env: &mut Env, draft: Draft<'_>) -> Result<ExitCode, CliError
         Kind::Approve => "approved",
         Kind::Reject => "rejected",
         Kind::Override => "overrode the gate for",
+        Kind::Withdraw => "withdrew your statements on",
     };
     env.ui.outln(&format!(
         "{verb} {}..{} as {role} ({person}), {} transcript(s) seen",

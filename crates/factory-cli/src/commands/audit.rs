@@ -76,6 +76,9 @@ pub(crate) fn run(env: &mut Env, args: Args) -> Result<ExitCode, CliError> {
         &Options {
             cache: !args.no_cache,
             progress: Some(&tick),
+            // A range already on the default branch is landed history, judged at signing time;
+            // anything else is a decision made now.
+            now: (repo.merge_base_with_default(tip) != Some(tip)).then(factory_gate::now),
         },
     )
     .map_err(block)?;
@@ -158,6 +161,9 @@ pub(crate) fn run(env: &mut Env, args: Args) -> Result<ExitCode, CliError> {
             }
             for w in &decision.waived {
                 env.ui.outln(&format!("  waived: {w}"))?;
+            }
+            for p in &decision.note_problems {
+                env.ui.outln(&format!("  note: {p}"))?;
             }
             if let Some((file, p)) = &proposed {
                 env.ui.outln(&format!(

@@ -238,6 +238,9 @@ fn report(
                         env.ui
                             .outln(&format!("factory:   waived by the override: {w}"))?;
                     }
+                    for p in &g.note_problems {
+                        env.ui.outln(&format!("factory:   note: {p}"))?;
+                    }
                 }
             }
             if !decision.passes() {
@@ -278,22 +281,43 @@ fn report(
 /// Marks a hook file as factory's.
 const MARKER: &str = "# factory-hook: installed by `factory hooks install`";
 
+/// Quotes `text` for a POSIX shell.
+fn sh_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "'\\''"))
+}
+
 fn shim(hook: &str, factory: &Path) -> String {
     let args = if hook == "pre-push" { " \"$@\"" } else { "" };
+    let quoted = sh_quote(&factory.display().to_string());
+    // The server's hook runs the binary fixed at install time: a pusher may control
+    // receive-pack's environment (a push to a local path, sshd's AcceptEnv), so neither
+    // $FACTORY nor $PATH may choose the gate. A client's own hook may be pointed elsewhere.
+    let choose = if hook == "pre-receive" {
+        format!(
+            r#"FACTORY={quoted}
+if [ ! -x "$FACTORY" ]; then
+    echo "factory: the gate's binary $FACTORY is missing: the push is refused (reinstall with factory hooks install --server)" >&2
+    exit 1
+fi"#
+        )
+    } else {
+        format!(
+            r#"FACTORY="${{FACTORY:-{quoted}}}"
+command -v "$FACTORY" >/dev/null 2>&1 || FACTORY=factory"#
+        )
+    };
     format!(
         r#"#!/bin/sh
 {MARKER}
 # Runs the hook this one replaced (if any) first, then factory's gate. Exit 0 lets the push go.
-FACTORY="${{FACTORY:-{factory}}}"
-command -v "$FACTORY" >/dev/null 2>&1 || FACTORY=factory
+{choose}
 input=$(cat)
 chained="$(dirname "$0")/{hook}.factory-chained"
 if [ -x "$chained" ]; then
     printf '%s\n' "$input" | "$chained"{args} || exit $?
 fi
 printf '%s\n' "$input" | exec "$FACTORY" hook {hook}{args}
-"#,
-        factory = factory.display()
+"#
     )
 }
 

@@ -568,6 +568,7 @@ fn build(
                     }
                     factory_trust::approval::Kind::Override => {}
                     factory_trust::approval::Kind::Reject => {}
+                    factory_trust::approval::Kind::Withdraw => {}
                 }
             } else if s.reason.contains("does not verify")
                 || s.reason.contains("no person's key")
