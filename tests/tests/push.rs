@@ -543,7 +543,11 @@ fn notes_cannot_lose_lines_or_notes_even_by_fast_forward() {
         .git(&["notes", "--ref", "factory/approvals", "remove", &tip]);
     let o = w.push(&["refs/notes/factory/approvals:refs/notes/factory/approvals"]);
     assert!(!o.status.success());
-    assert!(stderr(&o).contains("is removed"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("are removed or changed"),
+        "{}",
+        stderr(&o)
+    );
     assert_eq!(
         w.server_ref("refs/notes/factory/approvals").unwrap(),
         approvals
@@ -551,7 +555,7 @@ fn notes_cannot_lose_lines_or_notes_even_by_fast_forward() {
 }
 
 #[test]
-fn a_malformed_note_pushed_with_the_branch_blocks_it() {
+fn a_malformed_note_line_pushed_with_the_branch_is_refused() {
     let w = World::new();
     w.agent_commit("docs/a.md", "a\n", "Doc a");
     w.attach_transcript();
@@ -567,9 +571,10 @@ fn a_malformed_note_pushed_with_the_branch_blocks_it() {
     ]);
     let text = w.push_main(false, "a malformed approvals note");
     assert!(
-        text.contains("the gate cannot decide, so it blocks"),
+        text.contains("line 1 of the note of") && text.contains("is not a valid statement"),
         "{text}"
     );
+    assert!(w.server_ref("refs/notes/factory/approvals").is_none());
 }
 
 #[test]

@@ -302,7 +302,8 @@ fi"#
         )
     } else {
         format!(
-            r#"FACTORY="${{FACTORY:-{quoted}}}"
+            r#"installed={quoted}
+FACTORY="${{FACTORY:-$installed}}"
 command -v "$FACTORY" >/dev/null 2>&1 || FACTORY=factory"#
         )
     };
