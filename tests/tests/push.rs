@@ -691,3 +691,385 @@ fn a_base_whose_policy_does_not_load_is_refused_and_blocks_everything() {
     );
     assert_eq!(git_server(&["rev-parse", "main"]), broken);
 }
+
+// ---- Attacks on the gate (issue 12): each tries to get a push past the server's hook. ----
+
+impl World {
+    /// Lands a hard-stop change (src/auth/session.rs) approved by carol and dave; returns the
+    /// commit before it (the old state) and the landed tip.
+    fn land_a_security_fix(&self) -> (String, String) {
+        let old = self.dev.git(&["rev-parse", "HEAD"]).trim().to_owned();
+        self.agent_commit(
+            "src/auth/session.rs",
+            "pub fn expire() -> u64 { 900 }\n",
+            "Expire sessions after 15 minutes",
+        );
+        self.attach_transcript();
+        self.approve("carol", "validation-architect");
+        self.approve("dave", "domain-expert");
+        let tip = self.push_main(true, "the approved security fix");
+        assert!(tip.contains("tier hard-stop"), "{tip}");
+        (old, self.dev.git(&["rev-parse", "HEAD"]).trim().to_owned())
+    }
+
+    /// A merge commit with these parents and the tree of `tree_of`, made with plumbing; HEAD
+    /// moves to it.
+    fn merge_commit(&self, parents: &[&str], tree_of: &str, message: &str) -> String {
+        let tree = self.dev.git(&["rev-parse", &format!("{tree_of}^{{tree}}")]);
+        let mut args = vec!["commit-tree", tree.trim()];
+        for p in parents {
+            args.extend(["-p", p]);
+        }
+        args.extend(["-m", message]);
+        let merge = self.dev.git(&args).trim().to_owned();
+        self.dev.git(&["reset", "--quiet", "--hard", &merge]);
+        merge
+    }
+
+    /// `factory approve` (or reject, withdraw) by `who` at a given time.
+    fn statement_at(&self, who: &str, args: &[&str], time: &str) -> Output {
+        let key = self.key(who).display().to_string();
+        self.dev
+            .command(factory_bin())
+            .env("GIT_COMMITTER_DATE", time)
+            .arg("approve")
+            .args(args)
+            .args(["--key", &key])
+            .output()
+            .unwrap()
+    }
+}
+
+#[test]
+fn attack_a_merge_of_an_old_commit_cannot_bring_back_old_content() {
+    let w = World::new();
+    let (old, fixed) = w.land_a_security_fix();
+    // A merge whose second parent is the old commit, resolved to the old tree: the fix is
+    // silently reverted. Judged by what it brings to its first parent: the auth file goes.
+    w.merge_commit(&[&fixed, &old], &old, "Merge branch 'docs'");
+    let text = w.push_main(false, "a merge resolved to an old parent's content");
+    assert!(
+        text.contains("tier hard-stop") && text.contains("`validation-architect`"),
+        "{text}"
+    );
+    // The same with the parents swapped: the tip's first-parent chain misses the base, and the
+    // net change base -> tip is judged.
+    w.dev.git(&["reset", "--quiet", "--hard", &fixed]);
+    w.merge_commit(&[&old, &fixed], &old, "Merge main into docs");
+    let text = w.push_main(false, "a merge whose first parent is older than the base");
+    assert!(text.contains("tier hard-stop"), "{text}");
+    // factory audit for CI says the same.
+    let range = format!("{fixed}..HEAD");
+    let o = w.factory(&["audit", &range]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    // An octopus merge of two old commits, resolved to the oldest tree.
+    w.dev.git(&["reset", "--quiet", "--hard", &fixed]);
+    let side_tree = w.dev.git(&["rev-parse", &format!("{old}^{{tree}}")]);
+    let older = w
+        .dev
+        .git(&["commit-tree", side_tree.trim(), "-p", &old, "-m", "side"])
+        .trim()
+        .to_owned();
+    w.merge_commit(&[&fixed, &old, &older], &old, "Octopus");
+    w.push_main(false, "an octopus merge resolved to old content");
+    // The legitimate counterpart: a clean merge of a docs branch lands.
+    w.dev.git(&["reset", "--quiet", "--hard", &fixed]);
+    w.dev.git(&["checkout", "--quiet", "-b", "docs", &old]);
+    w.agent_commit("docs/guide.md", "# Guide\n", "Write the guide");
+    w.attach_transcript();
+    w.dev.git(&["checkout", "--quiet", "main"]);
+    w.dev.git(&[
+        "merge",
+        "--quiet",
+        "--no-ff",
+        "--no-edit",
+        "docs",
+        "-m",
+        "Merge docs",
+    ]);
+    w.attach_transcript();
+    let text = w.push_main(true, "a clean merge of a docs branch");
+    assert!(text.contains("tier auto"), "{text}");
+}
+
+#[test]
+fn attack_an_old_policy_cannot_come_back_through_a_new_branch() {
+    let w = World::new();
+    let old = w.dev.git(&["rev-parse", "HEAD"]).trim().to_owned();
+    // Remove bob from the policy (a governance change: carol and dave sign it off).
+    let policy = std::fs::read_to_string(w.dev.path().join(".factory/policy.toml")).unwrap();
+    let start = policy.find("\n[people.bob]").unwrap();
+    let end = start + 1 + policy[start + 1..].find("\n[people.").unwrap();
+    let policy = format!("{}{}", &policy[..start], &policy[end..]).replace(
+        "roles = [\"domain-expert\"]",
+        "roles = [\"domain-expert\", \"maintainer\"]",
+    );
+    w.dev.write(".factory/policy.toml", policy);
+    w.dev.commit("Remove bob");
+    w.approve("carol", "validation-architect");
+    w.approve("dave", "domain-expert");
+    w.push_main(true, "bob removed, signed off");
+    // A release branch at the old commit (which still names bob) is just history.
+    let o = w.push(&[&format!("{old}:refs/heads/release/old")]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // Work on it that bob approves under the old policy does not count: every protected ref
+    // is judged by the default branch's policy and keys.
+    w.dev
+        .git(&["checkout", "--quiet", "-b", "release-old", &old]);
+    w.agent_commit(
+        "src/api.rs",
+        "fn routes(r: Router) -> Router { r.route(\"/x\", get(x)) }\n",
+        "Add x",
+    );
+    w.attach_transcript();
+    let o = w.statement_at(
+        "bob",
+        &["--role", "maintainer", "--base", &old],
+        "2026-01-05T11:00:00Z",
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let before = w.server_ref("refs/heads/release/old");
+    let o = w.push(&[
+        "HEAD:refs/heads/release/old",
+        "refs/notes/factory/*:refs/notes/factory/*",
+    ]);
+    assert!(!o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("needs 1 approval(s) by `maintainer`"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(w.server_ref("refs/heads/release/old"), before);
+}
+
+#[test]
+fn attack_a_notes_tree_that_maps_one_object_twice_is_refused() {
+    let w = World::new();
+    w.agent_commit("src/api.rs", "r.route(\"/a\", get(a))\n", "Add a");
+    w.attach_transcript();
+    let tip = w.dev.git(&["rev-parse", "HEAD"]).trim().to_owned();
+    // bob rejects; the reject is pushed.
+    let o = w.statement_at(
+        "bob",
+        &["--role", "maintainer", "--reject"],
+        "2026-01-05T11:00:00Z",
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = w.push(&["refs/notes/factory/*:refs/notes/factory/*"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let notes = w.server_ref("refs/notes/factory/approvals").unwrap();
+    // A new notes commit whose tree keeps the reject and adds a fanned-out entry for the same
+    // commit holding nothing: a reader that takes the fanned-out one loses the reject.
+    let flat = w
+        .dev
+        .git(&["rev-parse", &format!("refs/notes/factory/approvals:{tip}")])
+        .trim()
+        .to_owned();
+    let empty = w
+        .dev
+        .command("git")
+        .args(["hash-object", "-w", "--stdin"])
+        .output()
+        .unwrap();
+    let empty = stdout(&empty).trim().to_owned();
+    let sub = mktree(&w, &format!("100644 blob {empty}\t{}\n", &tip[2..]));
+    let tree = mktree(
+        &w,
+        &format!(
+            "100644 blob {flat}\t{tip}\n040000 tree {sub}\t{}\n",
+            &tip[..2]
+        ),
+    );
+    let commit = w
+        .dev
+        .git(&["commit-tree", &tree, "-p", &notes, "-m", "shadow"])
+        .trim()
+        .to_owned();
+    w.dev
+        .git(&["update-ref", "refs/notes/factory/approvals", &commit]);
+    let o = w.push(&["refs/notes/factory/approvals:refs/notes/factory/approvals"]);
+    assert!(!o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("maps") && stderr(&o).contains("2 times"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(w.server_ref("refs/notes/factory/approvals").unwrap(), notes);
+    // Locally the ambiguous tree is an error wherever factory reads it (fail closed).
+    let o = w.factory(&["audit", "origin/main..HEAD"]);
+    assert_eq!(o.status.code(), Some(2), "{}{}", stdout(&o), stderr(&o));
+    let o = w.factory(&["approvals"]);
+    assert!(!o.status.success());
+}
+
+fn mktree(w: &World, listing: &str) -> String {
+    use std::io::Write as _;
+    let mut child = w
+        .dev
+        .command("git")
+        .args(["mktree"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(listing.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    stdout(&out).trim().to_owned()
+}
+
+#[test]
+fn attack_poisoned_notes_are_refused_and_a_reject_can_be_withdrawn() {
+    let w = World::new();
+    w.agent_commit("src/api.rs", "r.route(\"/a\", get(a))\n", "Add a");
+    w.attach_transcript();
+    let tip = w.dev.git(&["rev-parse", "HEAD"]).trim().to_owned();
+    let o = w.push(&[
+        "HEAD:refs/heads/agent/a",
+        "refs/notes/factory/*:refs/notes/factory/*",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let transcripts = w.server_ref("refs/notes/factory/transcripts");
+    // A notes-only push that poisons the approvals note of the pending commit.
+    w.dev.git(&[
+        "notes",
+        "--ref",
+        "factory/approvals",
+        "add",
+        "-m",
+        "garbage{",
+        &tip,
+    ]);
+    let o = w.push(&["refs/notes/factory/approvals:refs/notes/factory/approvals"]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("line 1 of the note of")
+            && stderr(&o).contains("not a valid statement"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(w.server_ref("refs/notes/factory/approvals"), None);
+    // The same for a transcript line.
+    w.dev.git(&[
+        "notes",
+        "--ref",
+        "factory/transcripts",
+        "append",
+        "-m",
+        "{\"schema\":1}",
+        &tip,
+    ]);
+    let o = w.push(&["refs/notes/factory/transcripts:refs/notes/factory/transcripts"]);
+    assert!(
+        !o.status.success() && stderr(&o).contains("not a valid transcript"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(w.server_ref("refs/notes/factory/transcripts"), transcripts);
+    w.dev
+        .git(&["notes", "--ref", "factory/approvals", "remove", &tip]);
+    w.dev.git(&[
+        "fetch",
+        "--quiet",
+        "origin",
+        "+refs/notes/factory/transcripts:refs/notes/factory/transcripts",
+    ]);
+    // bob rejects, then withdraws the reject and approves: it lands.
+    let o = w.statement_at(
+        "bob",
+        &["--role", "maintainer", "--reject"],
+        "2026-01-05T11:00:00Z",
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = w.push_main(false, "an outstanding reject");
+    assert!(text.contains("bob rejected the change"), "{text}");
+    let o = w.statement_at("bob", &["--withdraw"], "2026-01-05T12:00:00Z");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = w.push_main(false, "withdrawn, but not approved yet");
+    assert!(!text.contains("bob rejected"), "{text}");
+    let o = w.statement_at("bob", &["--role", "maintainer"], "2026-01-05T13:00:00Z");
+    assert!(o.status.success(), "{}", stderr(&o));
+    w.push_main(true, "the reject withdrawn and the change approved");
+}
+
+#[test]
+fn attack_claimed_identities_only_take_away() {
+    for requested in [
+        "Requested-By: bob@example.com",
+        "Requested-By: erin\nRequested-By: bob",
+        "Requested-By: BOB",
+    ] {
+        let w = World::new();
+        w.dev.write("src/api.rs", "r.route(\"/a\", get(a))\n");
+        w.dev
+            .commit(&format!("Add a\n\nAgent: claude-code/2.0\n{requested}\n"));
+        w.attach_transcript();
+        w.approve("bob", "maintainer");
+        let text = w.push_main(false, requested);
+        assert!(
+            text.contains("cannot approve") || text.contains("no one in the base policy"),
+            "{requested}: {text}"
+        );
+    }
+    // An unsigned commit authored by bob, or relabelled as an agent's, is not approved by bob.
+    for message in [
+        "Add b\n",
+        "Add b\n\nAgent: claude-code/2.0\nRequested-By: erin\n",
+    ] {
+        let w = World::new();
+        w.dev.write("src/api.rs", "r.route(\"/b\", get(b))\n");
+        w.dev.git(&["add", "-A"]);
+        let o = w
+            .dev
+            .command("git")
+            .env("GIT_AUTHOR_NAME", "bob")
+            .env("GIT_AUTHOR_EMAIL", "bob@example.com")
+            .args(["commit", "--quiet", "-a", "-m", message])
+            .output()
+            .unwrap();
+        success(o, "git commit as bob");
+        w.attach_transcript();
+        w.approve("bob", "maintainer");
+        w.push_main(false, "bob approving bob's own commit");
+    }
+}
+
+#[test]
+fn attack_the_server_hook_ignores_the_pushers_environment() {
+    let w = World::new();
+    w.agent_commit("docs/a.md", "a\n", "Doc a without a transcript");
+    let before = w.server_ref("refs/heads/main");
+    let bin = w.dev.home().join("fakebin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::write(bin.join("factory"), "#!/bin/sh\nexit 0\n").unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(bin.join("factory"), std::fs::Permissions::from_mode(0o755))
+            .unwrap();
+    }
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let o = w
+        .dev
+        .command("git")
+        .env("FACTORY", "/bin/true")
+        .env("PATH", &path)
+        .args(["push", "--no-verify", "origin", "main"])
+        .output()
+        .unwrap();
+    assert!(!o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("without a transcript"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(w.server_ref("refs/heads/main"), before);
+}

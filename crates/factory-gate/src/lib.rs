@@ -579,7 +579,18 @@ pub fn decide_history(
                     })
                 })
                 .collect::<Result<Vec<_>, _>>()?;
-            decisions[i] = Some(judge(repo, parent, step, notes, &loaded, step_facts, None, None)?);
+            decisions[i] = Some(judge(
+                repo,
+                parent,
+                step,
+                notes,
+                &loaded,
+                step_facts,
+                Judging {
+                    now: None,
+                    net: None,
+                },
+            )?);
             let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
             if let Some(p) = progress {
                 p(n, total);
@@ -658,7 +669,18 @@ pub(crate) fn decide_loaded(
     } else {
         Some(factory_git::classify_between(repo, policy, base, tip).map_err(git)?)
     };
-    judge(repo, base, tip, notes, loaded, facts, options.now, net)
+    judge(
+        repo,
+        base,
+        tip,
+        notes,
+        loaded,
+        facts,
+        Judging {
+            now: options.now,
+            net,
+        },
+    )
 }
 
 /// Whether following first parents from `tip` through the range's commits reaches `base`.
@@ -684,6 +706,14 @@ fn reaches_base(
     }
 }
 
+/// How [`judge`] judges, beyond the facts of the commits.
+struct Judging {
+    /// The time of a decision made now (see [`Options::now`]).
+    now: Option<i64>,
+    /// The net change base → tip, when the tip's first-parent chain misses the base.
+    net: Option<factory_policy::Verdict>,
+}
+
 /// The decision on base..tip from the facts of its commits (newest first).
 fn judge(
     repo: &Repo,
@@ -692,9 +722,9 @@ fn judge(
     notes: &Notes,
     loaded: &Loaded,
     facts: Vec<cache::Facts>,
-    now: Option<i64>,
-    net: Option<factory_policy::Verdict>,
+    how: Judging,
 ) -> Result<Decision, GateError> {
+    let Judging { now, net } = how;
     let (policy, policy_blob, keyring) = loaded;
     let tip_hex = tip.to_string();
     let mut note_problems: Vec<String> = Vec::new();
@@ -828,7 +858,11 @@ fn judge(
     let tip_time = repo
         .raw_commit(tip)
         .map_err(git)
-        .map(|raw| factory_trust::signed_commit(&raw).and_then(|s| s.committer_time).or_else(|| committer_time(&raw)))?
+        .map(|raw| {
+            factory_trust::signed_commit(&raw)
+                .and_then(|s| s.committer_time)
+                .or_else(|| committer_time(&raw))
+        })?
         .unwrap_or(0);
     let evaluation = evaluate(&RangeFacts {
         at: now.map(|now| factory_trust::approval::CheckTime {

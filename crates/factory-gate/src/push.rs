@@ -126,6 +126,19 @@ pub struct PushContext {
 }
 
 impl PushContext {
+    /// The default branch's name (full ref), as [`PushContext::default_tip`] finds it.
+    fn default_name(&self) -> Option<&str> {
+        let exists = |name: &str| self.branches.iter().any(|(n, _)| n == name);
+        self.default_branch
+            .as_deref()
+            .filter(|n| exists(n))
+            .or_else(|| {
+                ["refs/heads/main", "refs/heads/master"]
+                    .into_iter()
+                    .find(|n| exists(n))
+            })
+    }
+
     /// The default branch's tip; when HEAD names a branch that does not exist (a bare
     /// repository initialised with another default name), `main`, else `master`.
     fn default_tip(&self) -> Option<ObjectId> {
@@ -386,6 +399,26 @@ fn protected_update(
     // One source of governance: the default branch's tip judges every protected ref, so a
     // branch created at (or kept on) an old commit never brings back an older policy or keys.
     let governance = ctx.default_tip().unwrap_or(base);
+    // The default branch's next tip becomes every protected ref's governance: its policy and
+    // keys must load, or every later push would be blocked.
+    if ctx.default_name() == Some(u.name.as_str()) {
+        let changed = match (
+            repo.entry_id_at(base, ".factory"),
+            repo.entry_id_at(new, ".factory"),
+        ) {
+            (Ok(a), Ok(b)) => a != b,
+            (Err(e), _) | (_, Err(e)) => return UpdateDecision::error(u, git(e)),
+        };
+        if changed && let Err(e) = policies.at(repo, new) {
+            return UpdateDecision::refused(
+                u,
+                format!(
+                    "{} would govern every protected branch, and its policy does not load: {e}",
+                    u.name
+                ),
+            );
+        }
+    }
     match policies.decide(repo, governance, base, new, notes) {
         Ok(d) => UpdateDecision::gated(u, d),
         Err(e) => UpdateDecision::error(u, e),
@@ -571,7 +604,11 @@ fn notes_update(repo: &Repo, u: &RefUpdate) -> UpdateDecision {
                         "{}: line {} of the note of {object} is not a valid {}: {problem}",
                         u.name,
                         i + 1,
-                        if transcripts { "transcript" } else { "statement" }
+                        if transcripts {
+                            "transcript"
+                        } else {
+                            "statement"
+                        }
                     ),
                 });
             }

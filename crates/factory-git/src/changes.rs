@@ -1,7 +1,6 @@
 //! From a commit to its change set: the tree diff against its first parent, renames, and the
 //! lines of the files that content rules cover.
 
-
 use bstr::{BString, ByteSlice};
 use factory_policy::{
     Classifier, CommitFacts, ContentNeed, FileChange, FileMode, Lines, Policy, Status,
@@ -413,7 +412,11 @@ impl Worker<'_> {
 
     /// The change between two commits' trees (`from` → `to`), with `to`'s commit facts: the net
     /// change a range brings, whatever its history.
-    pub fn change_between(&mut self, from: ObjectId, to: ObjectId) -> Result<ChangeSet, ChangeError> {
+    pub fn change_between(
+        &mut self,
+        from: ObjectId,
+        to: ObjectId,
+    ) -> Result<ChangeSet, ChangeError> {
         let mut cs = self.change_set_against(to, Some(from))?;
         cs.parents = vec![from];
         Ok(cs)

@@ -28,7 +28,9 @@ pub enum NoteError {
         source: gix::Error,
     },
     /// The notes tree maps the object more than once (entries at two fan-out levels).
-    #[error("the notes tree {notes} maps {commit} {count} times (entries at different fan-outs): an ambiguous notes tree is refused")]
+    #[error(
+        "the notes tree {notes} maps {commit} {count} times (entries at different fan-outs): an ambiguous notes tree is refused"
+    )]
     Ambiguous {
         /// The annotated object.
         commit: ObjectId,
@@ -64,11 +66,17 @@ impl Repo {
             notes_ref: notes_ref.to_owned(),
             source,
         };
-        let Some(reference) = repo.try_find_reference(notes_ref).map_err(|e| err(gix::Error::from_error(e)))? else {
+        let Some(reference) = repo
+            .try_find_reference(notes_ref)
+            .map_err(|e| err(gix::Error::from_error(e)))?
+        else {
             return Ok(None);
         };
         let mut reference = reference;
-        let notes = reference.peel_to_id().map_err(|e| err(gix::Error::from_error(e)))?.detach();
+        let notes = reference
+            .peel_to_id()
+            .map_err(|e| err(gix::Error::from_error(e)))?
+            .detach();
         self.read_note_in(notes, commit)
     }
 
@@ -87,7 +95,11 @@ impl Repo {
             notes_ref: notes.to_string(),
             source,
         };
-        let tree = repo.find_commit(notes).map_err(err)?.tree_id().map_err(err)?;
+        let tree = repo
+            .find_commit(notes)
+            .map_err(err)?
+            .tree_id()
+            .map_err(err)?;
         let hex = commit.to_string();
         let mut found: Vec<(String, ObjectId)> = Vec::new();
         let mut pending: Vec<(ObjectId, String)> = vec![(tree.detach(), String::new())];

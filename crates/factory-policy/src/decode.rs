@@ -253,7 +253,9 @@ impl Cx {
             match parsed {
                 Ok(hir) => {
                     ok += 1;
-                    let seq = regex_syntax::hir::literal::Extractor::new().extract(&hir);
+                    let seq = regex_syntax::hir::literal::Extractor::new()
+                        .limit_total(16)
+                        .extract(&hir);
                     match (seq.literals(), required.as_mut()) {
                         (Some(lits), Some(all))
                             if !lits.is_empty()
@@ -700,13 +702,20 @@ pub(crate) fn decode(name: &str, text: &str) -> Result<Policy, PolicyError> {
         message_re: None,
         trailer_value_re: None,
     });
+    // Line numbers by binary search: scanning the text once per rule is quadratic.
+    let newlines: Vec<usize> = text
+        .bytes()
+        .enumerate()
+        .filter(|(_, b)| *b == b'\n')
+        .map(|(i, _)| i)
+        .collect();
     let mut ids: HashSet<String> = HashSet::new();
     if let Some(item) = root.get("rule") {
         for (t, span) in cx.tables(item, "rule") {
             cx.check_keys(t, &schema::RULE, "a rule");
             let line = span
                 .as_ref()
-                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+                .map(|s| newlines.partition_point(|&nl| nl < s.start) + 1);
             let id = cx.string(t, "id");
             let what = id
                 .as_ref()
@@ -883,7 +892,8 @@ pub(crate) fn decode(name: &str, text: &str) -> Result<Policy, PolicyError> {
         }
     }
 
-    let paths = match PathIndex::build(&path_lists) {
+    drop(doc);
+    let paths = match PathIndex::build(path_lists) {
         Ok(index) => Some(index),
         Err(e) => {
             cx.p.error(

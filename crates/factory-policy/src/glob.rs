@@ -7,12 +7,28 @@
 //! excludes what earlier patterns of the same list included, and the last matching pattern of a
 //! list decides.
 
-use globset::{Candidate, Glob, GlobBuilder, GlobSet, GlobSetBuilder};
+use globset::{Candidate, Glob, GlobBuilder, GlobSet};
+
+/// How a pattern is matched: most patterns of large policies (CODEOWNERS imports) are literal
+/// paths or names, which a hash lookup matches without a glob.
+#[derive(Debug, Clone)]
+enum Matcher {
+    /// An anchored literal path: the candidate (the path or an ancestor) equals it.
+    Exact(Box<[u8]>),
+    /// An unanchored literal name: the candidate's last component equals it.
+    Basename(Box<[u8]>),
+    Glob(Glob),
+}
+
+fn is_literal(s: &str) -> bool {
+    !s.bytes()
+        .any(|b| matches!(b, b'*' | b'?' | b'[' | b']' | b'{' | b'}' | b'\\'))
+}
 
 /// One pattern of a `paths` list, ready to be added to a [`PathIndex`].
 #[derive(Debug, Clone)]
 pub(crate) struct PathPattern {
-    glob: Glob,
+    matcher: Matcher,
     negated: bool,
     /// A trailing `/`: the pattern matches directories only, so only a path's ancestors.
     dir_only: bool,
@@ -43,12 +59,43 @@ impl PathPattern {
         if body.is_empty() {
             return Err("the pattern is empty".into());
         }
+        // Literal fast paths (equivalent because PathIndex::matching tests every ancestor).
+        if anchored && is_literal(body) {
+            return Ok(PathPattern {
+                matcher: Matcher::Exact(body.as_bytes().into()),
+                negated,
+                dir_only,
+            });
+        }
+        if anchored
+            && !dir_only
+            && let Some(dir) = body
+                .strip_suffix("/**")
+                .filter(|d| !d.is_empty() && is_literal(d))
+        {
+            // `dir/**` matches what is strictly below `dir`: `dir` as an ancestor.
+            return Ok(PathPattern {
+                matcher: Matcher::Exact(dir.as_bytes().into()),
+                negated,
+                dir_only: true,
+            });
+        }
+        if !anchored && is_literal(body) {
+            return Ok(PathPattern {
+                matcher: Matcher::Basename(body.as_bytes().into()),
+                negated,
+                dir_only,
+            });
+        }
         // Validate the pattern as written, so that errors name what the user wrote.
-        GlobBuilder::new(body)
-            .literal_separator(true)
-            .backslash_escape(true)
-            .build()
-            .map_err(|e| e.kind().to_string())?;
+        let validate = || {
+            GlobBuilder::new(body)
+                .literal_separator(true)
+                .backslash_escape(true)
+                .build()
+                .map(drop)
+                .map_err(|e| e.kind().to_string())
+        };
         let base = if anchored {
             body.to_owned()
         } else {
@@ -63,9 +110,9 @@ impl PathPattern {
             .backslash_escape(true)
             .empty_alternates(true)
             .build()
-            .map_err(|e| e.kind().to_string())?;
+            .map_err(|e| validate().err().unwrap_or_else(|| e.kind().to_string()))?;
         Ok(PathPattern {
-            glob,
+            matcher: Matcher::Glob(glob),
             negated,
             dir_only,
         })
@@ -76,8 +123,12 @@ impl PathPattern {
 #[derive(Debug, Clone)]
 pub(crate) struct PathIndex {
     set: GlobSet,
-    /// For each glob of the set: (list id, pattern position in its list, negated, dir only).
+    /// For each pattern: (list id, pattern position in its list, negated, dir only).
     owners: Vec<(usize, usize, bool, bool)>,
+    /// For each glob of the set, its pattern (index in `owners`).
+    glob_owner: Vec<u32>,
+    exact: std::collections::HashMap<Box<[u8]>, Vec<u32>>,
+    basename: std::collections::HashMap<Box<[u8]>, Vec<u32>>,
     lists: usize,
 }
 
@@ -90,19 +141,36 @@ pub(crate) struct Scratch {
 
 impl PathIndex {
     /// Builds the index from lists of compiled patterns; list `i` is reported at position `i`.
-    pub(crate) fn build(lists: &[Vec<PathPattern>]) -> Result<Self, globset::Error> {
-        let mut builder = GlobSetBuilder::new();
+    pub(crate) fn build(lists: Vec<Vec<PathPattern>>) -> Result<Self, globset::Error> {
+        let n_lists = lists.len();
         let mut owners = Vec::new();
-        for (list, patterns) in lists.iter().enumerate() {
-            for (pos, pattern) in patterns.iter().enumerate() {
-                builder.add(pattern.glob.clone());
+        let mut glob_owner = Vec::new();
+        let mut globs = Vec::new();
+        let mut exact: std::collections::HashMap<Box<[u8]>, Vec<u32>> = Default::default();
+        let mut basename: std::collections::HashMap<Box<[u8]>, Vec<u32>> = Default::default();
+        for (list, patterns) in lists.into_iter().enumerate() {
+            for (pos, pattern) in patterns.into_iter().enumerate() {
+                let id = owners.len() as u32;
                 owners.push((list, pos, pattern.negated, pattern.dir_only));
+                match pattern.matcher {
+                    Matcher::Exact(k) => exact.entry(k).or_default().push(id),
+                    Matcher::Basename(k) => basename.entry(k).or_default().push(id),
+                    Matcher::Glob(g) => {
+                        glob_owner.push(id);
+                        globs.push(g);
+                    }
+                }
             }
         }
+        let set = GlobSet::new(&globs)?;
+        drop(globs);
         Ok(PathIndex {
-            set: builder.build()?,
+            set,
             owners,
-            lists: lists.len(),
+            glob_owner,
+            exact,
+            basename,
+            lists: n_lists,
         })
     }
 
@@ -125,9 +193,20 @@ impl PathIndex {
             if end == 0 {
                 continue;
             }
-            let candidate = Candidate::from_bytes(&path[..end]);
+            let cand = &path[..end];
+            let candidate = Candidate::from_bytes(cand);
             self.set
                 .matches_candidate_into(&candidate, &mut scratch.hits);
+            for hit in scratch.hits.iter_mut() {
+                *hit = self.glob_owner[*hit] as usize;
+            }
+            if let Some(ids) = self.exact.get(cand) {
+                scratch.hits.extend(ids.iter().map(|&i| i as usize));
+            }
+            let name = cand.rsplit(|&b| b == b'/').next().unwrap_or(cand);
+            if let Some(ids) = self.basename.get(name) {
+                scratch.hits.extend(ids.iter().map(|&i| i as usize));
+            }
             for &hit in &scratch.hits {
                 let (list, pos, negated, dir_only) = self.owners[hit];
                 if dir_only && !ancestor {
@@ -154,7 +233,7 @@ mod tests {
             .iter()
             .map(|p| PathPattern::compile(p).unwrap())
             .collect();
-        let index = PathIndex::build(&[list]).unwrap();
+        let index = PathIndex::build(vec![list]).unwrap();
         let mut out = Vec::new();
         index.matching(path.as_bytes(), &mut Scratch::default(), &mut out);
         out[0]
@@ -203,7 +282,7 @@ mod tests {
     #[test]
     fn non_utf8_paths_are_matched_as_bytes() {
         let list = vec![PathPattern::compile("data/**").unwrap()];
-        let index = PathIndex::build(&[list]).unwrap();
+        let index = PathIndex::build(vec![list]).unwrap();
         let mut out = Vec::new();
         index.matching(b"data/\xff\xfe.bin", &mut Scratch::default(), &mut out);
         assert!(out[0]);

@@ -262,8 +262,9 @@ pub fn evaluate(facts: &RangeFacts<'_>) -> Evaluation {
             .then(|| "withdrawn by its signer".to_owned())
         })
         .or_else(|| {
-            (s.kind == Kind::Withdraw)
-                .then(|| "a withdrawal: its signer's earlier statements count for nothing".to_owned())
+            (s.kind == Kind::Withdraw).then(|| {
+                "a withdrawal: its signer's earlier statements count for nothing".to_owned()
+            })
         })
         .or_else(|| {
             (s.kind == Kind::Override && s.role != policy.gate.override_role).then(|| {

@@ -269,7 +269,10 @@ impl Keyring {
         }
         let mut forms = vec![claim.clone()];
         let (name, email) = match claim.split_once('<') {
-            Some((n, rest)) => (n.trim().to_owned(), rest.trim_end_matches('>').trim().to_owned()),
+            Some((n, rest)) => (
+                n.trim().to_owned(),
+                rest.trim_end_matches('>').trim().to_owned(),
+            ),
             None if claim.contains('@') => (String::new(), claim.clone()),
             None => (claim.clone(), String::new()),
         };
