@@ -1073,3 +1073,108 @@ fn attack_the_server_hook_ignores_the_pushers_environment() {
     );
     assert_eq!(w.server_ref("refs/heads/main"), before);
 }
+
+#[test]
+fn attack_backdated_signatures_and_expired_keys_do_not_count() {
+    let w = World::new();
+    // gina's key was made in 2019 and expired a year later.
+    let (gnupg, fpr) = w.dev.gpg_key(
+        "gina",
+        "Gina <gina@example.com>",
+        "1y",
+        &["--faked-system-time", "20190101T000000!"],
+    );
+    let real_gpg = stdout(
+        &std::process::Command::new("sh")
+            .args(["-c", "command -v gpg"])
+            .output()
+            .unwrap(),
+    )
+    .trim()
+    .to_owned();
+    // A gpg that signs with the clock set back to 2019, while the key was valid.
+    let fakebin = w.dev.home().join("gpg-2019");
+    std::fs::create_dir_all(&fakebin).unwrap();
+    std::fs::write(
+        fakebin.join("gpg"),
+        format!("#!/bin/sh\nexec {real_gpg} --faked-system-time 20190601T000000! \"$@\"\n"),
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(fakebin.join("gpg"), std::fs::Permissions::from_mode(0o755))
+            .unwrap();
+    }
+    let cert = w
+        .dev
+        .command("gpg")
+        .env("GNUPGHOME", &gnupg)
+        .args(["--batch", "--armor", "--export", &fpr])
+        .output()
+        .unwrap();
+    w.dev.write(".factory/keys/gina.asc", cert.stdout);
+    let policy = std::fs::read_to_string(w.dev.path().join(".factory/policy.toml")).unwrap();
+    w.dev.write(
+        ".factory/policy.toml",
+        format!("{policy}\n[people.gina]\nroles = [\"maintainer\"]\nkeys = [\"openpgp:{fpr}\"]\n"),
+    );
+    w.dev.commit("Add gina");
+    w.approve("carol", "validation-architect");
+    w.approve("dave", "domain-expert");
+    w.push_main(true, "gina added, signed off");
+    w.dev.git(&["config", "user.signingkey", &fpr]);
+    let path = format!(
+        "{}:{}",
+        fakebin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+
+    // An approval signed today with the clock set back to when the key was valid.
+    w.agent_commit("src/api.rs", "r.route(\"/a\", get(a))\n", "Add a");
+    w.attach_transcript();
+    let o = w
+        .dev
+        .command(factory_bin())
+        .env("GNUPGHOME", &gnupg)
+        .env("PATH", &path)
+        .env("GIT_COMMITTER_DATE", "2026-01-05T11:00:00Z")
+        .args(["approve", "--role", "maintainer"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = w.push_main(
+        false,
+        "an approval by a key that expired in 2020, backdated",
+    );
+    assert!(
+        text.contains("needs 1 approval(s) by `maintainer`"),
+        "{text}"
+    );
+    assert!(
+        text.contains("can be given by: bob") && !text.contains("gina"),
+        "an expired person is not offered: {text}"
+    );
+    // A commit signed the same way does not approve itself.
+    w.dev.git(&["reset", "--quiet", "--hard", "origin/main"]);
+    w.dev.write("src/api.rs", "r.route(\"/b\", get(b))\n");
+    w.dev.git(&["add", "-A"]);
+    let gpg_program = fakebin.join("gpg").display().to_string();
+    let o = w
+        .dev
+        .command("git")
+        .env("GNUPGHOME", &gnupg)
+        .args(["-c", &format!("gpg.program={gpg_program}")])
+        .args(["commit", "--quiet", "-S", "-m", "Add b"])
+        .output()
+        .unwrap();
+    success(o, "a backdated signed commit");
+    let text = w.push_main(false, "a commit signed by an expired key, backdated");
+    assert!(
+        text.contains("needs 1 approval(s) by `maintainer`"),
+        "{text}"
+    );
+    // The legitimate counterpart: bob, whose key is valid, approves.
+    w.approve("bob", "maintainer");
+    w.push_main(true, "approved by a valid key");
+}
