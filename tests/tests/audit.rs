@@ -223,7 +223,7 @@ fn junit_and_markdown_for_ci() {
     assert_eq!(o.status.code(), Some(1));
     let md = String::from_utf8_lossy(&o.stdout);
     assert!(md.starts_with("## factory audit: blocked"), "{md}");
-    assert!(md.contains("http-endpoint-rust at `src/api.rs:2`"), "{md}");
+    assert!(md.contains("http-endpoint-rust at src/api.rs:2"), "{md}");
     assert!(md.contains("### What blocks"), "{md}");
 }
 
@@ -312,5 +312,50 @@ fn human_commits_must_be_signed_when_the_policy_says_so() {
         Some(0),
         "{}",
         String::from_utf8_lossy(&o.stdout)
+    );
+}
+
+#[test]
+fn hostile_subjects_are_inert_in_every_output_format() {
+    let (repo, _, base) = repo();
+    let range = format!("{base}..HEAD");
+    let hostile = "Fix <script>alert(1)</script> [click](https://evil.example) ![x](https://evil.example/x.png) \u{1b}[31mred\u{1b}]8;;https://evil.example\u{7} \u{202e}txt.exe | **bold**";
+    repo.write("src/api.rs", "r.route(\"/a\", get(a))\n");
+    repo.commit(hostile);
+    let text = |o: &Output| String::from_utf8_lossy(&o.stdout).into_owned();
+    let md = text(&out(&repo, &["audit", &range, "--format", "markdown"]));
+    for raw in [
+        "<script>", "[click](", "![", "\u{1b}", "\u{202e}", "**bold**", " | **",
+    ] {
+        assert!(!md.contains(raw), "markdown holds {raw:?}: {md}");
+    }
+    assert!(md.contains("alert"), "the subject is still shown: {md}");
+    let human = text(&out(&repo, &["audit", &range]));
+    assert!(
+        !human.contains('\u{1b}') && !human.contains('\u{202e}'),
+        "{human:?}"
+    );
+    assert!(
+        human.contains("\\u{1b}"),
+        "the escape is shown, not obeyed: {human}"
+    );
+    let junit = text(&out(&repo, &["audit", &range, "--format", "junit"]));
+    assert!(
+        !junit.contains("<script>") && !junit.contains('\u{1b}'),
+        "{junit}"
+    );
+    let log = text(&out(&repo, &["log"]));
+    assert!(!log.contains('\u{1b}'), "{log:?}");
+    let classify = text(&out(&repo, &["classify"]));
+    assert!(!classify.contains("\u{1b}]8"), "{classify:?}");
+    let report = text(&out(&repo, &["report", &range, "--format", "markdown"]));
+    assert!(
+        !report.contains("<script>") && !report.contains('\u{1b}'),
+        "{report}"
+    );
+    let html = text(&out(&repo, &["report", &range, "--format", "html"]));
+    assert!(
+        !html.contains("<script>alert") && !html.contains('\u{1b}'),
+        "html"
     );
 }

@@ -463,13 +463,15 @@ pub(crate) fn list(env: &mut Env, args: ListArgs) -> Result<ExitCode, CliError> 
                 } else {
                     format!(" (reason: {})", l.statement.reason)
                 };
-                env.ui.outln(&format!(
+                // Every field but the signature's verdict comes from the note: untrusted.
+                let line = format!(
                     "{kind} {} as {} base {} at {}: {verdict}{reason}",
                     l.statement.approver,
                     l.statement.role,
-                    &l.statement.base[..12.min(l.statement.base.len())],
+                    l.statement.base.chars().take(12).collect::<String>(),
                     l.statement.time
-                ))?;
+                );
+                env.ui.outln(&super::plain(&line))?;
             }
         }
     }

@@ -126,13 +126,15 @@ pub(crate) fn run(env: &mut Env, args: Args) -> Result<ExitCode, CliError> {
                     c.origin,
                     c.signature,
                     if c.transcript { "yes" } else { "no" },
-                    c.summary
+                    super::plain(&c.summary)
                 ))?;
             }
             for s in &decision.evaluation.statements {
                 env.ui.outln(&format!(
                     "statement by {} as {}: {}",
-                    s.approver, s.role, s.reason
+                    super::plain(&s.approver),
+                    super::plain(&s.role),
+                    super::plain(&s.reason)
                 ))?;
             }
             if decision.passes() {
@@ -150,7 +152,8 @@ pub(crate) fn run(env: &mut Env, args: Args) -> Result<ExitCode, CliError> {
                     decision.tier
                 ))?;
                 for r in &decision.reasons {
-                    env.ui.outln(&format!("  - {r}"))?;
+                    env.ui
+                        .outln(&format!("  - {}", super::plain(&r.to_string())))?;
                 }
             }
             for o in &decision.evaluation.overrides {
@@ -163,7 +166,7 @@ pub(crate) fn run(env: &mut Env, args: Args) -> Result<ExitCode, CliError> {
                 env.ui.outln(&format!("  waived: {w}"))?;
             }
             for p in &decision.note_problems {
-                env.ui.outln(&format!("  note: {p}"))?;
+                env.ui.outln(&format!("  note: {}", super::plain(p)))?;
             }
             if let Some((file, p)) = &proposed {
                 env.ui.outln(&format!(
@@ -357,9 +360,7 @@ fn junit(d: &Decision) -> String {
     )
 }
 
-fn md(text: &str) -> String {
-    text.replace('|', "\\|").replace('\n', " ")
-}
+use super::escape_markdown as md;
 
 /// Markdown for a CI job summary.
 fn markdown(d: &Decision) -> String {
@@ -400,8 +401,8 @@ fn markdown(d: &Decision) -> String {
             .iter()
             .filter(|e| e.tier == c.tier)
             .map(|e| match (&e.path, e.line) {
-                (Some(p), Some(l)) => format!("{} at `{}:{l}`", e.rule, p),
-                (Some(p), None) => format!("{} at `{p}`", e.rule),
+                (Some(p), Some(l)) => format!("{} at {}:{l}", e.rule, p),
+                (Some(p), None) => format!("{} at {p}", e.rule),
                 _ => e.rule.clone(),
             })
             .collect::<Vec<_>>()

@@ -223,7 +223,7 @@ fn human(
             ),
             paint(tier_style(policy, v.tier), &tier),
             paint(dim, &format!("[{who}]")),
-            c.change_set.commit.summary()
+            super::plain(c.change_set.commit.summary())
         );
         for e in &v.evidence {
             let tier = format!("{:width$}", policy.tier_name(e.tier));

@@ -225,7 +225,8 @@ fn report(
                     u.name, u.decision, u.judged
                 ))?;
                 for r in &u.reasons {
-                    env.ui.outln(&format!("factory:   - {r}"))?;
+                    env.ui
+                        .outln(&format!("factory:   - {}", super::plain(&r.to_string())))?;
                 }
                 if let Some(g) = &u.gate {
                     for o in &g.evaluation.overrides {
@@ -239,7 +240,8 @@ fn report(
                             .outln(&format!("factory:   waived by the override: {w}"))?;
                     }
                     for p in &g.note_problems {
-                        env.ui.outln(&format!("factory:   note: {p}"))?;
+                        env.ui
+                            .outln(&format!("factory:   note: {}", super::plain(p)))?;
                     }
                 }
             }

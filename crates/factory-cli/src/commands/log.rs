@@ -108,7 +108,7 @@ pub(crate) fn run(env: &mut Env, args: Args) -> Result<ExitCode, CliError> {
                 } else if e.origin == "agent" {
                     line.push_str(" [no transcript]");
                 }
-                let _ = write!(line, "  {}", e.summary);
+                let _ = write!(line, "  {}", super::plain(&e.summary));
                 env.ui.outln(&line)?;
             }
         }

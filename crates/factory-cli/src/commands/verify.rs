@@ -128,7 +128,7 @@ pub(crate) fn run(env: &mut Env, args: Args) -> Result<ExitCode, CliError> {
                     line.push_str(&detail);
                 }
                 line.push_str("  ");
-                line.push_str(&e.summary);
+                line.push_str(&super::plain(&e.summary));
                 env.ui.outln(&line)?;
             }
         }

@@ -2,9 +2,7 @@
 
 use super::{Report, short_id};
 
-fn cell(text: &str) -> String {
-    text.replace('|', "\\|").replace('\n', " ")
-}
+use crate::commands::escape_markdown as cell;
 
 pub(crate) fn render(r: &Report) -> String {
     let t = &r.totals;
@@ -61,7 +59,7 @@ pub(crate) fn render(r: &Report) -> String {
             h.decision,
             h.signed_by
                 .iter()
-                .map(|(r, p)| format!("{r}: {}", p.join(", ")))
+                .map(|(r, p)| format!("{}: {}", cell(r), cell(&p.join(", "))))
                 .collect::<Vec<_>>()
                 .join("; ")
         ));
