@@ -822,12 +822,27 @@ fn attack_an_old_policy_cannot_come_back_through_a_new_branch() {
         "Add x",
     );
     w.attach_transcript();
+    // factory approve itself signs under the default branch's policy, which has no bob; a
+    // statement under the old policy is what an attacker would craft: without the remote's
+    // default branch, approve falls back to the base's policy.
+    let o = w.statement_at(
+        "bob",
+        &["--role", "maintainer", "--base", &old],
+        "2026-01-05T11:00:00Z",
+    );
+    assert!(
+        !o.status.success() && stderr(&o).contains("no person's key"),
+        "{}",
+        stderr(&o)
+    );
+    w.dev.git(&["update-ref", "-d", "refs/remotes/origin/main"]);
     let o = w.statement_at(
         "bob",
         &["--role", "maintainer", "--base", &old],
         "2026-01-05T11:00:00Z",
     );
     assert!(o.status.success(), "{}", stderr(&o));
+    w.dev.git(&["fetch", "--quiet", "origin"]);
     let before = w.server_ref("refs/heads/release/old");
     let o = w.push(&[
         "HEAD:refs/heads/release/old",
@@ -840,6 +855,20 @@ fn attack_an_old_policy_cannot_come_back_through_a_new_branch() {
         stderr(&o)
     );
     assert_eq!(w.server_ref("refs/heads/release/old"), before);
+    // The legitimate counterpart: dave, a maintainer under today's policy, approves under it.
+    let main = w.server_ref("refs/heads/main").unwrap();
+    let o = w.statement_at(
+        "dave",
+        &["--role", "maintainer", "--base", &old],
+        "2026-01-05T11:00:00Z",
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(w.server_ref("refs/heads/main").unwrap(), main);
+    let o = w.push(&[
+        "HEAD:refs/heads/release/old",
+        "refs/notes/factory/*:refs/notes/factory/*",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
 }
 
 #[test]

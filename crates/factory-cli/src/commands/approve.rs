@@ -261,7 +261,18 @@ fn write_statement(env: &mut Env, draft: Draft<'_>) -> Result<ExitCode, CliError
         Some(b) => repo.resolve_commit(b)?,
         None => default_base(&repo, tip)?,
     };
-    let (policy, policy_blob, keyring) = base_policy::at(&mut env.ui, &repo, base)?;
+    // One source of governance: the server judges every protected ref by its default branch's
+    // policy and keys, so the statement is made under them, as this clone last fetched them
+    // (the base's when there is no remote default branch here).
+    let governance = [
+        "refs/remotes/origin/HEAD",
+        "refs/remotes/origin/main",
+        "refs/remotes/origin/master",
+    ]
+    .iter()
+    .find_map(|r| repo.resolve_commit(r).ok())
+    .unwrap_or(base);
+    let (policy, policy_blob, keyring) = base_policy::at(&mut env.ui, &repo, governance)?;
     let role = draft
         .role
         .map_or_else(|| policy.gate.override_role.clone(), str::to_owned);
@@ -301,8 +312,8 @@ fn write_statement(env: &mut Env, draft: Draft<'_>) -> Result<ExitCode, CliError
         SignatureCheck::Good { person, .. } => person,
         SignatureCheck::UnknownKey { key } => {
             return Err(CliError::usage(format!(
-                "your signing key {key} is no person's key in the policy of the base {}",
-                &base.to_string()[..12]
+                "your signing key {key} is no person's key in the policy of {} (the remote's default branch, or the base)",
+                &governance.to_string()[..12]
             )));
         }
         SignatureCheck::Invalid { person, reason } => {
