@@ -141,7 +141,7 @@ pub enum Reason {
 
 impl std::fmt::Display for Reason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let short = |c: &str| c[..12.min(c.len())].to_owned();
+        let short = |c: &str| c.chars().take(12).collect::<String>();
         match self {
             Reason::Unmet {
                 commit,

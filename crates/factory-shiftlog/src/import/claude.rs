@@ -137,7 +137,9 @@ pub(crate) fn import(text: &str) -> Imported {
                         "tool_result" => {
                             let id = s(b, "tool_use_id").unwrap_or("");
                             if let Some(&(mi, ci, ei)) = calls.get(id) {
-                                let call = &mut t.messages[mi].tool_calls[ci];
+                                // The tool_use may be in this very line: `m`, not pushed yet.
+                                let msg = t.messages.get_mut(mi).unwrap_or(&mut m);
+                                let call = &mut msg.tool_calls[ci];
                                 call.output =
                                     Some(output_summary(b.get("content").unwrap_or(&Value::Null)));
                                 call.is_error =
@@ -148,7 +150,7 @@ pub(crate) fn import(text: &str) -> Imported {
                                     .and_then(Value::as_array)
                                     .filter(|h| !h.is_empty());
                                 if let (Some(ei), Some(hunks)) = (ei, hunks) {
-                                    t.messages[mi].edits[ei].patch = Some(patch_from_hunks(hunks));
+                                    msg.edits[ei].patch = Some(patch_from_hunks(hunks));
                                 }
                             }
                         }
