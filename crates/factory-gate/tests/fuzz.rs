@@ -5,19 +5,10 @@
 
 use factory_gate::{Reason, RefUpdate};
 use proptest::prelude::*;
-use proptest::test_runner::Config as ProptestConfig;
 
-fn config() -> ProptestConfig {
-    let cases = std::env::var("FACTORY_FUZZ_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(256);
-    ProptestConfig {
-        cases,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
-}
+#[path = "../../../tests/fuzz/common.rs"]
+mod common;
+use common::config;
 
 /// An object id as git writes it (sometimes the null id, sometimes upper case).
 fn oid() -> impl Strategy<Value = String> {

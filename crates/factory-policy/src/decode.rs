@@ -286,11 +286,85 @@ impl Cx {
     }
 }
 
+/// Rule tables per chunk when a big policy's `[[rule]]` tables are parsed a chunk at a time.
+const RULES_PER_CHUNK: usize = 1000;
+
+/// Whether a line opens a table (`[name]`, `[[name]]`), as opposed to a line of an array value.
+fn is_header(line: &str) -> bool {
+    let t = line.trim_start();
+    t.starts_with("[[")
+        || (t.starts_with('[')
+            && t[1..]
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | ' ')))
+}
+
+/// Byte ranges of runs of `[[rule]]` tables (with their sub-tables), at most
+/// [`RULES_PER_CHUNK`] rules each, for policies big enough that holding the spanned document of
+/// the whole file costs hundreds of megabytes; None (parse the whole file at once) for small
+/// policies and for text a line scan cannot split safely (multi-line strings).
+fn rule_chunks(text: &str) -> Option<Vec<(usize, usize)>> {
+    if text.contains("\'\'\'") || text.contains("\"\"\"") {
+        return None;
+    }
+    let mut out = Vec::new();
+    let mut run: Option<(usize, usize)> = None; // (start, rules)
+    let mut total = 0;
+    let mut pos = 0;
+    for line in text.split_inclusive('\n') {
+        if is_header(line) {
+            let t = line.trim();
+            let t = t.split('#').next().unwrap_or("").trim_end();
+            let rule = t == "[[rule]]";
+            let sub = t.starts_with("[rule.") || t.starts_with("[[rule.");
+            if rule {
+                total += 1;
+            }
+            match (&mut run, rule, sub) {
+                (_, false, true) => {}
+                (Some((_, n)), true, _) if *n < RULES_PER_CHUNK => *n += 1,
+                (Some((start, _)), true, _) => {
+                    out.push((*start, pos));
+                    run = Some((pos, 1));
+                }
+                (None, true, _) => run = Some((pos, 1)),
+                (Some((start, _)), false, _) => {
+                    out.push((*start, pos));
+                    run = None;
+                }
+                (None, false, _) => {}
+            }
+        }
+        pos += line.len();
+    }
+    if let Some((start, _)) = run {
+        out.push((start, text.len()));
+    }
+    (total > RULES_PER_CHUNK).then_some(out)
+}
+
 pub(crate) fn decode(name: &str, text: &str) -> Result<Policy, PolicyError> {
     let mut cx = Cx {
         p: Problems::new(name, text),
     };
-    let doc = match Document::parse(text) {
+    // A big policy's rule tables are parsed a chunk at a time; the rest of the file is parsed
+    // with them blanked out (newlines kept, so spans and lines stay those of the file).
+    let chunks = rule_chunks(text).unwrap_or_default();
+    let rest: std::borrow::Cow<'_, str> = if chunks.is_empty() {
+        std::borrow::Cow::Borrowed(text)
+    } else {
+        let mut bytes = text.as_bytes().to_vec();
+        for &(a, b) in &chunks {
+            for c in &mut bytes[a..b] {
+                if *c != b'\n' {
+                    *c = b' ';
+                }
+            }
+        }
+        std::borrow::Cow::Owned(String::from_utf8(bytes).unwrap_or_default())
+    };
+    let doc = match Document::parse(rest.as_ref()) {
         Ok(doc) => doc,
         Err(e) => {
             cx.p.error(
@@ -710,12 +784,43 @@ pub(crate) fn decode(name: &str, text: &str) -> Result<Policy, PolicyError> {
         .map(|(i, _)| i)
         .collect();
     let mut ids: HashSet<String> = HashSet::new();
-    if let Some(item) = root.get("rule") {
+    let chunk_count = chunks.len();
+    for chunk in std::iter::once(None).chain(chunks.iter().map(Some)) {
+        let parsed;
+        let (item, base) = match chunk {
+            None => match root.get("rule") {
+                Some(item) => (item, 0),
+                None => continue,
+            },
+            Some(&(a, b)) => {
+                parsed = match Document::parse(&text[a..b]) {
+                    Ok(d) => d,
+                    Err(e) => {
+                        cx.p.offset = a;
+                        cx.p.error(
+                            e.span(),
+                            format!("not valid TOML: {}", e.message().trim()),
+                            "here",
+                        );
+                        cx.p.offset = 0;
+                        continue;
+                    }
+                };
+                match parsed.as_table().get("rule") {
+                    Some(item) => (item, a),
+                    None => continue,
+                }
+            }
+        };
+        cx.p.offset = base;
+        if rules.capacity() < chunk_count * RULES_PER_CHUNK {
+            rules.reserve_exact(chunk_count * RULES_PER_CHUNK);
+        }
         for (t, span) in cx.tables(item, "rule") {
             cx.check_keys(t, &schema::RULE, "a rule");
             let line = span
                 .as_ref()
-                .map(|s| newlines.partition_point(|&nl| nl < s.start) + 1);
+                .map(|s| newlines.partition_point(|&nl| nl < s.start + base) + 1);
             let id = cx.string(t, "id");
             let what = id
                 .as_ref()
@@ -890,9 +995,11 @@ pub(crate) fn decode(name: &str, text: &str) -> Result<Policy, PolicyError> {
                 trailer_value_re,
             });
         }
+        cx.p.offset = 0;
     }
 
     drop(doc);
+    drop(rest);
     let paths = match PathIndex::build(path_lists) {
         Ok(index) => Some(index),
         Err(e) => {

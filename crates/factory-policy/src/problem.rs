@@ -122,6 +122,9 @@ impl Diagnostic for PolicyError {
 pub(crate) struct Problems {
     pub(crate) source: Arc<NamedSource<String>>,
     pub(crate) list: Vec<Problem>,
+    /// Added to every span: where the part of the file being decoded starts (a chunk of rule
+    /// tables parsed on its own).
+    pub(crate) offset: usize,
 }
 
 impl Problems {
@@ -129,6 +132,7 @@ impl Problems {
         Problems {
             source: Arc::new(NamedSource::new(name, text.to_owned())),
             list: Vec::new(),
+            offset: 0,
         }
     }
 
@@ -140,10 +144,11 @@ impl Problems {
         label: impl Into<String>,
         help: Option<String>,
     ) {
+        let offset = self.offset;
         self.list.push(Problem {
             severity,
             message: message.into(),
-            span,
+            span: span.map(|s| s.start + offset..s.end + offset),
             label: label.into(),
             help,
             source: Arc::clone(&self.source),

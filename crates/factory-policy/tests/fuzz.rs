@@ -10,20 +10,10 @@ use factory_policy::{
     SHIPPED_POLICIES, Severity, Status, TierId, parse_trailers, schema,
 };
 use proptest::prelude::*;
-use proptest::sample::Index;
-use proptest::test_runner::Config as ProptestConfig;
 
-fn config() -> ProptestConfig {
-    let cases = std::env::var("FACTORY_FUZZ_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(256);
-    ProptestConfig {
-        cases,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
-}
+#[path = "../../../tests/fuzz/common.rs"]
+mod common;
+use common::{apply, config, mutations};
 
 // ------------------------------------------------------------------------------------------
 // Mutations: insert, delete and replace bytes; duplicate, drop and swap lines.
@@ -73,71 +63,6 @@ const TOKENS: &[&str] = &[
     "nan",
     "inf",
 ];
-
-#[derive(Debug, Clone)]
-enum Mutation {
-    Insert(Index, &'static str),
-    InsertBytes(Index, Vec<u8>),
-    Delete(Index, usize),
-    Replace(Index, u8),
-    DupLine(Index),
-    DropLine(Index),
-    SwapLines(Index, Index),
-}
-
-fn mutations() -> impl Strategy<Value = Vec<Mutation>> {
-    let one = prop_oneof![
-        (any::<Index>(), prop::sample::select(TOKENS)).prop_map(|(i, t)| Mutation::Insert(i, t)),
-        (any::<Index>(), prop::collection::vec(any::<u8>(), 1..8))
-            .prop_map(|(i, b)| Mutation::InsertBytes(i, b)),
-        (any::<Index>(), 1usize..64).prop_map(|(i, n)| Mutation::Delete(i, n)),
-        (any::<Index>(), any::<u8>()).prop_map(|(i, b)| Mutation::Replace(i, b)),
-        any::<Index>().prop_map(Mutation::DupLine),
-        any::<Index>().prop_map(Mutation::DropLine),
-        (any::<Index>(), any::<Index>()).prop_map(|(a, b)| Mutation::SwapLines(a, b)),
-    ];
-    prop::collection::vec(one, 1..5)
-}
-
-fn apply(base: &[u8], mutations: &[Mutation]) -> Vec<u8> {
-    let mut out = base.to_vec();
-    for m in mutations {
-        let len = out.len();
-        let mut lines: Vec<Vec<u8>> = out
-            .split_inclusive(|&b| b == b'\n')
-            .map(<[u8]>::to_vec)
-            .collect();
-        match m {
-            Mutation::Insert(i, t) => {
-                drop(out.splice(i.index(len + 1)..i.index(len + 1), t.bytes()))
-            }
-            Mutation::InsertBytes(i, b) => {
-                drop(out.splice(i.index(len + 1)..i.index(len + 1), b.iter().copied()))
-            }
-            Mutation::Delete(i, n) if len > 0 => {
-                let at = i.index(len);
-                drop(out.drain(at..(at + n).min(len)));
-            }
-            Mutation::Replace(i, b) if len > 0 => out[i.index(len)] = *b,
-            Mutation::DupLine(i) if !lines.is_empty() => {
-                let at = i.index(lines.len());
-                lines.insert(at, lines[at].clone());
-                out = lines.concat();
-            }
-            Mutation::DropLine(i) if !lines.is_empty() => {
-                lines.remove(i.index(lines.len()));
-                out = lines.concat();
-            }
-            Mutation::SwapLines(a, b) if !lines.is_empty() => {
-                let n = lines.len();
-                lines.swap(a.index(n), b.index(n));
-                out = lines.concat();
-            }
-            _ => {}
-        }
-    }
-    out
-}
 
 // ------------------------------------------------------------------------------------------
 // TOML built from the policy language's own tables and keys.
@@ -509,7 +434,7 @@ proptest! {
     #[test]
     fn mutated_shipped_policies_never_panic(
         shipped in prop::sample::select(SHIPPED_POLICIES),
-        mutations in mutations(),
+        mutations in mutations(TOKENS),
         files in prop::collection::vec(file_change(), 0..4),
         message in "[ -~\n]{0,80}",
         author in "[ -~]{0,30}",

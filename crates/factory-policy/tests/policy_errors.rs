@@ -213,3 +213,33 @@ fn the_rendered_diagnostic_points_at_the_text() {
         .unwrap();
     insta::assert_snapshot!(out);
 }
+
+/// Big policies are parsed a chunk of rule tables at a time: problems in any chunk still point
+/// at their line of the file, and every rule is kept in order with its line.
+#[test]
+fn a_big_policy_reports_problems_at_the_right_line_in_every_chunk() {
+    let mut text = HEAD.to_owned();
+    let mut bad_lines = Vec::new();
+    for i in 0..2_500 {
+        text.push_str(&format!(
+            "\n[[rule]]\nid = \"r{i}\"\ntier = \"review\"\npaths = [\"/dir{i}/**\"]\n"
+        ));
+        if i == 10 || i == 1_700 {
+            bad_lines.push(text.lines().count() + 1);
+            text.push_str("colour = \"red\"\n");
+        }
+    }
+    text.push_str("\n[gate]\nprotected = [\"main\"]\n");
+    let got: Vec<usize> = errors(&text).into_iter().map(|(l, _)| l).collect();
+    assert_eq!(got, bad_lines);
+    let fixed = text.replace("colour = \"red\"\n", "");
+    let p = Policy::parse("policy.toml", &fixed).expect("valid");
+    let user: Vec<_> = p.rules.iter().filter(|r| !r.builtin).collect();
+    assert_eq!(user.len(), 2_500);
+    assert_eq!(user[1_700].id, "r1700");
+    assert_eq!(
+        fixed.lines().nth(user[1_700].line.unwrap() - 1),
+        Some("[[rule]]")
+    );
+    assert!(p.gate.protects("main") && !p.gate.protects("release/1"));
+}

@@ -14,20 +14,11 @@ use factory_shiftlog::{
 };
 use proptest::prelude::*;
 use proptest::sample::Index;
-use proptest::test_runner::Config as ProptestConfig;
-use serde_json::{Map, Value};
 
-fn config() -> ProptestConfig {
-    let cases = std::env::var("FACTORY_FUZZ_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(256);
-    ProptestConfig {
-        cases,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
-}
+#[path = "../../../tests/fuzz/common.rs"]
+mod common;
+use common::{apply, config, mutations};
+use serde_json::{Map, Value};
 
 /// `(file name, text)` of every fixture.
 static FIXTURES: LazyLock<Vec<(String, String)>> = LazyLock::new(|| {
@@ -91,71 +82,6 @@ const TOKENS: &[&str] = &[
     "</summary>",
     "# aider chat started at ",
 ];
-
-#[derive(Debug, Clone)]
-enum Mutation {
-    Insert(Index, &'static str),
-    InsertBytes(Index, Vec<u8>),
-    Delete(Index, usize),
-    Replace(Index, u8),
-    DupLine(Index),
-    DropLine(Index),
-    SwapLines(Index, Index),
-}
-
-fn mutations() -> impl Strategy<Value = Vec<Mutation>> {
-    let one = prop_oneof![
-        (any::<Index>(), prop::sample::select(TOKENS)).prop_map(|(i, t)| Mutation::Insert(i, t)),
-        (any::<Index>(), prop::collection::vec(any::<u8>(), 1..8))
-            .prop_map(|(i, b)| Mutation::InsertBytes(i, b)),
-        (any::<Index>(), 1usize..64).prop_map(|(i, n)| Mutation::Delete(i, n)),
-        (any::<Index>(), any::<u8>()).prop_map(|(i, b)| Mutation::Replace(i, b)),
-        any::<Index>().prop_map(Mutation::DupLine),
-        any::<Index>().prop_map(Mutation::DropLine),
-        (any::<Index>(), any::<Index>()).prop_map(|(a, b)| Mutation::SwapLines(a, b)),
-    ];
-    prop::collection::vec(one, 1..8)
-}
-
-fn apply(base: &[u8], mutations: &[Mutation]) -> Vec<u8> {
-    let mut out = base.to_vec();
-    for m in mutations {
-        let len = out.len();
-        let mut lines: Vec<Vec<u8>> = out
-            .split_inclusive(|&b| b == b'\n')
-            .map(<[u8]>::to_vec)
-            .collect();
-        match m {
-            Mutation::Insert(i, t) => {
-                drop(out.splice(i.index(len + 1)..i.index(len + 1), t.bytes()))
-            }
-            Mutation::InsertBytes(i, b) => {
-                drop(out.splice(i.index(len + 1)..i.index(len + 1), b.iter().copied()))
-            }
-            Mutation::Delete(i, n) if len > 0 => {
-                let at = i.index(len);
-                drop(out.drain(at..(at + n).min(len)));
-            }
-            Mutation::Replace(i, b) if len > 0 => out[i.index(len)] = *b,
-            Mutation::DupLine(i) if !lines.is_empty() => {
-                let at = i.index(lines.len());
-                lines.insert(at, lines[at].clone());
-                out = lines.concat();
-            }
-            Mutation::DropLine(i) if !lines.is_empty() => {
-                lines.remove(i.index(lines.len()));
-                out = lines.concat();
-            }
-            Mutation::SwapLines(a, b) if !lines.is_empty() => {
-                let n = lines.len();
-                lines.swap(a.index(n), b.index(n));
-                out = lines.concat();
-            }
-            _ => {}
-        }
-    }
-    out
-}
 
 // ------------------------------------------------------------------------------------------
 // JSON built from the keys and values the importers look for.
@@ -523,7 +449,7 @@ proptest! {
     }
 
     #[test]
-    fn mutated_fixtures_never_panic(which in any::<Index>(), mutations in mutations()) {
+    fn mutated_fixtures_never_panic(which in any::<Index>(), mutations in mutations(TOKENS)) {
         let (name, text) = &FIXTURES[which.index(FIXTURES.len())];
         let text = String::from_utf8_lossy(&apply(text.as_bytes(), &mutations)).into_owned();
         import_all(name, &text);
@@ -543,7 +469,7 @@ proptest! {
     }
 
     #[test]
-    fn mutated_notes_never_panic(mutations in mutations()) {
+    fn mutated_notes_never_panic(mutations in mutations(TOKENS)) {
         let note = stored_fixtures();
         check_note(&apply(note.as_bytes(), &mutations));
     }

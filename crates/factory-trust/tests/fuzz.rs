@@ -17,21 +17,12 @@ use factory_trust::{
 };
 use proptest::prelude::*;
 use proptest::sample::Index;
-use proptest::test_runner::Config as ProptestConfig;
+
+#[path = "../../../tests/fuzz/common.rs"]
+mod common;
+use common::{apply, config, mutations};
 use sequoia_openpgp as openpgp;
 use ssh_key::{HashAlg, LineEnding, SshSig};
-
-fn config() -> ProptestConfig {
-    let cases = std::env::var("FACTORY_FUZZ_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(256);
-    ProptestConfig {
-        cases,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    }
-}
 
 fn fixture(name: &str) -> Vec<u8> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -139,71 +130,6 @@ const TOKENS: &[&str] = &[
     "Version: x\n",
 ];
 
-#[derive(Debug, Clone)]
-enum Mutation {
-    Insert(Index, &'static str),
-    InsertBytes(Index, Vec<u8>),
-    Delete(Index, usize),
-    Replace(Index, u8),
-    DupLine(Index),
-    DropLine(Index),
-    SwapLines(Index, Index),
-}
-
-fn mutations() -> impl Strategy<Value = Vec<Mutation>> {
-    let one = prop_oneof![
-        (any::<Index>(), prop::sample::select(TOKENS)).prop_map(|(i, t)| Mutation::Insert(i, t)),
-        (any::<Index>(), prop::collection::vec(any::<u8>(), 1..8))
-            .prop_map(|(i, b)| Mutation::InsertBytes(i, b)),
-        (any::<Index>(), 1usize..64).prop_map(|(i, n)| Mutation::Delete(i, n)),
-        (any::<Index>(), any::<u8>()).prop_map(|(i, b)| Mutation::Replace(i, b)),
-        any::<Index>().prop_map(Mutation::DupLine),
-        any::<Index>().prop_map(Mutation::DropLine),
-        (any::<Index>(), any::<Index>()).prop_map(|(a, b)| Mutation::SwapLines(a, b)),
-    ];
-    prop::collection::vec(one, 1..5)
-}
-
-fn apply(base: &[u8], mutations: &[Mutation]) -> Vec<u8> {
-    let mut out = base.to_vec();
-    for m in mutations {
-        let len = out.len();
-        let mut lines: Vec<Vec<u8>> = out
-            .split_inclusive(|&b| b == b'\n')
-            .map(<[u8]>::to_vec)
-            .collect();
-        match m {
-            Mutation::Insert(i, t) => {
-                drop(out.splice(i.index(len + 1)..i.index(len + 1), t.bytes()))
-            }
-            Mutation::InsertBytes(i, b) => {
-                drop(out.splice(i.index(len + 1)..i.index(len + 1), b.iter().copied()))
-            }
-            Mutation::Delete(i, n) if len > 0 => {
-                let at = i.index(len);
-                drop(out.drain(at..(at + n).min(len)));
-            }
-            Mutation::Replace(i, b) if len > 0 => out[i.index(len)] = *b,
-            Mutation::DupLine(i) if !lines.is_empty() => {
-                let at = i.index(lines.len());
-                lines.insert(at, lines[at].clone());
-                out = lines.concat();
-            }
-            Mutation::DropLine(i) if !lines.is_empty() => {
-                lines.remove(i.index(lines.len()));
-                out = lines.concat();
-            }
-            Mutation::SwapLines(a, b) if !lines.is_empty() => {
-                let n = lines.len();
-                lines.swap(a.index(n), b.index(n));
-                out = lines.concat();
-            }
-            _ => {}
-        }
-    }
-    out
-}
-
 // ------------------------------------------------------------------------------------------
 // Commits and signatures.
 
@@ -275,7 +201,7 @@ fn signature_text() -> impl Strategy<Value = String> {
     prop_oneof![
         1 => any::<String>(),
         1 => any::<Index>().prop_map(|i| SIGNATURES[i.index(SIGNATURES.len())].clone()),
-        2 => (any::<Index>(), mutations()).prop_map(|(i, m)| {
+        2 => (any::<Index>(), mutations(TOKENS)).prop_map(|(i, m)| {
             String::from_utf8_lossy(&apply(SIGNATURES[i.index(SIGNATURES.len())].as_bytes(), &m)).into_owned()
         }),
         2 => signature_packet().prop_map(|p| armor(&p)),
@@ -461,7 +387,7 @@ proptest! {
     }
 
     #[test]
-    fn mutated_real_commits_are_never_good_unless_unchanged(which in any::<Index>(), mutations in mutations()) {
+    fn mutated_real_commits_are_never_good_unless_unchanged(which in any::<Index>(), mutations in mutations(TOKENS)) {
         let (name, original) = &COMMITS[which.index(COMMITS.len())];
         let raw = apply(original, &mutations);
         never_good(&verify_commit(&raw, &Keyring::default(), None));
@@ -475,7 +401,7 @@ proptest! {
     }
 
     #[test]
-    fn a_changed_ssh_signature_is_never_good(mutations in mutations(), namespace in prop_oneof!["git", "[a-z-]{1,12}"], sha512 in any::<bool>()) {
+    fn a_changed_ssh_signature_is_never_good(mutations in mutations(TOKENS), namespace in prop_oneof!["git", "[a-z-]{1,12}"], sha512 in any::<bool>()) {
         let original = signed_commit(&fixture(GOOD_SSH)).unwrap();
         let sig = SshSig::from_pem(&original.signature).unwrap();
         let changed = apply(sig.signature_bytes(), &mutations);
@@ -518,7 +444,7 @@ proptest! {
     #[test]
     fn allowed_signers_never_panic(text in prop_oneof![
         any::<String>(),
-        mutations().prop_map(|m| String::from_utf8_lossy(&apply(ALLOWED_TEXT.as_bytes(), &m)).into_owned()),
+        mutations(TOKENS).prop_map(|m| String::from_utf8_lossy(&apply(ALLOWED_TEXT.as_bytes(), &m)).into_owned()),
     ], principal in "[a-z@.*?]{0,12}", time in any::<i64>()) {
         match AllowedSigners::parse(&text) {
             Err(e) => prop_assert!((1..=text.lines().count()).contains(&e.line), "{e}"),
@@ -536,7 +462,7 @@ proptest! {
     #[test]
     fn keyrings_never_panic(bytes in prop_oneof![
         prop::collection::vec(any::<u8>(), 0..1024),
-        mutations().prop_map(|m| apply(&fixture("libchewing-openpgp-policy-keyring.asc"), &m)),
+        mutations(TOKENS).prop_map(|m| apply(&fixture("libchewing-openpgp-policy-keyring.asc"), &m)),
     ], claim in any::<String>()) {
         if let Ok(ring) = Keyring::from_policy(&POLICY, &[("k.asc".to_owned(), bytes.clone())]) {
             let _ = ring.people_claimed_by(&claim);
