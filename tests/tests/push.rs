@@ -1207,3 +1207,80 @@ fn attack_backdated_signatures_and_expired_keys_do_not_count() {
     w.approve("bob", "maintainer");
     w.push_main(true, "approved by a valid key");
 }
+
+#[test]
+fn attack_a_nul_byte_or_bare_cr_does_not_hide_content_from_the_rules() {
+    let w = World::new();
+    // A private key in a docs file is a hard stop; a NUL byte that makes the file "binary"
+    // does not hide it.
+    w.agent_commit(
+        "docs/deploy.yml",
+        "key: |\n  -----BEGIN OPENSSH PRIVATE KEY-----\n  b3BlbnNzaC1rZXktdjEAAAAA\n  -----END OPENSSH PRIVATE KEY-----\n#\0\n",
+        "Deploy notes",
+    );
+    w.attach_transcript();
+    let text = w.push_main(false, "a secret in a file with a NUL byte");
+    assert!(text.contains("tier hard-stop"), "{text}");
+    // A bare CR starts a new line for Python: a `^`-anchored crypto rule still sees the import.
+    w.dev.git(&["reset", "--quiet", "--hard", "origin/main"]);
+    w.agent_commit(
+        "src/c.py",
+        "x = 1\rfrom cryptography.hazmat.primitives import hashes\n",
+        "Hash things",
+    );
+    w.attach_transcript();
+    let text = w.push_main(false, "a crypto import after a bare CR");
+    assert!(text.contains("tier hard-stop"), "{text}");
+    // The legitimate counterpart: a real binary file in docs lands as documentation.
+    w.dev.git(&["reset", "--quiet", "--hard", "origin/main"]);
+    w.agent_commit(
+        "docs/logo.png",
+        "\u{89}PNG\r\n\u{1a}\n\0\0\0\rIHDR",
+        "Add the logo",
+    );
+    w.attach_transcript();
+    let text = w.push_main(true, "a binary image in docs");
+    assert!(text.contains("tier auto"), "{text}");
+}
+
+#[test]
+fn attack_a_notes_entry_in_upper_case_hex_is_refused() {
+    let w = World::new();
+    w.agent_commit("docs/a.md", "a\n", "Doc a");
+    w.attach_transcript();
+    w.push_main(true, "docs");
+    let tip = w.dev.git(&["rev-parse", "HEAD"]).trim().to_owned();
+    let notes = w.server_ref("refs/notes/factory/transcripts").unwrap();
+    let blob = w
+        .dev
+        .git(&[
+            "rev-parse",
+            &format!("refs/notes/factory/transcripts:{tip}"),
+        ])
+        .trim()
+        .to_owned();
+    let tree = mktree(
+        &w,
+        &format!(
+            "100644 blob {blob}\t{tip}\n100644 blob {blob}\t{}\n",
+            tip.to_uppercase()
+        ),
+    );
+    let commit = w
+        .dev
+        .git(&["commit-tree", &tree, "-p", &notes, "-m", "junk"])
+        .trim()
+        .to_owned();
+    w.dev
+        .git(&["update-ref", "refs/notes/factory/transcripts", &commit]);
+    let o = w.push(&["refs/notes/factory/transcripts:refs/notes/factory/transcripts"]);
+    assert!(
+        !o.status.success() && stderr(&o).contains("is not a note"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(
+        w.server_ref("refs/notes/factory/transcripts").unwrap(),
+        notes
+    );
+}

@@ -537,7 +537,13 @@ fn notes_update(repo: &Repo, u: &RefUpdate) -> UpdateDecision {
     for path in diff.split('\0').filter(|p| !p.is_empty()) {
         let hex: String = path.chars().filter(|c| *c != '/').collect();
         match ObjectId::from_hex(hex.as_bytes()) {
-            Ok(id) if hex.len() == 40 && hex.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            // Notes are named by the object's id in lower-case hex, as git writes them.
+            Ok(id)
+                if hex.len() == 40
+                    && hex
+                        .bytes()
+                        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) =>
+            {
                 if !objects.contains(&id) {
                     objects.push(id);
                 }

@@ -122,6 +122,20 @@ fn split_lines(data: &[u8]) -> Vec<&[u8]> {
     data.split_inclusive(|b| *b == b'\n').collect()
 }
 
+/// The text with every bare CR (one not followed by LF) turned into LF, so that it ends a line;
+/// borrowed when there is none.
+fn with_cr_lines(data: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    let bare = |i: usize| data[i] == b'\r' && data.get(i + 1) != Some(&b'\n');
+    if !(0..data.len()).any(bare) {
+        return std::borrow::Cow::Borrowed(data);
+    }
+    std::borrow::Cow::Owned(
+        (0..data.len())
+            .map(|i| if bare(i) { b'\n' } else { data[i] })
+            .collect(),
+    )
+}
+
 /// Git's heuristic: a NUL byte in the first 8000 bytes means binary.
 fn is_binary(data: &[u8]) -> bool {
     data[..data.len().min(8000)].contains(&0)
@@ -437,21 +451,29 @@ impl Worker<'_> {
         if !read_blob(repo, commit, raw.old, old)? || !read_blob(repo, commit, raw.new, new)? {
             return Ok(());
         }
-        if is_binary(old) || is_binary(new) {
+        let binary = is_binary(old) || is_binary(new);
+        if binary {
             file.binary = true;
             file.added_count = Some(0);
             file.removed_count = Some(0);
+        }
+        // A binary file still gets its lines read where a line rule covers it: a NUL byte
+        // must not hide a private key or an auth call from the content rules.
+        if need == ContentNeed::None || (binary && need != ContentNeed::Lines) {
             return Ok(());
         }
-        if need == ContentNeed::None {
-            return Ok(());
+        // A bare CR ends a line for the languages that read the file (Python, say): so it does
+        // for the rules, or `^`-anchored patterns would miss what follows it.
+        let old = with_cr_lines(old);
+        let new = with_cr_lines(new);
+        let d = diff_lines(&old, &new);
+        if !binary {
+            file.added_count = Some(d.added.len() as u32);
+            file.removed_count = Some(d.removed.len() as u32);
         }
-        let d = diff_lines(old, new);
-        file.added_count = Some(d.added.len() as u32);
-        file.removed_count = Some(d.removed.len() as u32);
         if need == ContentNeed::Lines {
-            let new_lines = split_lines(new);
-            let old_lines = split_lines(old);
+            let new_lines = split_lines(&new);
+            let old_lines = split_lines(&old);
             let mut added = Lines::default();
             for n in d.added {
                 added.push(n + 1, new_lines[n as usize]);
@@ -482,6 +504,15 @@ mod tests {
     fn lines_keep_terminators_and_last_line_without_newline() {
         assert_eq!(split_lines(b"a\nb"), vec![b"a\n".as_slice(), b"b"]);
         assert!(split_lines(b"").is_empty());
+    }
+
+    #[test]
+    fn a_bare_cr_ends_a_line() {
+        assert_eq!(&*with_cr_lines(b"a\rb\r\nc"), b"a\nb\r\nc");
+        assert!(matches!(
+            with_cr_lines(b"a\r\nb"),
+            std::borrow::Cow::Borrowed(_)
+        ));
     }
 
     #[test]
