@@ -72,6 +72,21 @@ fn default_base(repo: &Repo, tip: ObjectId) -> Result<ObjectId, CliError> {
     }
 }
 
+/// The commit whose policy and keys a statement is made and checked under. One source of
+/// governance: the server judges every protected ref by its default branch's policy and keys,
+/// so that is the remote's default branch as this clone last fetched it, or `base` when there
+/// is no remote default branch here.
+fn governance(repo: &Repo, base: ObjectId) -> ObjectId {
+    [
+        "refs/remotes/origin/HEAD",
+        "refs/remotes/origin/main",
+        "refs/remotes/origin/master",
+    ]
+    .iter()
+    .find_map(|r| repo.resolve_commit(r).ok())
+    .unwrap_or(base)
+}
+
 /// "Now" as RFC 3339 UTC; GIT_COMMITTER_DATE (in that form) wins, for reproducible statements.
 fn now() -> String {
     if let Ok(d) = std::env::var("GIT_COMMITTER_DATE")
@@ -261,17 +276,7 @@ fn write_statement(env: &mut Env, draft: Draft<'_>) -> Result<ExitCode, CliError
         Some(b) => repo.resolve_commit(b)?,
         None => default_base(&repo, tip)?,
     };
-    // One source of governance: the server judges every protected ref by its default branch's
-    // policy and keys, so the statement is made under them, as this clone last fetched them
-    // (the base's when there is no remote default branch here).
-    let governance = [
-        "refs/remotes/origin/HEAD",
-        "refs/remotes/origin/main",
-        "refs/remotes/origin/master",
-    ]
-    .iter()
-    .find_map(|r| repo.resolve_commit(r).ok())
-    .unwrap_or(base);
+    let governance = governance(&repo, base);
     let (policy, policy_blob, keyring) = base_policy::at(&mut env.ui, &repo, governance)?;
     let role = draft
         .role
@@ -394,9 +399,14 @@ pub(crate) fn list(env: &mut Env, args: ListArgs) -> Result<ExitCode, CliError> 
         .map_err(|e| CliError::internal(crate::error::chain(&e)))?
         .map(|b| String::from_utf8_lossy(&b).into_owned())
         .unwrap_or_default();
-    let statements = approval::parse_note(&note).map_err(|e| {
-        CliError::internal(format!("the approvals note of {tip} is malformed: {e}"))
-    })?;
+    // A malformed line counts for nothing, as for the gate: it is named, the rest are listed.
+    let (statements, malformed) = approval::parse_note_lenient(&note);
+    for (line, problem) in malformed {
+        env.ui.err(&super::plain(&format!(
+            "factory: warning: line {line} of the approvals note of {tip} is malformed and counts for nothing: {problem}"
+        )));
+        env.ui.err("\n");
+    }
     let tree = repo.tree_of(tip)?.to_string();
     let mut bases: std::collections::HashMap<ObjectId, (String, factory_trust::Keyring)> =
         Default::default();
@@ -415,7 +425,8 @@ pub(crate) fn list(env: &mut Env, args: ListArgs) -> Result<ExitCode, CliError> 
                 let (blob, keyring) = match bases.entry(base) {
                     std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
                     std::collections::hash_map::Entry::Vacant(e) => {
-                        let (_, blob, keyring) = base_policy::at(&mut env.ui, &repo, base)?;
+                        let (_, blob, keyring) =
+                            base_policy::at(&mut env.ui, &repo, governance(&repo, base))?;
                         e.insert((blob, keyring))
                     }
                 };
@@ -428,7 +439,10 @@ pub(crate) fn list(env: &mut Env, args: ListArgs) -> Result<ExitCode, CliError> 
                 } else if s.tree != tree {
                     Some("the tree does not match".to_owned())
                 } else if s.policy != *blob {
-                    Some("the policy blob does not match the base's".to_owned())
+                    Some(
+                        "made under another policy than the default branch's (or the base's)"
+                            .to_owned(),
+                    )
                 } else if matches!(&check, SignatureCheck::Good { person, .. } if *person != s.approver)
                 {
                     Some("signed by someone other than the named approver".to_owned())
