@@ -1284,3 +1284,48 @@ fn attack_a_notes_entry_in_upper_case_hex_is_refused() {
         notes
     );
 }
+
+#[test]
+fn attack_removing_the_policy_cannot_lock_the_repository() {
+    let w = World::new();
+    w.dev.git(&["rm", "-r", "--quiet", ".factory"]);
+    w.dev.commit("Drop the policy");
+    w.approve("carol", "validation-architect");
+    w.approve("dave", "domain-expert");
+    let text = w.push_main(false, "a governed repository dropping its policy");
+    assert!(text.contains("names no people"), "{text}");
+    // A branch differing from main only by case is refused too.
+    w.dev.git(&["reset", "--quiet", "--hard", "origin/main"]);
+    w.agent_commit("src/auth/a.rs", "pub fn a() {}\n", "Auth a");
+    w.attach_transcript();
+    let o = w.push(&["HEAD:refs/heads/Main"]);
+    assert!(
+        !o.status.success() && stderr(&o).contains("only by case"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(w.server_ref("refs/heads/Main"), None);
+}
+
+#[test]
+fn attack_a_transcript_attached_after_the_approval_voids_it() {
+    let w = World::new();
+    w.agent_commit("src/api.rs", "r.route(\"/a\", get(a))\n", "Add a");
+    w.attach_transcript();
+    w.approve("bob", "maintainer");
+    // Another session attached after bob approved: bob never saw it.
+    let other = workspace_root().join("crates/factory-shiftlog/tests/fixtures/codex.jsonl");
+    success(
+        w.factory(&["transcript", "attach", &other.display().to_string()]),
+        "attach a second transcript",
+    );
+    let text = w.push_main(false, "an approval that did not see every transcript");
+    assert!(
+        text.contains("needs 1 approval(s) by `maintainer`"),
+        "{text}"
+    );
+    // bob approves again, having seen both: it lands.
+    let o = w.statement_at("bob", &["--role", "maintainer"], "2026-01-05T11:00:00Z");
+    assert!(o.status.success(), "{}", stderr(&o));
+    w.push_main(true, "approved again after the second transcript");
+}

@@ -375,7 +375,7 @@ fn commit_facts(
                 .map(str::to_owned)
                 .collect();
             claims.push(c.change_set.commit.author.clone());
-            if let Some(committer) = committer_of(&raw) {
+            if let Some((committer, _)) = committer(&raw) {
                 claims.push(committer);
             }
             Ok(cache::Facts {
@@ -425,8 +425,8 @@ fn commit_facts(
         .collect()
 }
 
-/// The committer of a raw commit object, as `Name <email>`.
-fn committer_of(raw: &[u8]) -> Option<String> {
+/// The committer of a raw commit object: `Name <email>` and the time (seconds since the epoch).
+fn committer(raw: &[u8]) -> Option<(String, Option<i64>)> {
     let text = String::from_utf8_lossy(raw);
     let line = text
         .lines()
@@ -434,17 +434,8 @@ fn committer_of(raw: &[u8]) -> Option<String> {
         .find_map(|l| l.strip_prefix("committer "))?;
     // `Name <email> TIME ZONE`
     let end = line.rfind('>')?;
-    Some(line[..=end].to_owned())
-}
-
-/// The committer time of a raw commit object.
-fn committer_time(raw: &[u8]) -> Option<i64> {
-    let text = String::from_utf8_lossy(raw);
-    let line = text
-        .lines()
-        .take_while(|l| !l.is_empty())
-        .find_map(|l| l.strip_prefix("committer "))?;
-    line.rsplit(' ').nth(1)?.parse().ok()
+    let time = line[end + 1..].split_whitespace().next()?.parse().ok();
+    Some((line[..=end].to_owned(), time))
 }
 
 /// [`decide`], with a cache and progress reports.
@@ -728,6 +719,8 @@ fn judge(
     let (policy, policy_blob, keyring) = loaded;
     let tip_hex = tip.to_string();
     let mut note_problems: Vec<String> = Vec::new();
+    // The digests of the transcripts attached to the range's commits now.
+    let mut seen_transcripts: Vec<String> = Vec::new();
 
     let mut reports = Vec::new();
     let mut range = Vec::new();
@@ -790,6 +783,7 @@ fn judge(
                 }
                 let any = !sessions.is_empty();
                 for t in sessions {
+                    seen_transcripts.push(t.digest.clone());
                     for m in t.models {
                         if !models.contains(&m) {
                             models.push(m);
@@ -861,7 +855,7 @@ fn judge(
         .map(|raw| {
             factory_trust::signed_commit(&raw)
                 .and_then(|s| s.committer_time)
-                .or_else(|| committer_time(&raw))
+                .or_else(|| committer(&raw).and_then(|(_, t)| t))
         })?
         .unwrap_or(0);
     let evaluation = evaluate(&RangeFacts {
@@ -877,6 +871,7 @@ fn judge(
         keyring,
         commits: range,
         statements,
+        transcripts: seen_transcripts,
     });
     for u in &evaluation.unmet {
         reasons.push(Reason::Unmet {

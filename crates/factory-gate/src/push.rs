@@ -298,6 +298,21 @@ pub fn decide_push(repo: &Repo, updates: &[RefUpdate], ctx: &PushContext) -> Pus
         } else if let Some(branch) = u.name.strip_prefix("refs/heads/") {
             if protects(branch) {
                 protected_update(repo, u, ctx, &notes, &policies)
+            } else if u.new.is_some() && protects(&branch.to_lowercase())
+                || ctx.branches.iter().any(|(n, _)| {
+                    n != &u.name
+                        && n.eq_ignore_ascii_case(&u.name)
+                        && n.strip_prefix("refs/heads/").is_some_and(&protects)
+                })
+            {
+                // On a case-insensitive file system `Main` and `main` are one ref file.
+                UpdateDecision::refused(
+                    u,
+                    format!(
+                        "{} differs from a protected branch only by case: refused",
+                        u.name
+                    ),
+                )
             } else {
                 UpdateDecision::new(u, "not-gated", Vec::new())
             }
@@ -409,14 +424,37 @@ fn protected_update(
             (Ok(a), Ok(b)) => a != b,
             (Err(e), _) | (_, Err(e)) => return UpdateDecision::error(u, git(e)),
         };
-        if changed && let Err(e) = policies.at(repo, new) {
-            return UpdateDecision::refused(
-                u,
-                format!(
-                    "{} would govern every protected branch, and its policy does not load: {e}",
-                    u.name
-                ),
-            );
+        if changed {
+            match policies.at(repo, new) {
+                Err(e) => {
+                    return UpdateDecision::refused(
+                        u,
+                        format!(
+                            "{} would govern every protected branch, and its policy does not load: {e}",
+                            u.name
+                        ),
+                    );
+                }
+                // A governed repository that drops its people (or its policy, for the embedded
+                // default, which names none) could never approve anything again, the restoring
+                // change included: only the server's administrator could undo it.
+                Ok(next) if next.0.people.is_empty() => {
+                    let had_people = policies
+                        .at(repo, base)
+                        .map(|l| !l.0.people.is_empty())
+                        .unwrap_or(false);
+                    if had_people {
+                        return UpdateDecision::refused(
+                            u,
+                            format!(
+                                "{} would govern every protected branch with a policy that names no people: nothing above the lowest tier could ever be approved again",
+                                u.name
+                            ),
+                        );
+                    }
+                }
+                Ok(_) => {}
+            }
         }
     }
     match policies.decide(repo, governance, base, new, notes) {

@@ -48,6 +48,10 @@ pub struct RangeFacts<'a> {
     /// For a decision made now (a push, or an audit of what has not landed): keys must be
     /// valid now and statements may not predate the tip. None judges at signing time (history).
     pub at: Option<CheckTime>,
+    /// The digests of the transcripts attached to the range's commits now. An approval counts
+    /// only if it saw every one of them (its `transcripts`): one attached later was not
+    /// reviewed.
+    pub transcripts: Vec<String>,
 }
 
 /// Why a statement counts or not.
@@ -260,6 +264,18 @@ pub fn evaluate(facts: &RangeFacts<'_>) -> Evaluation {
                     .get(&s.approver)
                     .is_some_and(|until| s.time <= *until))
             .then(|| "withdrawn by its signer".to_owned())
+        })
+        .or_else(|| {
+            let unseen = facts
+                .transcripts
+                .iter()
+                .filter(|d| !s.transcripts.contains(d))
+                .count();
+            (s.kind == Kind::Approve && unseen > 0).then(|| {
+                format!(
+                    "{unseen} transcript(s) attached to the range after it was signed: approve again"
+                )
+            })
         })
         .or_else(|| {
             (s.kind == Kind::Withdraw).then(|| {

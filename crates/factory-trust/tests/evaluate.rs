@@ -213,6 +213,7 @@ fn run(w: &World, commits: Vec<RangeCommit>, statements: Vec<Statement>) -> Eval
         commits,
         statements,
         at: None,
+        transcripts: Vec::new(),
     })
 }
 
