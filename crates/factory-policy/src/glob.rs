@@ -62,7 +62,7 @@ impl PathPattern {
         // Literal fast paths (equivalent because PathIndex::matching tests every ancestor).
         if anchored && is_literal(body) {
             return Ok(PathPattern {
-                matcher: Matcher::Exact(body.as_bytes().into()),
+                matcher: Matcher::Exact(body.to_ascii_lowercase().into_bytes().into()),
                 negated,
                 dir_only,
             });
@@ -75,14 +75,14 @@ impl PathPattern {
         {
             // `dir/**` matches what is strictly below `dir`: `dir` as an ancestor.
             return Ok(PathPattern {
-                matcher: Matcher::Exact(dir.as_bytes().into()),
+                matcher: Matcher::Exact(dir.to_ascii_lowercase().into_bytes().into()),
                 negated,
                 dir_only: true,
             });
         }
         if !anchored && is_literal(body) {
             return Ok(PathPattern {
-                matcher: Matcher::Basename(body.as_bytes().into()),
+                matcher: Matcher::Basename(body.to_ascii_lowercase().into_bytes().into()),
                 negated,
                 dir_only,
             });
@@ -106,6 +106,7 @@ impl PathPattern {
         // of adding a `…/**` glob per pattern (those compile to regular expressions, and made
         // compiling a policy cost more than judging a commit).
         let glob = GlobBuilder::new(&base)
+            .case_insensitive(true)
             .literal_separator(true)
             .backslash_escape(true)
             .empty_alternates(true)
@@ -136,6 +137,8 @@ pub(crate) struct PathIndex {
 #[derive(Debug, Default)]
 pub(crate) struct Scratch {
     hits: Vec<usize>,
+    /// The path in ASCII lower case, for the literal lookups.
+    lower: Vec<u8>,
     last: Vec<Option<(usize, bool)>>,
 }
 
@@ -183,6 +186,10 @@ impl PathIndex {
         out.resize(self.lists, false);
         scratch.last.clear();
         scratch.last.resize(self.lists, None);
+        // Paths match case-insensitively (ASCII): on a case-insensitive checkout `src/Auth/x.rs`
+        // is the file `src/auth/x.rs`, and a rule must not be dodged by a spelling.
+        scratch.lower.clear();
+        scratch.lower.extend(path.iter().map(u8::to_ascii_lowercase));
         let ends = path
             .iter()
             .enumerate()
@@ -200,10 +207,11 @@ impl PathIndex {
             for hit in scratch.hits.iter_mut() {
                 *hit = self.glob_owner[*hit] as usize;
             }
-            if let Some(ids) = self.exact.get(cand) {
+            let lower = &scratch.lower[..end];
+            if let Some(ids) = self.exact.get(lower) {
                 scratch.hits.extend(ids.iter().map(|&i| i as usize));
             }
-            let name = cand.rsplit(|&b| b == b'/').next().unwrap_or(cand);
+            let name = lower.rsplit(|&b| b == b'/').next().unwrap_or(lower);
             if let Some(ids) = self.basename.get(name) {
                 scratch.hits.extend(ids.iter().map(|&i| i as usize));
             }
@@ -237,6 +245,19 @@ mod tests {
         let mut out = Vec::new();
         index.matching(path.as_bytes(), &mut Scratch::default(), &mut out);
         out[0]
+    }
+
+    #[test]
+    fn paths_match_whatever_their_case() {
+        for path in ["SRC/AUTH/x.rs", "src/Auth/x.rs", "src/auth/x.rs"] {
+            assert!(includes(&["src/auth/**"], path), "{path}");
+            assert!(includes(&["/src/auth"], path), "{path}");
+            assert!(includes(&["auth"], path), "{path}");
+            assert!(includes(&["src/*/x.rs"], path), "{path}");
+        }
+        assert!(includes(&["*.pem"], "keys/Server.PEM"));
+        assert!(includes(&[".env"], "app/.ENV"));
+        assert!(!includes(&["src/auth/**"], "src/authz/x.rs"));
     }
 
     #[test]
