@@ -189,7 +189,9 @@ impl PathIndex {
         // Paths match case-insensitively (ASCII): on a case-insensitive checkout `src/Auth/x.rs`
         // is the file `src/auth/x.rs`, and a rule must not be dodged by a spelling.
         scratch.lower.clear();
-        scratch.lower.extend(path.iter().map(u8::to_ascii_lowercase));
+        scratch
+            .lower
+            .extend(path.iter().map(u8::to_ascii_lowercase));
         let ends = path
             .iter()
             .enumerate()
