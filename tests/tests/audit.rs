@@ -359,3 +359,30 @@ fn hostile_subjects_are_inert_in_every_output_format() {
         "html"
     );
 }
+
+#[test]
+fn a_branch_behind_its_target_answers_only_for_what_it_brings() {
+    let (repo, _, base) = repo();
+    repo.git(&["checkout", "--quiet", "-b", "feature"]);
+    repo.write("docs/guide.md", "# Guide\n");
+    repo.commit("Write the guide\n\nAgent: claude-code/2.0\nRequested-By: alice\n");
+    assert!(
+        out(&repo, &["transcript", "attach", &transcript()])
+            .status
+            .success()
+    );
+    // Meanwhile the target moved on with an auth change the branch does not have.
+    repo.git(&["checkout", "--quiet", "main"]);
+    repo.write("src/auth/session.rs", "pub fn expire() -> u64 { 900 }\n");
+    repo.commit("Expire sessions");
+    repo.git(&["checkout", "--quiet", "feature"]);
+    let o = out(&repo, &["audit", "main..feature", "--format", "json"]);
+    let doc = json(&o);
+    assert_eq!(doc["tier"], "auto", "{doc}");
+    assert_eq!(o.status.code(), Some(0), "{doc}");
+    // Without a range: the merge-base is the base, the default branch's tip governs.
+    let o = out(&repo, &["audit", "--format", "json"]);
+    let doc = json(&o);
+    assert_eq!(doc["base"], base.as_str(), "{doc}");
+    assert_eq!(o.status.code(), Some(0), "{doc}");
+}

@@ -591,6 +591,27 @@ pub fn decide_history(
     Ok(decisions.into_iter().flatten().collect())
 }
 
+/// [`decide_with`] under the policy and keys of `governance` instead of the base's: one source
+/// of governance, as the server judges every protected ref by its default branch's tip.
+pub fn decide_under(
+    repo: &Repo,
+    governance: ObjectId,
+    base: ObjectId,
+    tip: ObjectId,
+    notes: &Notes,
+    options: &Options<'_>,
+) -> Result<Decision, GateError> {
+    let loaded = base_policy(repo, governance)?;
+    // The audit cache is keyed by the base's governance tree: use it only when that is the
+    // governance judging.
+    let options = Options {
+        cache: options.cache && governance == base,
+        progress: options.progress,
+        now: options.now,
+    };
+    decide_loaded(repo, base, tip, notes, &options, &loaded)
+}
+
 /// A dry run: base..tip judged with a proposed policy's tiers and rules, and the base's keys
 /// and policy binding (so approvals given under the real policy still count).
 pub fn decide_proposed(
@@ -655,10 +676,19 @@ pub(crate) fn decide_loaded(
     // step; when the tip's first-parent chain leaves the range without reaching the base (a
     // merge whose first parent is older than the base, say), the net change base → tip is
     // classified too, and counts as the tip's.
-    let net = if reaches_base(repo, base, tip, &commits)? {
-        None
+    // When the base is not an ancestor of the tip (an audit of a branch that has not caught up
+    // with its target), what the branch brings is measured from their merge-base: the target's
+    // newer changes are not the branch's to answer for.
+    let anchor = if repo.is_ancestor(base, tip).map_err(git)? {
+        Some(base)
     } else {
-        Some(factory_git::classify_between(repo, policy, base, tip).map_err(git)?)
+        repo.merge_base(base, tip).map_err(git)?
+    };
+    let net = match anchor {
+        Some(anchor) if !reaches_base(repo, anchor, tip, &commits)? => {
+            Some(factory_git::classify_between(repo, policy, anchor, tip).map_err(git)?)
+        }
+        _ => None,
     };
     judge(
         repo,

@@ -144,6 +144,17 @@ impl Repo {
         Ok(base.is_some_and(|b| b.detach() == ancestor))
     }
 
+    /// The best common ancestor of two commits, if they have one.
+    pub fn merge_base(&self, a: ObjectId, b: ObjectId) -> Result<Option<ObjectId>, ReadError> {
+        let repo = self.local();
+        let base = repo.merge_base(a, b).map_err(|source| ReadError::Object {
+            rev: format!("{a}...{b}"),
+            path: String::new(),
+            source,
+        })?;
+        Ok(base.map(|id| id.detach()))
+    }
+
     /// The parents of a commit, in order.
     pub fn parents(&self, commit: ObjectId) -> Result<Vec<ObjectId>, ReadError> {
         let repo = self.local();

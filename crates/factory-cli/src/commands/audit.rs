@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use factory_gate::{Decision, Notes, Options, Reason, decide_with};
+use factory_gate::{Decision, Notes, Options, Reason};
 use factory_git::{RangeSpec, Repo};
 
 use crate::Env;
@@ -44,9 +44,13 @@ pub(crate) enum Format {
 
 pub(crate) fn run(env: &mut Env, args: Args) -> Result<ExitCode, CliError> {
     let repo = Repo::discover(&env.cwd)?;
-    let (base, tip) = match args.range.as_deref().map(RangeSpec::parse) {
+    // The policy and keys: BASE's for an explicit range; without one, the default branch's tip
+    // (one source of governance, as the server judges), so that a branch forked from an old
+    // commit is not judged by the old commit's policy.
+    let (base, tip, governance) = match args.range.as_deref().map(RangeSpec::parse) {
         Some(RangeSpec::Range { from, to }) => {
-            (repo.resolve_commit(&from)?, repo.resolve_commit(&to)?)
+            let base = repo.resolve_commit(&from)?;
+            (base, repo.resolve_commit(&to)?, base)
         }
         Some(_) => return Err(CliError::usage("give the range as BASE..TIP")),
         None => {
@@ -54,7 +58,11 @@ pub(crate) fn run(env: &mut Env, args: Args) -> Result<ExitCode, CliError> {
             let base = repo.merge_base_with_default(tip).ok_or_else(|| {
                 CliError::usage("no default branch (origin/HEAD, main, master) to audit against: give BASE..TIP")
             })?;
-            (base, tip)
+            let governance = ["refs/remotes/origin/HEAD", "main", "master"]
+                .iter()
+                .find_map(|r| repo.resolve_commit(r).ok())
+                .unwrap_or(base);
+            (base, tip, governance)
         }
     };
     let block = |e: factory_gate::GateError| {
@@ -68,8 +76,9 @@ pub(crate) fn run(env: &mut Env, args: Args) -> Result<ExitCode, CliError> {
             bar.set_position(done);
         }
     };
-    let decision: Decision = decide_with(
+    let decision: Decision = factory_gate::decide_under(
         &repo,
+        governance,
         base,
         tip,
         &notes,
