@@ -27,7 +27,7 @@ pub(crate) struct Facts {
     pub(crate) tier: String,
     pub(crate) origin: String,
     pub(crate) signature: Verdict,
-    /// Claimed identities: every Requested-By, the author and the committer.
+    /// Claimed identities: every Requested-By and Co-authored-by, the author and the committer.
     pub(crate) claims: Vec<String>,
     /// When the OpenPGP signature says it was made.
     #[serde(default)]
@@ -58,7 +58,7 @@ impl Cache {
         let path = git_dir
             .join("factory")
             .join("cache")
-            .join(concat!("audit-v3-", env!("CARGO_PKG_VERSION")))
+            .join(concat!("audit-v4-", env!("CARGO_PKG_VERSION")))
             .join(format!("{key}.jsonl"));
         let mut cache = Cache {
             path,

@@ -368,10 +368,10 @@ fn commit_facts(
             let raw = repo.raw_commit(id).map_err(git)?;
             let signature = verify_commit(&raw, keyring, None);
             let signed_at = factory_trust::signature_time(&raw);
-            let mut claims: Vec<String> = c
-                .change_set
-                .commit
+            let facts = &c.change_set.commit;
+            let mut claims: Vec<String> = facts
                 .trailer_values("Requested-By")
+                .chain(facts.trailer_values("Co-authored-by"))
                 .map(str::to_owned)
                 .collect();
             claims.push(c.change_set.commit.author.clone());
