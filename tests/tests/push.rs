@@ -1329,3 +1329,21 @@ fn attack_a_transcript_attached_after_the_approval_voids_it() {
     assert!(o.status.success(), "{}", stderr(&o));
     w.push_main(true, "approved again after the second transcript");
 }
+
+#[test]
+fn attack_a_statement_dated_in_the_future_does_not_count() {
+    let w = World::new();
+    w.agent_commit("src/api.rs", "r.route(\"/a\", get(a))\n", "Add a");
+    w.attach_transcript();
+    // Dated years ahead, it would outlive any later withdrawal.
+    let o = w.statement_at("bob", &["--role", "maintainer"], "2099-01-01T00:00:00Z");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = w.push_main(false, "an approval dated in the future");
+    assert!(
+        text.contains("needs 1 approval(s) by `maintainer`"),
+        "{text}"
+    );
+    let o = w.statement_at("bob", &["--role", "maintainer"], "2026-01-05T11:00:00Z");
+    assert!(o.status.success(), "{}", stderr(&o));
+    w.push_main(true, "an approval dated now");
+}

@@ -213,7 +213,8 @@ pub struct CheckTime {
 }
 
 /// [`check_signature`], and for a decision made now ([`CheckTime`]): the key must be valid
-/// now, and neither the statement's time nor its signature's may precede the tip.
+/// now, neither the statement's time nor its signature's may precede the tip, and the statement
+/// may not be dated more than five minutes ahead of now.
 pub fn check_signature_at(
     statement: &Statement,
     keyring: &Keyring,
@@ -243,6 +244,11 @@ pub fn check_signature_at(
     match crate::civil::parse_rfc3339(&statement.time) {
         Some(t) if t < when.not_before => {
             return invalid("it is dated before the commit it approves".to_owned());
+        }
+        // A clock may run a little fast; a statement from the future could outlive a later
+        // withdrawal, so it never counts.
+        Some(t) if t > when.now + 300 => {
+            return invalid("it is dated in the future".to_owned());
         }
         Some(_) => {}
         None => return invalid(format!("its time `{}` is not RFC 3339", statement.time)),
