@@ -260,6 +260,17 @@ pub struct Options<'a> {
     pub now: Option<i64>,
 }
 
+impl Options<'_> {
+    /// For a decision made now (a push, an audit of what has not landed): no cache, no
+    /// progress, keys judged at the current time.
+    pub fn decided_now() -> Self {
+        Options {
+            now: Some(now()),
+            ..Options::default()
+        }
+    }
+}
+
 /// The current time, seconds since the epoch.
 pub fn now() -> i64 {
     std::time::SystemTime::now()
@@ -323,16 +334,7 @@ pub fn decide(
     tip: ObjectId,
     notes: &Notes,
 ) -> Result<Decision, GateError> {
-    decide_with(
-        repo,
-        base,
-        tip,
-        notes,
-        &Options {
-            now: Some(now()),
-            ..Options::default()
-        },
-    )
+    decide_with(repo, base, tip, notes, &Options::decided_now())
 }
 
 /// The facts of commits under a policy, from the cache where it has them.
@@ -627,10 +629,7 @@ pub fn decide_proposed(
         base,
         tip,
         notes,
-        &Options {
-            now: Some(now()),
-            ..Options::default()
-        },
+        &Options::decided_now(),
         &(proposed.clone(), blob, keyring),
     )
 }

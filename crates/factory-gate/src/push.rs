@@ -47,11 +47,7 @@ impl Policies {
         notes: &Notes,
     ) -> Result<Decision, GateError> {
         let loaded = self.at(repo, governance)?;
-        let options = Options {
-            now: Some(crate::now()),
-            ..Options::default()
-        };
-        decide_loaded(repo, base, tip, notes, &options, &loaded)
+        decide_loaded(repo, base, tip, notes, &Options::decided_now(), &loaded)
     }
 }
 
