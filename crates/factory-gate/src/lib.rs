@@ -220,6 +220,22 @@ pub struct EvidenceReport {
     pub text: Option<String>,
 }
 
+impl EvidenceReport {
+    /// The report of one piece of a verdict's evidence under `policy`.
+    fn of(policy: &Policy, e: &factory_policy::Evidence) -> EvidenceReport {
+        EvidenceReport {
+            rule: e.rule.clone(),
+            tier: policy.tier_name(e.tier).to_owned(),
+            path: e
+                .path
+                .as_ref()
+                .map(|p| String::from_utf8_lossy(p).into_owned()),
+            line: e.line,
+            text: e.text.clone(),
+        }
+    }
+}
+
 /// One judged commit.
 #[derive(Debug, Clone, Serialize)]
 pub struct CommitReport {
@@ -376,7 +392,7 @@ fn commit_facts(
                 .chain(facts.trailer_values("Co-authored-by"))
                 .map(str::to_owned)
                 .collect();
-            claims.push(c.change_set.commit.author.clone());
+            claims.push(facts.author.clone());
             if let Some((committer, _)) = committer(&raw) {
                 claims.push(committer);
             }
@@ -392,16 +408,7 @@ fn commit_facts(
                     .verdict
                     .evidence
                     .iter()
-                    .map(|e| EvidenceReport {
-                        rule: e.rule.clone(),
-                        tier: policy.tier_name(e.tier).to_owned(),
-                        path: e
-                            .path
-                            .as_ref()
-                            .map(|p| String::from_utf8_lossy(p).into_owned()),
-                        line: e.line,
-                        text: e.text.clone(),
-                    })
+                    .map(|e| EvidenceReport::of(policy, e))
                     .collect(),
                 agent: c.verdict.agent.clone(),
                 time: c.change_set.time,
@@ -678,16 +685,22 @@ pub(crate) fn decide_loaded(
     // When the base is not an ancestor of the tip (an audit of a branch that has not caught up
     // with its target), what the branch brings is measured from their merge-base: the target's
     // newer changes are not the branch's to answer for.
-    let anchor = if repo.is_ancestor(base, tip).map_err(git)? {
-        Some(base)
+    // A push's update is a fast-forward whose first-parent chain usually reaches the base:
+    // that costs a walk of the chain and nothing more.
+    let net = if reaches_base(repo, base, tip, &commits)? {
+        None
     } else {
-        repo.merge_base(base, tip).map_err(git)?
-    };
-    let net = match anchor {
-        Some(anchor) if !reaches_base(repo, anchor, tip, &commits)? => {
-            Some(factory_git::classify_between(repo, policy, anchor, tip).map_err(git)?)
+        let anchor = if repo.is_ancestor(base, tip).map_err(git)? {
+            Some(base)
+        } else {
+            repo.merge_base(base, tip).map_err(git)?
+        };
+        match anchor {
+            Some(anchor) if !reaches_base(repo, anchor, tip, &commits)? => {
+                Some(factory_git::classify_between(repo, policy, anchor, tip).map_err(git)?)
+            }
+            _ => None,
         }
-        _ => None,
     };
     judge(
         repo,
@@ -750,6 +763,7 @@ fn judge(
     let mut note_problems: Vec<String> = Vec::new();
     // The digests of the transcripts attached to the range's commits now.
     let mut seen_transcripts: Vec<String> = Vec::new();
+    let range_time = facts.iter().find(|f| f.commit == tip_hex).map(|f| f.time);
 
     let mut reports = Vec::new();
     let mut range = Vec::new();
@@ -767,19 +781,12 @@ fn judge(
                 f.tier = policy.tier_name(net.tier).to_owned();
             }
             for e in &net.evidence {
-                f.evidence.push(EvidenceReport {
-                    rule: e.rule.clone(),
-                    tier: policy.tier_name(e.tier).to_owned(),
-                    path: e
-                        .path
-                        .as_ref()
-                        .map(|p| String::from_utf8_lossy(p).into_owned()),
-                    line: e.line,
-                    text: Some(format!(
-                        "net change of the range: {}",
-                        e.text.as_deref().unwrap_or("")
-                    )),
-                });
+                let mut report = EvidenceReport::of(policy, e);
+                report.text = Some(format!(
+                    "net change of the range: {}",
+                    report.text.unwrap_or_default()
+                ));
+                f.evidence.push(report);
             }
         }
         let tier = policy
@@ -878,15 +885,13 @@ fn judge(
             good
         }
     };
-    let tip_time = repo
-        .raw_commit(tip)
-        .map_err(git)
-        .map(|raw| {
-            factory_trust::signed_commit(&raw)
-                .and_then(|s| s.committer_time)
-                .or_else(|| committer(&raw).and_then(|(_, t)| t))
-        })?
-        .unwrap_or(0);
+    // The tip's committer time: from its facts when it is in the range, else from the object.
+    let tip_time = match range_time {
+        Some(t) => t,
+        None => committer(&repo.raw_commit(tip).map_err(git)?)
+            .and_then(|(_, t)| t)
+            .unwrap_or(0),
+    };
     let evaluation = evaluate(&RangeFacts {
         at: now.map(|now| factory_trust::approval::CheckTime {
             now,

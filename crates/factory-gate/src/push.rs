@@ -294,7 +294,7 @@ pub fn decide_push(repo: &Repo, updates: &[RefUpdate], ctx: &PushContext) -> Pus
         } else if let Some(branch) = u.name.strip_prefix("refs/heads/") {
             if protects(branch) {
                 protected_update(repo, u, ctx, &notes, &policies)
-            } else if u.new.is_some() && protects(&branch.to_lowercase())
+            } else if (u.new.is_some() && protects(&branch.to_lowercase()))
                 || ctx.branches.iter().any(|(n, _)| {
                     n != &u.name
                         && n.eq_ignore_ascii_case(&u.name)
@@ -567,7 +567,7 @@ fn notes_update(repo: &Repo, u: &RefUpdate) -> UpdateDecision {
         Err(e) => return UpdateDecision::error(u, git(e)),
     };
     let mut reasons = Vec::new();
-    let mut objects: Vec<ObjectId> = Vec::new();
+    let mut objects: std::collections::BTreeSet<ObjectId> = Default::default();
     for path in diff.split('\0').filter(|p| !p.is_empty()) {
         let hex: String = path.chars().filter(|c| *c != '/').collect();
         match ObjectId::from_hex(hex.as_bytes()) {
@@ -578,9 +578,7 @@ fn notes_update(repo: &Repo, u: &RefUpdate) -> UpdateDecision {
                         .bytes()
                         .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) =>
             {
-                if !objects.contains(&id) {
-                    objects.push(id);
-                }
+                objects.insert(id);
             }
             _ => reasons.push(Reason::Refused {
                 message: format!(

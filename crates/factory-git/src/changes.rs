@@ -126,7 +126,8 @@ fn split_lines(data: &[u8]) -> Vec<&[u8]> {
 /// borrowed when there is none.
 fn with_cr_lines(data: &[u8]) -> std::borrow::Cow<'_, [u8]> {
     let bare = |i: usize| data[i] == b'\r' && data.get(i + 1) != Some(&b'\n');
-    if !(0..data.len()).any(bare) {
+    // Most text has no CR at all: one fast scan settles it.
+    if !data.contains(&b'\r') || !(0..data.len()).any(bare) {
         return std::borrow::Cow::Borrowed(data);
     }
     std::borrow::Cow::Owned(

@@ -28,6 +28,9 @@ pub enum GitCommandError {
     },
 }
 
+/// Where the default branch is looked for, in order.
+const DEFAULT_BRANCHES: [&str; 3] = ["refs/remotes/origin/HEAD", "main", "master"];
+
 impl Repo {
     fn git_command(&self) -> Command {
         let mut cmd = Command::new("git");
@@ -96,15 +99,20 @@ impl Repo {
     /// The merge-base of `tip` with the default branch (`origin/HEAD`, else `main`, else
     /// `master`), or None when none of them exists.
     pub fn merge_base_with_default(&self, tip: gix::ObjectId) -> Option<gix::ObjectId> {
-        ["refs/remotes/origin/HEAD", "main", "master"]
+        DEFAULT_BRANCHES.iter().find_map(|candidate| {
+            let other = self.resolve_commit(candidate).ok()?;
+            let out = self
+                .git(&["merge-base", &tip.to_string(), &other.to_string()], None)
+                .ok()?;
+            gix::ObjectId::from_hex(out.trim().as_bytes()).ok()
+        })
+    }
+
+    /// The default branch's tip (`origin/HEAD`, else `main`, else `master`), if one exists.
+    pub fn default_branch_tip(&self) -> Option<gix::ObjectId> {
+        DEFAULT_BRANCHES
             .iter()
-            .find_map(|candidate| {
-                let other = self.resolve_commit(candidate).ok()?;
-                let out = self
-                    .git(&["merge-base", &tip.to_string(), &other.to_string()], None)
-                    .ok()?;
-                gix::ObjectId::from_hex(out.trim().as_bytes()).ok()
-            })
+            .find_map(|candidate| self.resolve_commit(candidate).ok())
     }
 
     /// The stable patch id of `diff(from, to)` (`from` None: `to` against its first parent).

@@ -21,8 +21,8 @@ pub struct RangeCommit {
     pub origin: Origin,
     /// Its signature verdict against the base keyring.
     pub signature: Verdict,
-    /// Claimed identities: every `Requested-By` value, the author and the committer
-    /// (`Name <email>`). A person any claim names may not approve the range.
+    /// Claimed identities: every `Requested-By` and `Co-authored-by` value, the author and the
+    /// committer (`Name <email>`). A person any claim names may not approve the range.
     pub claims: Vec<String>,
 }
 
@@ -184,7 +184,8 @@ pub fn evaluate(facts: &RangeFacts<'_>) -> Evaluation {
             .unwrap_or_default()
     };
     // Who may not approve: people whose good signature is on a commit of the range, and every
-    // person a claim names (Requested-By, author, committer). Claims only take away.
+    // person a claim names (Requested-By, Co-authored-by, author, committer). Claims only take
+    // away.
     let mut excluded: BTreeSet<String> = BTreeSet::new();
     for c in &facts.commits {
         if let Verdict::Good {
@@ -195,11 +196,6 @@ pub fn evaluate(facts: &RangeFacts<'_>) -> Evaluation {
         }
         for claim in &c.claims {
             excluded.extend(facts.keyring.people_claimed_by(claim));
-            // A claim that is exactly a handle of the policy names that person too.
-            let handle = claim.trim();
-            if policy.people.contains_key(handle) {
-                excluded.insert(handle.to_owned());
-            }
         }
     }
     // Withdrawals: a person's valid, signed `withdraw` cancels that person's own approvals and

@@ -263,29 +263,16 @@ impl Keyring {
     /// person's handle, display name or email, or a name or email of one of the person's keys
     /// (an SSH key's comment, an OpenPGP user id). Claims only ever take away.
     pub fn people_claimed_by(&self, claim: &str) -> Vec<String> {
-        let claim = claim.trim().to_lowercase();
-        if claim.is_empty() {
-            return Vec::new();
-        }
-        let mut forms = vec![claim.clone()];
-        let (name, email) = match claim.split_once('<') {
-            Some((n, rest)) => (
-                n.trim().to_owned(),
-                rest.trim_end_matches('>').trim().to_owned(),
-            ),
-            None if claim.contains('@') => (String::new(), claim.clone()),
-            None => (claim.clone(), String::new()),
-        };
-        for f in [&name, &email] {
-            if !f.is_empty() {
-                forms.push(f.clone());
-            }
-        }
-        if let Some((local, _)) = email.split_once('@')
-            && !local.is_empty()
-        {
-            forms.push(local.to_owned());
-        }
+        let mut forms = Vec::new();
+        identity_forms(claim, &mut forms);
+        // The local part of an e-mail names a handle too (`bob@anywhere` names bob).
+        let locals: Vec<String> = forms
+            .iter()
+            .filter_map(|f| f.split_once('@'))
+            .map(|(local, _)| local.to_owned())
+            .filter(|l| !l.is_empty() && !l.contains(' '))
+            .collect();
+        forms.extend(locals);
         self.identities
             .iter()
             .filter(|(_, ids)| ids.iter().any(|id| forms.contains(id)))

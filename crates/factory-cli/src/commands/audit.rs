@@ -32,7 +32,7 @@ pub(crate) struct Args {
 pub(crate) enum Format {
     /// For people.
     Human,
-    /// `{decision, reasons, base, tip, tier, commits, evaluation, waived}`.
+    /// `{decision, reasons, base, tip, tier, commits, evaluation, waived, note_problems}`.
     Json,
     /// SARIF 2.1.0: one result per blocking reason at the file:line of its evidence.
     Sarif,
@@ -58,10 +58,7 @@ pub(crate) fn run(env: &mut Env, args: Args) -> Result<ExitCode, CliError> {
             let base = repo.merge_base_with_default(tip).ok_or_else(|| {
                 CliError::usage("no default branch (origin/HEAD, main, master) to audit against: give BASE..TIP")
             })?;
-            let governance = ["refs/remotes/origin/HEAD", "main", "master"]
-                .iter()
-                .find_map(|r| repo.resolve_commit(r).ok())
-                .unwrap_or(base);
+            let governance = repo.default_branch_tip().unwrap_or(base);
             (base, tip, governance)
         }
     };
