@@ -1294,6 +1294,21 @@ fn attack_removing_the_policy_cannot_lock_the_repository() {
     w.approve("dave", "domain-expert");
     let text = w.push_main(false, "a governed repository dropping its policy");
     assert!(text.contains("names no people"), "{text}");
+    // A policy that does not load (its maintainer removed, the tier still requiring one) would
+    // block every later push: refused too, however well signed off.
+    w.dev.git(&["reset", "--quiet", "--hard", "origin/main"]);
+    let policy = std::fs::read_to_string(w.dev.path().join(".factory/policy.toml")).unwrap();
+    let start = policy.find("\n[people.bob]").unwrap();
+    let end = start + 1 + policy[start + 1..].find("\n[people.").unwrap();
+    w.dev.write(
+        ".factory/policy.toml",
+        format!("{}{}", &policy[..start], &policy[end..]),
+    );
+    w.dev.commit("Remove the only maintainer");
+    w.approve("carol", "validation-architect");
+    w.approve("dave", "domain-expert");
+    let text = w.push_main(false, "a policy that does not load");
+    assert!(text.contains("its policy does not load"), "{text}");
     // A branch differing from main only by case is refused too.
     w.dev.git(&["reset", "--quiet", "--hard", "origin/main"]);
     w.agent_commit("src/auth/a.rs", "pub fn a() {}\n", "Auth a");
