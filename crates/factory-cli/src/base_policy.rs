@@ -15,7 +15,12 @@ pub(crate) fn at(
     repo: &Repo,
     commit: ObjectId,
 ) -> Result<(Policy, String, Keyring), CliError> {
-    factory_gate::base_policy(repo, commit).map_err(|e| match e {
+    factory_gate::base_policy(repo, commit).map_err(|e| gate_error(ui, commit, e))
+}
+
+/// A gate error met reading the policy and keys of `commit`, with the policy's diagnostics.
+pub(crate) fn gate_error(ui: &mut Ui, commit: ObjectId, e: GateError) -> CliError {
+    match e {
         GateError::Policy(problems) => problems.into(),
         GateError::Keys(problems) => crate::keys::key_problems(
             ui,
@@ -23,5 +28,5 @@ pub(crate) fn at(
             &problems,
         ),
         other => CliError::usage(other.to_string()),
-    })
+    }
 }

@@ -8,13 +8,14 @@
 #![deny(missing_docs)]
 
 mod cache;
+pub mod classify;
 mod push;
+pub mod statement;
 
+pub use classify::{Classified, classify_between, classify_commits, classify_commits_observed};
 pub use push::{PushContext, PushDecision, RefUpdate, UpdateDecision, decide_push};
 
-use factory_git::{
-    APPROVALS_REF, ObjectId, RangeSpec, Repo, TRANSCRIPTS_REF, classify_commits_observed,
-};
+use factory_git::{APPROVALS_REF, ObjectId, RangeSpec, Repo, TRANSCRIPTS_REF};
 use factory_policy::{DEFAULT_POLICY, Origin, Policy, PolicyError};
 use factory_trust::approval::{self, Statement};
 use factory_trust::{
@@ -31,9 +32,31 @@ pub const KEYS_DIR: &str = ".factory/keys";
 /// Why the gate could not decide (callers block).
 #[derive(Debug, thiserror::Error)]
 pub enum GateError {
-    /// Reading the repository failed.
+    /// A revision did not resolve or a range could not be walked.
+    #[error(transparent)]
+    Rev(#[from] factory_git::RevError),
+    /// An object (tree, blob) could not be read.
+    #[error(transparent)]
+    Read(#[from] factory_git::ReadError),
+    /// A commit's change set could not be computed (the commit and object are named).
+    #[error(transparent)]
+    Change(#[from] factory_git::ChangeError),
+    /// A notes tree could not be read.
+    #[error(transparent)]
+    Notes(#[from] factory_git::NoteError),
+    /// The repository could not be opened or read by gix.
+    #[error(transparent)]
+    Open(#[from] factory_git::OpenError),
+    /// A git command failed.
+    #[error(transparent)]
+    Command(#[from] factory_git::GitCommandError),
+    /// Text that should name an object does not.
+    #[error("`{0}` is not an object id")]
+    BadId(String),
+    /// The history has a shape the gate cannot judge (a root commit where a base is needed, a
+    /// commit in two steps), or its own state is inconsistent.
     #[error("{0}")]
-    Git(String),
+    History(String),
     /// The base's policy file is not UTF-8.
     #[error("the base's policy is not UTF-8 text")]
     NotUtf8,
@@ -62,8 +85,8 @@ fn problems(list: &[factory_policy::Problem]) -> String {
         .join("; ")
 }
 
-fn git<E: std::fmt::Display>(e: E) -> GateError {
-    GateError::Git(e.to_string())
+fn git<E: Into<GateError>>(e: E) -> GateError {
+    e.into()
 }
 
 /// The trusted base's policy, the blob id of its file (`none` for the default) and its keys.
@@ -426,7 +449,7 @@ fn commit_facts(
         .iter()
         .map(|id| {
             cache.take(&id.to_string()).ok_or_else(|| {
-                GateError::Git(format!(
+                GateError::History(format!(
                     "the facts of {id} are missing from the audit cache"
                 ))
             })
@@ -491,12 +514,12 @@ pub fn decide_history(
     for line in listed.lines() {
         let ids: Vec<ObjectId> = line
             .split(' ')
-            .map(|h| ObjectId::from_hex(h.as_bytes()).map_err(git))
+            .map(|h| ObjectId::from_hex(h.as_bytes()).map_err(|_| GateError::BadId(h.to_owned())))
             .collect::<Result<_, _>>()?;
         match ids.as_slice() {
             [step, parent, rest @ ..] => steps.push((*step, *parent, 1 + rest.len())),
             [_root] => {
-                return Err(GateError::Git(
+                return Err(GateError::History(
                     "the range starts at a root commit: give a base that is an ancestor".into(),
                 ));
             }
@@ -575,7 +598,7 @@ pub fn decide_history(
                 .iter()
                 .map(|id| {
                     by_id.remove(&id.to_string()).ok_or_else(|| {
-                        GateError::Git(format!("{id} appears in two steps of the history"))
+                        GateError::History(format!("{id} appears in two steps of the history"))
                     })
                 })
                 .collect::<Result<Vec<_>, _>>()?;
@@ -697,7 +720,7 @@ pub(crate) fn decide_loaded(
         };
         match anchor {
             Some(anchor) if !reaches_base(repo, anchor, tip, &commits)? => {
-                Some(factory_git::classify_between(repo, policy, anchor, tip).map_err(git)?)
+                Some(classify_between(repo, policy, anchor, tip).map_err(git)?)
             }
             _ => None,
         }
@@ -769,7 +792,8 @@ fn judge(
     let mut range = Vec::new();
     let mut reasons = Vec::new();
     for mut f in facts {
-        let id = ObjectId::from_hex(f.commit.as_bytes()).map_err(git)?;
+        let id = ObjectId::from_hex(f.commit.as_bytes())
+            .map_err(|_| GateError::BadId(f.commit.clone()))?;
         if let Some(now) = now {
             f.signature = factory_trust::judge_now(f.signature, f.signed_at, f.time, keyring, now);
         }
@@ -791,7 +815,7 @@ fn judge(
         }
         let tier = policy
             .tier_by_name(&f.tier)
-            .ok_or_else(|| GateError::Git(format!("unknown tier {} for {id}", f.tier)))?;
+            .ok_or_else(|| GateError::History(format!("unknown tier {} for {id}", f.tier)))?;
         let origin = if f.origin == Origin::Agent.as_str() {
             Origin::Agent
         } else {

@@ -2,9 +2,8 @@
 //! lines of the files that content rules cover.
 
 use bstr::{BString, ByteSlice};
-use factory_policy::{
-    Classifier, CommitFacts, ContentNeed, FileChange, FileMode, Lines, Policy, Status,
-    parse_trailers,
+use factory_change::{
+    CommitFacts, ContentNeed, ContentNeeds, FileChange, FileMode, Lines, Status, parse_trailers,
 };
 use gix::ObjectId;
 use gix::diff::blob::{Algorithm, Diff, InternedInput};
@@ -163,10 +162,21 @@ fn diff_lines(old: &[u8], new: &[u8]) -> LineDiff {
     out
 }
 
-/// A per-thread worker: its own repository handle, diff state and classifier.
-pub struct Worker<'p> {
+/// What a [`Worker`] detects beyond the tree diff.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Detection {
+    /// Pair deletions and additions into renames (and content rules see renamed lines once).
+    pub renames: bool,
+    /// Also find copies among the modified files (implies `renames`).
+    pub copies: bool,
+    /// Read the blobs of every changed file to tell binary from text, even where no content is
+    /// needed.
+    pub binary: bool,
+}
+
+/// A per-thread worker: its own repository handle and diff state.
+pub struct Worker {
     repo: gix::Repository,
-    classifier: Classifier<'p>,
     resource_cache: gix::diff::blob::Platform,
     state: gix::diff::tree::State,
     rewrites: Option<gix::diff::Rewrites>,
@@ -175,7 +185,7 @@ pub struct Worker<'p> {
     blob_bufs: [Vec<u8>; 2],
 }
 
-impl std::fmt::Debug for Worker<'_> {
+impl std::fmt::Debug for Worker {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Worker")
             .field("repo", &self.repo.git_dir())
@@ -184,9 +194,9 @@ impl std::fmt::Debug for Worker<'_> {
     }
 }
 
-impl<'p> Worker<'p> {
-    /// A worker for `policy` on `repo`.
-    pub fn new(repo: &Repo, policy: &'p Policy) -> Result<Worker<'p>, gix::Error> {
+impl Worker {
+    /// A worker on `repo` that detects what `detect` asks for.
+    pub fn new(repo: &Repo, detect: Detection) -> Result<Worker, gix::Error> {
         let repo = repo.local();
         // The resource cache only serves rename similarity. gix's convenience constructor reads
         // attributes from HEAD's tree turned into an index (1.5 ms on 5,000 paths, more than a
@@ -205,34 +215,22 @@ impl<'p> Worker<'p> {
             attributes,
             Default::default(),
         )?;
-        let rewrites = policy.wants_rename_detection().then(|| {
-            let copies = policy
-                .rules
-                .iter()
-                .any(|r| r.kinds.contains(&factory_policy::ChangeKind::Copy));
-            gix::diff::Rewrites {
-                copies: copies.then_some(gix::diff::rewrites::Copies {
-                    source: gix::diff::rewrites::CopySource::FromSetOfModifiedFiles,
-                    percentage: Some(0.5),
-                }),
-                ..Default::default()
-            }
+        let rewrites = (detect.renames || detect.copies).then(|| gix::diff::Rewrites {
+            copies: detect.copies.then_some(gix::diff::rewrites::Copies {
+                source: gix::diff::rewrites::CopySource::FromSetOfModifiedFiles,
+                percentage: Some(0.5),
+            }),
+            ..Default::default()
         });
         Ok(Worker {
             repo,
-            classifier: policy.classifier(),
             resource_cache,
             state: Default::default(),
             rewrites,
-            binary: policy.wants_binary_detection(),
+            binary: detect.binary,
             tree_bufs: [Vec::new(), Vec::new()],
             blob_bufs: [Vec::new(), Vec::new()],
         })
-    }
-
-    /// The classifier, for classifying the change sets this worker computes.
-    pub fn classifier(&mut self) -> &mut Classifier<'p> {
-        &mut self.classifier
     }
 
     fn object_err(
@@ -349,10 +347,15 @@ fn read_blob(
     Ok(true)
 }
 
-impl Worker<'_> {
-    /// Computes the change set of one commit.
-    pub fn change_set(&mut self, id: ObjectId) -> Result<ChangeSet, ChangeError> {
-        self.change_set_against(id, None)
+impl Worker {
+    /// Computes the change set of one commit, loading for each file the content `needs` asks
+    /// for.
+    pub fn change_set(
+        &mut self,
+        id: ObjectId,
+        needs: &mut dyn ContentNeeds,
+    ) -> Result<ChangeSet, ChangeError> {
+        self.change_set_against(id, None, needs)
     }
 
     /// The change set of `id` against `against` (a commit), or its first parent when None.
@@ -360,6 +363,7 @@ impl Worker<'_> {
         &mut self,
         id: ObjectId,
         against: Option<ObjectId>,
+        needs: &mut dyn ContentNeeds,
     ) -> Result<ChangeSet, ChangeError> {
         let err = Self::object_err(id, id, "commit");
         let (tree, parents, message, author, time) = {
@@ -410,7 +414,7 @@ impl Worker<'_> {
             file.old_path = raw.old_path.clone();
             file.old_mode = raw.old.and_then(|(m, _)| file_mode(m));
             file.new_mode = raw.new.and_then(|(m, _)| file_mode(m));
-            let need = self.classifier.content_need(&file);
+            let need = needs.content_need(&file);
             if need != ContentNeed::None || self.binary {
                 self.fill_content(id, &raw, need, &mut file)?;
             }
@@ -431,8 +435,9 @@ impl Worker<'_> {
         &mut self,
         from: ObjectId,
         to: ObjectId,
+        needs: &mut dyn ContentNeeds,
     ) -> Result<ChangeSet, ChangeError> {
-        let mut cs = self.change_set_against(to, Some(from))?;
+        let mut cs = self.change_set_against(to, Some(from), needs)?;
         cs.parents = vec![from];
         Ok(cs)
     }

@@ -1,14 +1,15 @@
-//! factory's git layer, on gix: open a repository, resolve revisions and ranges, and turn commits
-//! into the change sets that `factory-policy` classifies, in parallel.
+//! factory's git layer, on gix: open a repository, resolve revisions and ranges, read and write
+//! notes, blame lines, and turn commits into change sets ([`ChangeSet`], in the vocabulary of
+//! `factory-change`).
 //!
-//! Only what some rule needs is computed: tree diffs always; rename detection when a rule can
-//! see renames or lines; blob reads and line diffs only for files that a content rule covers
-//! (see [`factory_policy::Classifier::content_need`]).
+//! It knows no policy. Only what the caller needs is computed: tree diffs always; rename and
+//! copy detection when [`Detection`] asks; blob reads and line diffs only for the files for which
+//! the caller's [`ContentNeeds`] answers more than [`ContentNeed::None`] (in factory, the policy's
+//! classifier, so that only files some content rule covers are read).
 #![deny(missing_docs)]
 
 mod blame;
 mod changes;
-mod classify;
 mod command;
 mod error;
 mod notes;
@@ -16,14 +17,16 @@ mod range;
 mod repo;
 
 pub use blame::{BlameError, BlamedLine};
-pub use changes::{ChangeSet, Worker};
-pub use classify::{Classified, classify_between, classify_commits, classify_commits_observed};
+pub use changes::{ChangeSet, Detection, Worker};
 pub use command::GitCommandError;
 pub use error::{ChangeError, OpenError, ReadError, RevError};
+pub use factory_change::{ContentNeed, ContentNeeds, Every, PathsOnly};
 pub use notes::{APPROVALS_REF, NoteError, TRANSCRIPTS_REF};
 pub use range::RangeSpec;
 pub use repo::Repo;
 
+/// gix's error, as the sources of this crate's errors carry it.
+pub use gix::Error as GixError;
 /// A full object id.
 pub use gix::ObjectId;
 /// The kind of an object.

@@ -3,9 +3,9 @@
 use bstr::{BStr, BString, ByteSlice};
 use serde::Serialize;
 
-use crate::change::{CommitFacts, FileChange, LineSide, Lines};
 use crate::glob::Scratch;
 use crate::model::{DEFAULT_RULE_ID, LinePatterns, Policy, Rule, TierId};
+use factory_change::{CommitFacts, ContentNeed, ContentNeeds, FileChange, LineSide, Lines};
 
 /// Who made a commit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -25,17 +25,6 @@ impl Origin {
             Origin::Human => "human",
         }
     }
-}
-
-/// How much of a file's content the rules need.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum ContentNeed {
-    /// Paths and modes are enough.
-    None,
-    /// Added and removed line counts (a `min-lines-changed` rule covers the file).
-    Counts,
-    /// The added and removed lines themselves (a content rule covers the file).
-    Lines,
 }
 
 /// Why a rule fired: the rule, and where.
@@ -155,6 +144,12 @@ impl Policy {
             }
         }
         (Origin::Human, None, None)
+    }
+}
+
+impl ContentNeeds for Classifier<'_> {
+    fn content_need(&mut self, file: &FileChange) -> ContentNeed {
+        Classifier::content_need(self, file)
     }
 }
 

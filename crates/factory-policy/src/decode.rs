@@ -5,7 +5,6 @@ use std::ops::Range;
 
 use toml_edit::{Document, Item, TableLike, Value};
 
-use crate::change::ChangeKind;
 use crate::classify::Origin;
 use crate::glob::{PathIndex, PathPattern};
 use crate::model::{
@@ -14,6 +13,7 @@ use crate::model::{
 };
 use crate::problem::{PolicyError, Problems, Severity};
 use crate::schema;
+use factory_change::ChangeKind;
 
 type Span = Option<Range<usize>>;
 

@@ -9,7 +9,6 @@
 //! [`Problem`]s that carry the span of the offending text, ready for miette.
 #![deny(missing_docs)]
 
-mod change;
 mod classify;
 mod decode;
 mod embedded;
@@ -17,14 +16,15 @@ mod glob;
 mod model;
 mod problem;
 pub mod schema;
-mod trailers;
 
-pub use change::{ChangeKind, CommitFacts, FileChange, FileMode, LineSide, Lines, Status};
-pub use classify::{Classifier, ContentNeed, Evidence, Origin, Verdict};
+pub use classify::{Classifier, Evidence, Origin, Verdict};
 pub use embedded::{DEFAULT_POLICY, SHIPPED_POLICIES, ShippedPolicy, shipped};
+pub use factory_change::{
+    ChangeKind, CommitFacts, ContentNeed, ContentNeeds, FileChange, FileMode, LineSide, Lines,
+    Status, Trailer, parse_trailers,
+};
 pub use model::{
     Agents, DEFAULT_RULE_ID, GOVERNANCE_RULE_ID, Gate, Person, Policy, Requirement, Rule, Tier,
     TierId, Transcripts,
 };
 pub use problem::{PolicyError, Problem, Severity};
-pub use trailers::{Trailer, parse_trailers};

@@ -4,10 +4,10 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::change::ChangeKind;
 use crate::classify::Origin;
 use crate::glob::PathIndex;
 use crate::problem::{PolicyError, Problem};
+use factory_change::ChangeKind;
 
 /// Id of the built-in rule that gives every change under `.factory/` the highest tier.
 pub const GOVERNANCE_RULE_ID: &str = "factory.governance";
@@ -415,6 +415,13 @@ impl Policy {
                     .iter()
                     .any(|k| matches!(k, ChangeKind::Rename | ChangeKind::Copy))
             })
+    }
+
+    /// Whether any rule asks for copies (a costlier search than renames).
+    pub fn wants_copy_detection(&self) -> bool {
+        self.rules
+            .iter()
+            .any(|r| r.kinds.contains(&ChangeKind::Copy))
     }
 
     /// Whether any rule asks about binary content, which needs blobs to be read.

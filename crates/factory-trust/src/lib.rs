@@ -15,6 +15,7 @@ pub mod civil;
 mod commit;
 mod evaluate;
 mod keyring;
+pub mod sign;
 mod verify;
 
 pub use allowed_signers::{AllowedSigner, AllowedSigners, ParseError};
@@ -24,4 +25,5 @@ pub use evaluate::{
     Evaluation, OverrideRecord, RangeCommit, RangeFacts, StatementStatus, Unmet, evaluate,
 };
 pub use keyring::{KeyProblem, Keyring};
+pub use sign::{SignError, Signer};
 pub use verify::{SignatureKind, Verdict, judge_now, signature_time, verify_commit};

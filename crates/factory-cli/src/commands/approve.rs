@@ -3,13 +3,12 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use factory_git::{APPROVALS_REF, ObjectId, RangeSpec, Repo};
-use factory_trust::approval::{
-    self, APPROVAL_NAMESPACE, Kind, SignatureCheck, Statement, StatementSig, check_signature,
-};
+use factory_gate::statement::{self, StatementError, governance};
+use factory_git::{APPROVALS_REF, ObjectId, Repo};
+use factory_trust::approval::{self, Kind, SignatureCheck, Statement, check_signature};
+use factory_trust::{SignError, Signer};
 use serde::Serialize;
 
-use super::transcript::transcripts_of;
 use crate::Env;
 use crate::base_policy;
 use crate::error::CliError;
@@ -60,33 +59,6 @@ pub(crate) enum Format {
     Json,
 }
 
-fn git_err(e: impl std::fmt::Display) -> CliError {
-    CliError::internal(e.to_string())
-}
-
-/// The merge-base with the default branch, or REV's parent when REV is on that branch.
-fn default_base(repo: &Repo, tip: ObjectId) -> Result<ObjectId, CliError> {
-    match repo.merge_base_with_default(tip) {
-        Some(base) if base != tip => Ok(base),
-        _ => repo.resolve_commit(&format!("{tip}^")).or(Ok(tip)),
-    }
-}
-
-/// The commit whose policy and keys a statement is made and checked under. One source of
-/// governance: the server judges every protected ref by its default branch's policy and keys,
-/// so that is the remote's default branch as this clone last fetched it, or `base` when there
-/// is no remote default branch here.
-fn governance(repo: &Repo, base: ObjectId) -> ObjectId {
-    [
-        "refs/remotes/origin/HEAD",
-        "refs/remotes/origin/main",
-        "refs/remotes/origin/master",
-    ]
-    .iter()
-    .find_map(|r| repo.resolve_commit(r).ok())
-    .unwrap_or(base)
-}
-
 /// "Now" as RFC 3339 UTC; GIT_COMMITTER_DATE (in that form) wins, for reproducible statements.
 fn now() -> String {
     if let Ok(d) = std::env::var("GIT_COMMITTER_DATE")
@@ -102,98 +74,22 @@ fn now() -> String {
     crate::civil::rfc3339(secs)
 }
 
-/// Signs `bytes`, returning the signature.
-fn sign(repo: &Repo, key: Option<&Path>, bytes: &[u8]) -> Result<StatementSig, CliError> {
+/// The signer: `--key FILE`, or git's signing setup.
+fn signer(repo: &Repo, key: Option<&Path>) -> Result<Signer, CliError> {
     if let Some(file) = key {
-        let text = std::fs::read_to_string(file)
-            .map_err(|e| CliError::usage(format!("cannot read {}: {e}", file.display())))?;
-        if text.contains("BEGIN OPENSSH PRIVATE KEY") {
-            let private = ssh_key::PrivateKey::from_openssh(&text)
-                .map_err(|e| CliError::usage(format!("{}: {e}", file.display())))?;
-            let sig = private
-                .sign(APPROVAL_NAMESPACE, ssh_key::HashAlg::Sha512, bytes)
-                .map_err(|e| {
-                    CliError::usage(format!("cannot sign with {}: {e}", file.display()))
-                })?;
-            let armored = sig.to_pem(ssh_key::LineEnding::LF).map_err(git_err)?;
-            return Ok(StatementSig {
-                format: "ssh".into(),
-                armored,
-            });
-        }
-        let armored = factory_trust::sign_openpgp(text.as_bytes(), bytes)
-            .map_err(|e| CliError::usage(format!("{}: {e}", file.display())))?;
-        return Ok(StatementSig {
-            format: "openpgp".into(),
-            armored,
-        });
+        return Ok(Signer::KeyFile(file.to_owned()));
     }
-    let format = repo
-        .config_all("gpg.format")
-        .map_err(git_err)?
-        .pop()
-        .unwrap_or_else(|| "openpgp".into());
-    let signing_key = repo.config_all("user.signingkey").map_err(git_err)?.pop();
-    match format.as_str() {
-        "ssh" => {
-            let key = signing_key.ok_or_else(|| {
-                CliError::usage("gpg.format is ssh but user.signingkey is not set")
-            })?;
-            let dir = tempfile::tempdir().map_err(git_err)?;
-            let msg = dir.path().join("statement");
-            std::fs::write(&msg, bytes).map_err(git_err)?;
-            let out = std::process::Command::new("ssh-keygen")
-                .args(["-Y", "sign", "-n", APPROVAL_NAMESPACE, "-f", &key])
-                .arg(&msg)
-                .output()
-                .map_err(|e| CliError::usage(format!("cannot run ssh-keygen: {e}")))?;
-            if !out.status.success() {
-                return Err(CliError::usage(format!(
-                    "ssh-keygen -Y sign failed: {}",
-                    String::from_utf8_lossy(&out.stderr).trim()
-                )));
-            }
-            let armored = std::fs::read_to_string(msg.with_extension("sig")).map_err(git_err)?;
-            Ok(StatementSig {
-                format: "ssh".into(),
-                armored,
-            })
-        }
-        "openpgp" => {
-            let mut args = vec!["--batch", "--detach-sign", "--armor"];
-            if let Some(k) = signing_key.as_deref() {
-                args.extend(["--local-user", k]);
-            }
-            use std::io::Write;
-            let mut child = std::process::Command::new("gpg")
-                .args(&args)
-                .stdin(std::process::Stdio::piped())
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .map_err(|e| CliError::usage(format!("cannot run gpg: {e}")))?;
-            child
-                .stdin
-                .take()
-                .expect("piped")
-                .write_all(bytes)
-                .map_err(git_err)?;
-            let out = child.wait_with_output().map_err(git_err)?;
-            if !out.status.success() {
-                return Err(CliError::usage(format!(
-                    "gpg --detach-sign failed: {}",
-                    String::from_utf8_lossy(&out.stderr).trim()
-                )));
-            }
-            Ok(StatementSig {
-                format: "openpgp".into(),
-                armored: String::from_utf8_lossy(&out.stdout).into_owned(),
-            })
-        }
-        other => Err(CliError::usage(format!(
-            "gpg.format `{other}` cannot sign approvals (use openpgp or ssh, or --key)"
-        ))),
-    }
+    let config = |key: &str| -> Result<Option<String>, CliError> {
+        Ok(repo
+            .config_all(key)
+            .map_err(|e| CliError::internal(e.to_string()))?
+            .pop())
+    };
+    Signer::from_git_config(
+        config("gpg.format")?.as_deref(),
+        config("user.signingkey")?.as_deref(),
+    )
+    .map_err(|e| CliError::usage(e.to_string()))
 }
 
 pub(crate) fn approve(env: &mut Env, args: ApproveArgs) -> Result<ExitCode, CliError> {
@@ -272,110 +168,45 @@ struct Draft<'a> {
 fn write_statement(env: &mut Env, draft: Draft<'_>) -> Result<ExitCode, CliError> {
     let repo = Repo::discover(&env.cwd)?;
     let tip = repo.resolve_commit(draft.rev)?;
-    let base = match draft.base {
-        Some(b) => repo.resolve_commit(b)?,
-        None => default_base(&repo, tip)?,
-    };
-    let governance = governance(&repo, base);
-    let (policy, policy_blob, keyring) = base_policy::at(&mut env.ui, &repo, governance)?;
-    let role = draft
-        .role
-        .map_or_else(|| policy.gate.override_role.clone(), str::to_owned);
-    let mut transcripts = Vec::new();
-    let range = if base == tip {
-        vec![tip]
-    } else {
-        repo.commits(&RangeSpec::Range {
-            from: base.to_string(),
-            to: tip.to_string(),
-        })?
-    };
-    for c in &range {
-        transcripts.extend(transcripts_of(&repo, *c)?.into_iter().map(|t| t.digest));
-    }
-    transcripts.sort();
-    transcripts.dedup();
-    let mut statement = Statement {
-        v: 1,
+    let base = draft.base.map(|b| repo.resolve_commit(b)).transpose()?;
+    let signer = signer(&repo, draft.key)?;
+    let request = statement::Request {
+        tip,
+        base,
+        role: draft.role.map(str::to_owned),
         kind: draft.kind,
-        commit: tip.to_string(),
-        tree: repo.tree_of(tip)?.to_string(),
-        base: base.to_string(),
-        role: role.clone(),
-        policy: policy_blob,
-        time: now(),
-        approver: String::new(),
-        transcripts,
         comment: draft.comment.to_owned(),
         reason: draft.reason.to_owned(),
-        sig: None,
+        time: now(),
     };
-    // Who is signing? Sign once to find the key's person in the base policy, then for real.
-    let probe = sign(&repo, draft.key, &statement.canonical_bytes())?;
-    statement.sig = Some(probe);
-    let person = match check_signature(&statement, &keyring) {
-        SignatureCheck::Good { person, .. } => person,
-        SignatureCheck::UnknownKey { key } => {
-            return Err(CliError::usage(format!(
-                "your signing key {key} is no person's key in the policy of {} (the remote's default branch, or the base)",
-                &governance.to_string()[..12]
-            )));
-        }
-        SignatureCheck::Invalid { person, reason } => {
-            return Err(CliError::usage(format!(
-                "the key of `{person}` cannot sign now: {reason}"
-            )));
-        }
-        SignatureCheck::Bad { reason } => {
-            return Err(CliError::internal(format!(
-                "the signature does not verify: {reason}"
-            )));
-        }
-    };
-    if draft.kind != Kind::Withdraw
-        && !policy
-            .people
-            .get(&person)
-            .is_some_and(|p| p.roles.contains(&role))
-    {
-        return Err(CliError::usage(format!(
-            "`{person}` does not hold the role `{role}` in the base policy"
-        )));
-    }
-    statement.approver = person.clone();
-    statement.sig = None;
-    statement.sig = Some(sign(&repo, draft.key, &statement.canonical_bytes())?);
-    let existing = repo
-        .read_note(APPROVALS_REF, tip)
-        .map_err(|e| CliError::internal(crate::error::chain(&e)))?
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
-        .unwrap_or_default();
-    // Malformed lines already there count for nothing; they do not stop a new statement.
-    let (_, malformed) = approval::parse_note_lenient(&existing);
-    for (line, problem) in malformed {
+    let made = statement::make(&repo, &request, &signer).map_err(|e| match e {
+        StatementError::Gate(e) => base_policy::gate_error(&mut env.ui, tip, e),
+        StatementError::Sign(SignError::Tool { .. } | SignError::Setup(_))
+        | StatementError::Sign(SignError::Key { .. } | SignError::Read { .. })
+        | StatementError::UnknownKey { .. }
+        | StatementError::KeyInvalid { .. }
+        | StatementError::NoRole { .. } => CliError::usage(e.to_string()),
+        StatementError::BadSignature(_) => CliError::internal(e.to_string()),
+    })?;
+    for (line, problem) in &made.malformed {
         env.ui.err(&format!(
             "factory: warning: line {line} of the approvals note of {tip} is malformed and counts for nothing: {problem}"
         ));
     }
-    let note = approval::append_to_note(&existing, &statement);
-    repo.write_note(
-        APPROVALS_REF,
-        tip,
-        note.as_bytes(),
-        &format!("factory: {} statement", draft.kind.as_str()),
-    )
-    .map_err(|e| CliError::internal(crate::error::chain(&e)))?;
     let verb = match draft.kind {
         Kind::Approve => "approved",
         Kind::Reject => "rejected",
         Kind::Override => "overrode the gate for",
         Kind::Withdraw => "withdrew your statements on",
     };
+    let st = &made.statement;
     env.ui.outln(&format!(
-        "{verb} {}..{} as {role} ({person}), {} transcript(s) seen",
-        &base.to_string()[..12],
+        "{verb} {}..{} as {} ({}), {} transcript(s) seen",
+        &made.base.to_string()[..12],
         &tip.to_string()[..12],
-        statement.transcripts.len()
+        st.role,
+        st.approver,
+        st.transcripts.len()
     ))?;
     env.ui.flush()?;
     Ok(ExitCode::SUCCESS)
@@ -460,7 +291,8 @@ pub(crate) fn list(env: &mut Env, args: ListArgs) -> Result<ExitCode, CliError> 
     }
     match args.format {
         Format::Json => {
-            let text = serde_json::to_string_pretty(&listed).map_err(git_err)?;
+            let text = serde_json::to_string_pretty(&listed)
+                .map_err(|e| CliError::internal(e.to_string()))?;
             env.ui.outln(&text)?;
         }
         Format::Human => {

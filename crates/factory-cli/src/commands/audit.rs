@@ -311,7 +311,7 @@ fn sarif(d: &Decision) -> serde_json::Value {
     })
 }
 
-use super::escape_markup as xml;
+use factory_report::escape::escape_markup as xml;
 
 /// JUnit XML: a test case per commit (failing with the reasons about it) and one for the
 /// range's approvals (failing with the other reasons).
@@ -366,7 +366,7 @@ fn junit(d: &Decision) -> String {
     )
 }
 
-use super::escape_markdown as md;
+use factory_report::escape::escape_markdown as md;
 
 /// Markdown for a CI job summary.
 fn markdown(d: &Decision) -> String {

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use bstr::ByteSlice;
-use factory_git::{Classified, Repo, classify_commits};
+use factory_gate::{Classified, classify_commits};
+use factory_git::Repo;
 use factory_policy::{LineSide, Policy, TierId};
 use serde::Serialize;
 

@@ -4,7 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
-use factory_git::{RangeSpec, Repo, classify_commits};
+use factory_gate::classify_commits;
+use factory_git::{RangeSpec, Repo};
 use factory_policy::{DEFAULT_POLICY, Policy};
 
 use super::classify::{Format, print};

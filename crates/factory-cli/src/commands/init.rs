@@ -35,7 +35,7 @@ fn config(repo: &Repo, key: &str) -> Result<Option<String>, CliError> {
     Ok(repo.config_all(key).map_err(git_err)?.pop())
 }
 
-use super::import::{q as toml_string, slug as handle_from};
+use factory_import::{slug as handle_from, toml_string};
 
 /// The signing key in the git configuration, as a policy key; for OpenPGP also the armored
 /// certificate to store under .factory/keys/. None, with the reason, when there is none.

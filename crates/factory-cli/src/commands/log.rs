@@ -4,7 +4,8 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use factory_git::{RangeSpec, Repo, classify_commits};
+use factory_gate::classify_commits;
+use factory_git::{RangeSpec, Repo};
 use serde::Serialize;
 
 use super::transcript::transcripts_of;

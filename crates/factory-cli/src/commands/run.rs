@@ -7,8 +7,9 @@ use std::process::ExitCode;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use factory_gate::classify_commits;
 use factory_gate::{Decision, Notes, decide};
-use factory_git::{ObjectId, Repo, classify_commits};
+use factory_git::{ObjectId, Repo};
 use factory_policy::Policy;
 use factory_runner::{Cancel, Config, Limits, Outcome, Registry, Runner, Task, Workspace};
 use factory_shiftlog::Format;

@@ -1,7 +1,8 @@
 //! Change sets of real commits, built by `tests/fixtures/change_kinds.sh` with the git binary.
 
 use bstr::ByteSlice;
-use factory_git::{ChangeSet, ObjectId, RangeSpec, Repo, Worker, classify_commits};
+use factory_gate::classify::{classify_commits, worker};
+use factory_git::{ChangeSet, ObjectId, RangeSpec, Repo};
 use factory_policy::{ChangeKind, DEFAULT_POLICY, FileChange, FileMode, Policy, Status};
 use factory_tests::TestRepo;
 
@@ -24,9 +25,16 @@ impl Fixture {
     }
 
     fn change_set(&self, subject: &str) -> ChangeSet {
-        let mut worker = Worker::new(&self.git, &self.policy).unwrap();
-        worker.change_set(self.id(subject)).unwrap()
+        changes(&self.git, &self.policy, self.id(subject))
     }
+}
+
+/// The change set of `id` with the content `policy`'s classifier asks for.
+fn changes(git: &Repo, policy: &Policy, id: ObjectId) -> ChangeSet {
+    worker(git, policy, id)
+        .unwrap()
+        .change_set(id, &mut policy.classifier())
+        .unwrap()
 }
 
 fn file<'a>(cs: &'a ChangeSet, path: &str) -> &'a FileChange {
@@ -56,8 +64,7 @@ fn renames_keep_both_paths_and_path_rules_see_the_old_one() {
         rename.old_path.as_ref().map(|p| p.as_bstr()),
         Some(b"src/auth/login.rs".as_bstr())
     );
-    let mut w = Worker::new(&f.git, &f.policy).unwrap();
-    let verdict = w.classifier().classify(&cs.commit, &cs.files);
+    let verdict = f.policy.classifier().classify(&cs.commit, &cs.files);
     assert_eq!(
         f.policy.tier_name(verdict.tier),
         "hard-stop",
@@ -76,10 +83,9 @@ fn binary_submodule_symlink_and_mode_changes_are_recognised() {
         factory_policy::shipped("regulated").unwrap().text,
     )
     .unwrap();
-    let mut w = Worker::new(&f.git, &regulated).unwrap();
-    let cs = w.change_set(f.id("add binary")).unwrap();
+    let cs = changes(&f.git, &regulated, f.id("add binary"));
     assert!(file(&cs, "logo.png").binary);
-    let v = w.classifier().classify(&cs.commit, &cs.files);
+    let v = regulated.classifier().classify(&cs.commit, &cs.files);
     assert!(
         v.evidence.iter().any(|e| e.rule == "binary-artifact"),
         "{:?}",
@@ -92,8 +98,7 @@ fn binary_submodule_symlink_and_mode_changes_are_recognised() {
     let exec = f.change_set("make script executable");
     let run = file(&exec, "run.sh");
     assert!(run.is_kind(ChangeKind::Executable) && run.is_kind(ChangeKind::ModeChange));
-    let mut w = Worker::new(&f.git, &f.policy).unwrap();
-    let v = w.classifier().classify(&exec.commit, &exec.files);
+    let v = f.policy.classifier().classify(&exec.commit, &exec.files);
     assert!(
         v.evidence.iter().any(|e| e.rule == "new-executable"),
         "{:?}",
@@ -122,9 +127,8 @@ fn content_rules_scan_very_large_files_to_the_last_line() {
         "version = 1\ndefault-tier = \"a\"\n[[tier]]\nname = \"a\"\ndescription = \"\"\n[[tier]]\nname = \"b\"\ndescription = \"\"\n[[rule]]\nid = \"route\"\ntier = \"b\"\nadded-lines = ['\\.route\\(']\n",
     )
     .unwrap();
-    let mut w2 = Worker::new(&f.git, &policy).unwrap();
-    let cs2 = w2.change_set(cs.id).unwrap();
-    let v = w2.classifier().classify(&cs2.commit, &cs2.files);
+    let cs2 = changes(&f.git, &policy, cs.id);
+    let v = policy.classifier().classify(&cs2.commit, &cs2.files);
     let e = v
         .evidence
         .iter()
@@ -153,9 +157,7 @@ fn evil_merges_show_the_content_that_is_in_no_parent() {
         ["docs/evil.md", "src/api.rs", "src/lib.rs"],
         "the side's file and the merge's own content, against the first parent"
     );
-    let mut w = Worker::new(&f.git, &f.policy).unwrap();
-    let cs = w.change_set(cs.id).unwrap();
-    let v = w.classifier().classify(&cs.commit, &cs.files);
+    let v = f.policy.classifier().classify(&cs.commit, &cs.files);
     let route = v
         .evidence
         .iter()

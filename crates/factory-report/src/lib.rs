@@ -1,50 +1,25 @@
-//! `factory report`: what the factory shipped over a range or a period, who approved it and
-//! what slipped through — as JSON, Markdown or one self-contained HTML page.
+//! Compliance reports: what the factory shipped over a range or a period, who approved it and
+//! what slipped through. [`generate`] judges every first-parent change of the range with the
+//! gate and gathers the figures into a [`Report`] (`factory.report/v1`); [`render`] writes it as
+//! JSON, Markdown, or one self-contained HTML page with charts (no scripts, styles or fonts from
+//! elsewhere). Untrusted text is made inert for each format ([`escape`]).
+#![deny(missing_docs)]
 
+pub mod escape;
 mod html;
 mod markdown;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::process::ExitCode;
 
-use factory_gate::{Decision, Notes, Reason, decide_history};
-use factory_git::{ObjectId, Repo};
+use factory_gate::{Decision, GateError, Notes, Reason, decide_history};
+use factory_git::{GitCommandError, ObjectId, Repo};
 use factory_policy::Policy;
+use factory_trust::civil::{days_from_civil, rfc3339_secs};
 use serde::Serialize;
 
-use crate::Env;
-use crate::error::CliError;
-
-#[derive(Debug, clap::Args)]
-pub(crate) struct Args {
-    /// `BASE..TIP`. Default: the whole first-parent history of the branch (its first commit
-    /// sets the base), narrowed by --since and --until.
-    #[arg(value_name = "BASE..TIP", conflicts_with_all = ["since", "until"])]
-    range: Option<String>,
-    /// Only changes made on or after this day (YYYY-MM-DD, UTC).
-    #[arg(long, value_name = "DATE")]
-    since: Option<String>,
-    /// Only changes made on or before this day (YYYY-MM-DD, UTC).
-    #[arg(long, value_name = "DATE")]
-    until: Option<String>,
-    /// The branch to report on. Default: HEAD.
-    #[arg(long, value_name = "BRANCH")]
-    branch: Option<String>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Html)]
-    format: Format,
-    /// Write to FILE instead of standard output.
-    #[arg(long, short = 'o', value_name = "FILE")]
-    out: Option<PathBuf>,
-    /// Dry run: also judge the range with this proposed policy and show what it would have
-    /// blocked beside the current policy's result.
-    #[arg(long, value_name = "FILE")]
-    policy: Option<PathBuf>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub(crate) enum Format {
+/// The formats a report is rendered to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
     /// One self-contained page with charts (no scripts, styles or fonts from elsewhere).
     Html,
     /// For a wiki or a pull request.
@@ -53,165 +28,334 @@ pub(crate) enum Format {
     Json,
 }
 
+/// Why no report was made.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// The gate could not judge the history (it fails closed; so does the report).
+    #[error("the report cannot judge the history: {0}")]
+    Gate(#[from] GateError),
+    /// A git command failed.
+    #[error(transparent)]
+    Git(#[from] GitCommandError),
+    /// The period holds no change.
+    #[error("{0}")]
+    Period(&'static str),
+    /// git printed what it should not have.
+    #[error("unexpected output of git {command}: {line:?}")]
+    Output {
+        /// The command.
+        command: &'static str,
+        /// The line.
+        line: String,
+    },
+}
+
+/// The report of `base..tip` (described by `range`), judged with the notes as they are; with
+/// `proposed` (its name and the policy), also what that policy would have decided (a dry run).
+pub fn generate(
+    repo: &Repo,
+    notes: &Notes,
+    base: ObjectId,
+    tip: ObjectId,
+    range: RangeInfo,
+    proposed: Option<(&str, &Policy)>,
+) -> Result<Report, ReportError> {
+    let (decisions, lines, dry) = std::thread::scope(|scope| {
+        let lines = scope.spawn(|| line_counts(repo, base, tip));
+        let decisions = decide_history(repo, base, tip, notes, None, None);
+        let dry = proposed
+            .map(|(_, p)| decide_history(repo, base, tip, notes, Some(p), None))
+            .transpose();
+        let lines = lines.join().unwrap_or_else(|_| {
+            Err(ReportError::Output {
+                command: "diff-tree --numstat",
+                line: "the line counter stopped".into(),
+            })
+        });
+        (decisions, lines, dry)
+    });
+    let (decisions, lines, dry) = (decisions?, lines?, dry?);
+    Ok(build(
+        range,
+        &decisions,
+        &lines,
+        dry.as_deref()
+            .zip(proposed)
+            .map(|(d, (name, _))| (name.to_owned(), d)),
+    ))
+}
+
+/// The base and tip of the first-parent history of `tip` between two times (seconds since the
+/// epoch, inclusive): the tip is the newest step on or before `until`, the base the newest step
+/// before `since` (or the first commit).
+pub fn period(
+    repo: &Repo,
+    tip: ObjectId,
+    since: Option<i64>,
+    until: Option<i64>,
+) -> Result<(ObjectId, ObjectId), ReportError> {
+    let chain = first_parents(repo, tip)?;
+    let tip = chain
+        .iter()
+        .find(|(_, t)| until.is_none_or(|u| *t <= u))
+        .map(|(id, _)| *id)
+        .ok_or(ReportError::Period(
+            "no change on the branch before --until",
+        ))?;
+    let base = chain
+        .iter()
+        .find(|(_, t)| since.is_some_and(|s| *t < s))
+        .or_else(|| chain.last())
+        .map(|(id, _)| *id)
+        .ok_or(ReportError::Period("the branch has no commits"))?;
+    Ok((base, tip))
+}
+
+/// The report in `format`.
+pub fn render(report: &Report, format: Format) -> String {
+    match format {
+        Format::Json => serde_json::to_string_pretty(report).unwrap_or_default() + "\n",
+        Format::Markdown => markdown::render(report),
+        Format::Html => html::render(report),
+    }
+}
+
 /// The report, as JSON (`factory.report/v1`); the HTML and Markdown show these figures.
 #[derive(Debug, Serialize)]
-pub(crate) struct Report {
-    pub(crate) schema: &'static str,
-    pub(crate) range: RangeInfo,
-    pub(crate) totals: Totals,
-    pub(crate) by_agent: Vec<AgentRow>,
-    pub(crate) tiers: BTreeMap<String, u64>,
-    pub(crate) tier_order: Vec<String>,
-    pub(crate) approvals: Approvals,
-    pub(crate) hard_stop: Vec<HardStop>,
-    pub(crate) violations: Vec<Violation>,
-    pub(crate) overrides: Vec<OverrideRow>,
-    pub(crate) transcripts: Transcripts,
-    pub(crate) signatures: BTreeMap<String, u64>,
-    pub(crate) metrics: Metrics,
-    pub(crate) weeks: Vec<Week>,
-    pub(crate) commits: Vec<CommitRow>,
+pub struct Report {
+    /// Always `factory.report/v1`.
+    pub schema: &'static str,
+    /// What was reported on.
+    pub range: RangeInfo,
+    /// Counts over the whole range.
+    pub totals: Totals,
+    /// One row per agent, most commits first.
+    pub by_agent: Vec<AgentRow>,
+    /// Changes per tier.
+    pub tiers: BTreeMap<String, u64>,
+    /// The policy's tiers, lowest first.
+    pub tier_order: Vec<String>,
+    /// Statements that counted.
+    pub approvals: Approvals,
+    /// Every hard-stop change and who signed it off.
+    pub hard_stop: Vec<HardStop>,
+    /// What the gate would refuse today, or what slipped through.
+    pub violations: Vec<Violation>,
+    /// Break-glass overrides, with their reasons.
+    pub overrides: Vec<OverrideRow>,
+    /// Transcript coverage of agent commits.
+    pub transcripts: Transcripts,
+    /// Commits per signature verdict.
+    pub signatures: BTreeMap<String, u64>,
+    /// Rates derived from the counts.
+    pub metrics: Metrics,
+    /// Changes per ISO week.
+    pub weeks: Vec<Week>,
+    /// Every commit of the range.
+    pub commits: Vec<CommitRow>,
+    /// The proposed policy's result, in a dry run.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) dry_run: Option<DryRun>,
+    pub dry_run: Option<DryRun>,
 }
 
+/// The range a report covers.
 #[derive(Debug, Serialize)]
-pub(crate) struct RangeInfo {
-    pub(crate) base: String,
-    pub(crate) tip: String,
-    pub(crate) branch: String,
-    pub(crate) since: Option<String>,
-    pub(crate) until: Option<String>,
+pub struct RangeInfo {
+    /// The base commit (excluded).
+    pub base: String,
+    /// The tip commit.
+    pub tip: String,
+    /// The branch (or revision) reported on.
+    pub branch: String,
+    /// The first day, when given.
+    pub since: Option<String>,
+    /// The last day, when given.
+    pub until: Option<String>,
 }
 
+/// Counts over the range.
 #[derive(Debug, Default, Serialize)]
-pub(crate) struct Totals {
+pub struct Totals {
     /// First-parent steps (pushes or merges) of the branch.
-    pub(crate) changes: u64,
-    pub(crate) commits: u64,
-    pub(crate) agent_commits: u64,
-    pub(crate) human_commits: u64,
-    pub(crate) lines_added_agent: u64,
-    pub(crate) lines_added_human: u64,
-    pub(crate) lines_removed_agent: u64,
-    pub(crate) lines_removed_human: u64,
-    pub(crate) blocked_changes: u64,
+    pub changes: u64,
+    /// Commits of the range.
+    pub commits: u64,
+    /// Commits an agent made.
+    pub agent_commits: u64,
+    /// Commits a person made.
+    pub human_commits: u64,
+    /// Lines agents added.
+    pub lines_added_agent: u64,
+    /// Lines people added.
+    pub lines_added_human: u64,
+    /// Lines agents removed.
+    pub lines_removed_agent: u64,
+    /// Lines people removed.
+    pub lines_removed_human: u64,
+    /// Changes the gate would refuse today.
+    pub blocked_changes: u64,
 }
 
+/// One agent's work.
 #[derive(Debug, Serialize)]
-pub(crate) struct AgentRow {
-    pub(crate) agent: String,
-    pub(crate) models: Vec<String>,
-    pub(crate) commits: u64,
-    pub(crate) lines_added: u64,
+pub struct AgentRow {
+    /// The agent's name.
+    pub agent: String,
+    /// The models its transcripts name.
+    pub models: Vec<String>,
+    /// Its commits.
+    pub commits: u64,
+    /// Lines it added.
+    pub lines_added: u64,
 }
 
+/// Approval statements that counted.
 #[derive(Debug, Default, Serialize)]
-pub(crate) struct Approvals {
-    pub(crate) valid: u64,
-    pub(crate) by_role: BTreeMap<String, u64>,
-    pub(crate) by_person: BTreeMap<String, u64>,
+pub struct Approvals {
+    /// Statements that counted.
+    pub valid: u64,
+    /// Counted statements per role.
+    pub by_role: BTreeMap<String, u64>,
+    /// Counted statements per person.
+    pub by_person: BTreeMap<String, u64>,
     /// Hours from the commit to its approval.
-    pub(crate) latency_hours: Stats,
+    pub latency_hours: Stats,
     /// Counts per bucket: `<1h`, `1-4h`, `4-24h`, `1-3d`, `>3d`.
-    pub(crate) latency_buckets: Vec<(String, u64)>,
+    pub latency_buckets: Vec<(String, u64)>,
 }
 
+/// A distribution: count, median and 90th percentile.
 #[derive(Debug, Default, Serialize)]
-pub(crate) struct Stats {
-    pub(crate) count: u64,
-    pub(crate) median: Option<f64>,
-    pub(crate) p90: Option<f64>,
+pub struct Stats {
+    /// How many values.
+    pub count: u64,
+    /// Their median, to one decimal.
+    pub median: Option<f64>,
+    /// Their 90th percentile, to one decimal.
+    pub p90: Option<f64>,
 }
 
+/// A hard-stop change.
 #[derive(Debug, Serialize)]
-pub(crate) struct HardStop {
-    pub(crate) commit: String,
-    pub(crate) summary: String,
-    pub(crate) decision: String,
+pub struct HardStop {
+    /// The change's tip.
+    pub commit: String,
+    /// Its subject.
+    pub summary: String,
+    /// `pass`, `override` or `blocked`.
+    pub decision: String,
     /// (role, people) met.
-    pub(crate) signed_by: Vec<(String, Vec<String>)>,
+    pub signed_by: Vec<(String, Vec<String>)>,
 }
 
+/// Something the audit found wrong.
 #[derive(Debug, Serialize)]
-pub(crate) struct Violation {
+pub struct Violation {
     /// `blocked-today`, `unsigned-human-commit`, `missing-transcript`, `invalid-approval`.
-    pub(crate) kind: &'static str,
-    pub(crate) commit: String,
-    pub(crate) summary: String,
-    pub(crate) detail: String,
+    pub kind: &'static str,
+    /// The commit.
+    pub commit: String,
+    /// Its subject.
+    pub summary: String,
+    /// What is wrong.
+    pub detail: String,
 }
 
+/// A break-glass override.
 #[derive(Debug, Serialize)]
-pub(crate) struct OverrideRow {
-    pub(crate) commit: String,
-    pub(crate) person: String,
-    pub(crate) time: String,
-    pub(crate) reason: String,
+pub struct OverrideRow {
+    /// The change's tip.
+    pub commit: String,
+    /// Who overrode.
+    pub person: String,
+    /// When (RFC 3339).
+    pub time: String,
+    /// Why.
+    pub reason: String,
 }
 
+/// Transcript coverage.
 #[derive(Debug, Default, Serialize)]
-pub(crate) struct Transcripts {
-    pub(crate) agent_commits: u64,
-    pub(crate) with_transcript: u64,
-    pub(crate) coverage_percent: f64,
-    pub(crate) redactions: BTreeMap<String, u64>,
+pub struct Transcripts {
+    /// Agent commits in the range.
+    pub agent_commits: u64,
+    /// Those with a transcript attached.
+    pub with_transcript: u64,
+    /// The share with a transcript, in percent.
+    pub coverage_percent: f64,
+    /// Redactions made in the transcripts, by kind.
+    pub redactions: BTreeMap<String, u64>,
 }
 
+/// Rates derived from the counts.
 #[derive(Debug, Default, Serialize)]
-pub(crate) struct Metrics {
+pub struct Metrics {
     /// Changes with at least one agent commit, in percent of all changes.
-    pub(crate) agent_share_percent: f64,
+    pub agent_share_percent: f64,
     /// Valid approvals and human-signed commits per change.
-    pub(crate) signoffs_per_change: f64,
+    pub signoffs_per_change: f64,
     /// Reverts and fix-ups aimed at agent commits, per 100 agent commits.
-    pub(crate) agent_reverts_per_100: f64,
+    pub agent_reverts_per_100: f64,
     /// Reverts and fix-ups aimed at human commits, per 100 human commits.
-    pub(crate) human_reverts_per_100: f64,
-    pub(crate) reverts_of_agent_commits: u64,
-    pub(crate) reverts_of_human_commits: u64,
+    pub human_reverts_per_100: f64,
+    /// Reverts and fix-ups aimed at agent commits.
+    pub reverts_of_agent_commits: u64,
+    /// Reverts and fix-ups aimed at human commits.
+    pub reverts_of_human_commits: u64,
     /// Hours from the first agent commit of a merged change to its merge.
-    pub(crate) agent_time_to_merge_hours: Stats,
+    pub agent_time_to_merge_hours: Stats,
 }
 
+/// One ISO week's changes.
 #[derive(Debug, Serialize)]
-pub(crate) struct Week {
-    pub(crate) week: String,
-    pub(crate) changes: u64,
-    pub(crate) agent_changes: u64,
+pub struct Week {
+    /// The ISO week (`2026-W02`).
+    pub week: String,
+    /// Changes landed that week.
+    pub changes: u64,
+    /// Those with an agent commit.
+    pub agent_changes: u64,
 }
 
+/// One commit.
 #[derive(Debug, Serialize)]
-pub(crate) struct CommitRow {
-    pub(crate) commit: String,
-    pub(crate) summary: String,
-    pub(crate) origin: String,
-    pub(crate) agent: Option<String>,
-    pub(crate) tier: String,
-    pub(crate) signature: String,
-    pub(crate) transcript: bool,
-    pub(crate) lines_added: u64,
-    pub(crate) lines_removed: u64,
+pub struct CommitRow {
+    /// The commit.
+    pub commit: String,
+    /// Its subject.
+    pub summary: String,
+    /// `agent` or `human`.
+    pub origin: String,
+    /// The agent, for an agent commit.
+    pub agent: Option<String>,
+    /// Its tier.
+    pub tier: String,
+    /// Its signature verdict.
+    pub signature: String,
+    /// Whether a transcript is attached.
+    pub transcript: bool,
+    /// Lines added.
+    pub lines_added: u64,
+    /// Lines removed.
+    pub lines_removed: u64,
     /// (rule, file:line) that gave the commit its tier.
-    pub(crate) evidence: Vec<(String, String)>,
+    pub evidence: Vec<(String, String)>,
 }
 
+/// What a proposed policy would have decided.
 #[derive(Debug, Serialize)]
-pub(crate) struct DryRun {
-    pub(crate) policy: String,
-    pub(crate) blocked_current: u64,
-    pub(crate) blocked_proposed: u64,
+pub struct DryRun {
+    /// The proposed policy's file.
+    pub policy: String,
+    /// Changes the current policy blocks.
+    pub blocked_current: u64,
+    /// Changes the proposed policy would block.
+    pub blocked_proposed: u64,
     /// Changes the proposed policy would block that the current one lets through.
-    pub(crate) newly_blocked: Vec<(String, String)>,
+    pub newly_blocked: Vec<(String, String)>,
     /// Changes the current policy blocks that the proposed one would let through.
-    pub(crate) newly_passing: Vec<(String, String)>,
+    pub newly_passing: Vec<(String, String)>,
 }
-
-fn internal(e: impl std::fmt::Display) -> CliError {
-    CliError::internal(e.to_string())
-}
-
-use crate::civil::{days_from_civil, parse_day, rfc3339_secs};
 
 /// ISO week label (`2026-W02`) of a time.
 fn week_of(secs: i64) -> String {
@@ -219,7 +363,7 @@ fn week_of(secs: i64) -> String {
     // 1970-01-01 was a Thursday; ISO weeks start on Monday and belong to their Thursday's year.
     let weekday = (days + 3).rem_euclid(7); // 0 = Monday
     let thursday = days - weekday + 3;
-    let (year, _, _) = crate::civil::civil_from_days(thursday);
+    let (year, _, _) = factory_trust::civil::civil_from_days(thursday);
     let start = days_from_civil(year, 1, 1);
     format!("{year}-W{:02}", (thursday - start) / 7 + 1)
 }
@@ -256,7 +400,7 @@ fn line_counts(
     repo: &Repo,
     base: ObjectId,
     tip: ObjectId,
-) -> Result<BTreeMap<String, (u64, u64)>, CliError> {
+) -> Result<BTreeMap<String, (u64, u64)>, ReportError> {
     let cache = repo.git_dir().join("factory/cache/lines-v1");
     let mut counts: BTreeMap<String, (u64, u64)> = BTreeMap::new();
     let mut known: std::collections::HashMap<String, (u64, u64)> = std::collections::HashMap::new();
@@ -280,9 +424,7 @@ fn line_counts(
             }
         }
     }
-    let ids = repo
-        .git(&["rev-list", &format!("{base}..{tip}")], None)
-        .map_err(internal)?;
+    let ids = repo.git(&["rev-list", &format!("{base}..{tip}")], None)?;
     let mut missing = String::new();
     for id in ids.lines() {
         match known.get(id) {
@@ -299,19 +441,17 @@ fn line_counts(
     if missing.is_empty() {
         return Ok(counts);
     }
-    let out = repo
-        .git(
-            &[
-                "diff-tree",
-                "--stdin",
-                "-r",
-                "--root",
-                "--numstat",
-                "--no-renames",
-            ],
-            Some(missing.as_bytes()),
-        )
-        .map_err(internal)?;
+    let out = repo.git(
+        &[
+            "diff-tree",
+            "--stdin",
+            "-r",
+            "--root",
+            "--numstat",
+            "--no-renames",
+        ],
+        Some(missing.as_bytes()),
+    )?;
     let mut current = String::new();
     for line in out.lines() {
         if (line.len() == 40 || line.len() == 64) && line.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -347,134 +487,24 @@ fn line_counts(
 }
 
 /// The first-parent chain of `tip` with commit times, newest first.
-fn first_parents(repo: &Repo, tip: ObjectId) -> Result<Vec<(ObjectId, i64)>, CliError> {
-    let out = repo
-        .git(
-            &["log", "--first-parent", "--format=%H %ct", &tip.to_string()],
-            None,
-        )
-        .map_err(internal)?;
+fn first_parents(repo: &Repo, tip: ObjectId) -> Result<Vec<(ObjectId, i64)>, ReportError> {
+    let out = repo.git(
+        &["log", "--first-parent", "--format=%H %ct", &tip.to_string()],
+        None,
+    )?;
     out.lines()
-        .filter_map(|l| l.split_once(' '))
-        .map(|(h, t)| {
+        .map(|l| {
+            let bad = || ReportError::Output {
+                command: "log --first-parent",
+                line: l.to_owned(),
+            };
+            let (h, t) = l.split_once(' ').ok_or_else(bad)?;
             Ok((
-                ObjectId::from_hex(h.as_bytes()).map_err(internal)?,
-                t.parse().map_err(internal)?,
+                ObjectId::from_hex(h.as_bytes()).map_err(|_| bad())?,
+                t.parse().map_err(|_| bad())?,
             ))
         })
         .collect()
-}
-
-pub(crate) fn run(env: &mut Env, args: Args) -> Result<ExitCode, CliError> {
-    let repo = Repo::discover(&env.cwd)?;
-    let branch = args.branch.clone().unwrap_or_else(|| "HEAD".to_owned());
-    let (base, tip) = match args.range.as_deref() {
-        Some(r) => match factory_git::RangeSpec::parse(r) {
-            factory_git::RangeSpec::Range { from, to } => {
-                (repo.resolve_commit(&from)?, repo.resolve_commit(&to)?)
-            }
-            _ => return Err(CliError::usage("give the range as BASE..TIP")),
-        },
-        None => {
-            let tip = repo.resolve_commit(&branch)?;
-            let chain = first_parents(&repo, tip)?;
-            let day = |d: &Option<String>, end: bool| -> Result<Option<i64>, CliError> {
-                d.as_deref()
-                    .map(|t| {
-                        parse_day(t)
-                            .map(|days| days * 86_400 + if end { 86_399 } else { 0 })
-                            .ok_or_else(|| {
-                                CliError::usage(format!("`{t}` is not a date: write YYYY-MM-DD"))
-                            })
-                    })
-                    .transpose()
-            };
-            let since = day(&args.since, false)?;
-            let until = day(&args.until, true)?;
-            // Newest first: the tip is the newest step on or before --until; the base is the
-            // newest step before --since (or the first commit).
-            let tip = chain
-                .iter()
-                .find(|(_, t)| until.is_none_or(|u| *t <= u))
-                .map(|(id, _)| *id)
-                .ok_or_else(|| CliError::usage("no change on the branch before --until"))?;
-            let base = chain
-                .iter()
-                .find(|(_, t)| since.is_some_and(|s| *t < s))
-                .or_else(|| chain.last())
-                .map(|(id, _)| *id)
-                .ok_or_else(|| CliError::usage("the branch has no commits"))?;
-            (base, tip)
-        }
-    };
-    let notes = Notes::current(&repo).map_err(|e| CliError::Config(miette::miette!("{e}")))?;
-    let proposed = match &args.policy {
-        Some(file) => {
-            let path = env.cwd.join(file);
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| CliError::usage(format!("cannot read {}: {e}", path.display())))?;
-            Some(Policy::parse(&file.display().to_string(), &text)?)
-        }
-        None => None,
-    };
-    let block = |e: factory_gate::GateError| {
-        CliError::Config(miette::miette!("the report cannot judge the history: {e}"))
-    };
-    let (decisions, lines, dry) = std::thread::scope(|scope| {
-        let lines = scope.spawn(|| line_counts(&repo, base, tip));
-        let decisions = decide_history(&repo, base, tip, &notes, None, None).map_err(block);
-        let dry = proposed
-            .as_ref()
-            .map(|p| decide_history(&repo, base, tip, &notes, Some(p), None).map_err(block))
-            .transpose();
-        let lines = lines
-            .join()
-            .unwrap_or_else(|_| Err(internal("counting lines failed")));
-        (decisions, lines, dry)
-    });
-    let (decisions, lines, dry) = (decisions?, lines?, dry?);
-    let report = build(
-        RangeInfo {
-            base: base.to_string(),
-            tip: tip.to_string(),
-            branch,
-            since: args.since.clone(),
-            until: args.until.clone(),
-        },
-        &decisions,
-        &lines,
-        dry.as_deref().map(|d| {
-            (
-                args.policy
-                    .as_ref()
-                    .map(|p| p.display().to_string())
-                    .unwrap_or_default(),
-                d,
-            )
-        }),
-    );
-    let text = match args.format {
-        Format::Json => serde_json::to_string_pretty(&report).map_err(internal)? + "\n",
-        Format::Markdown => markdown::render(&report),
-        Format::Html => html::render(&report),
-    };
-    match &args.out {
-        Some(file) => {
-            let path = env.cwd.join(file);
-            std::fs::write(&path, text)
-                .map_err(|e| CliError::usage(format!("cannot write {}: {e}", path.display())))?;
-            env.ui.outln(&format!(
-                "wrote {} ({} changes, {} commits, {} violation(s))",
-                path.display(),
-                report.totals.changes,
-                report.totals.commits,
-                report.violations.len()
-            ))?;
-        }
-        None => env.ui.out(&text)?,
-    }
-    env.ui.flush()?;
-    Ok(ExitCode::SUCCESS)
 }
 
 pub(crate) fn short_id(id: &str) -> String {
@@ -807,6 +837,7 @@ fn build(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use factory_trust::civil::parse_day;
 
     #[test]
     fn iso_weeks_and_days() {

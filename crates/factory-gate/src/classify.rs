@@ -1,12 +1,9 @@
-//! Classifying many commits in parallel.
+//! Classifying commits: the git layer's change sets read by the policy's classifier, on all
+//! cores. The classifier decides which files' content the git layer loads.
 
+use factory_git::{ChangeError, ChangeSet, Detection, ObjectId, Repo, Worker};
 use factory_policy::{Policy, Verdict};
-use gix::ObjectId;
 use rayon::prelude::*;
-
-use crate::changes::{ChangeSet, Worker};
-use crate::error::ChangeError;
-use crate::repo::Repo;
 
 /// A commit's change set and its verdict.
 #[derive(Debug, Clone)]
@@ -14,10 +11,29 @@ pub struct Classified {
     /// The commit. Its `files` are emptied once classified, to keep long histories small in
     /// memory; `files_changed` keeps their number.
     pub change_set: ChangeSet,
-    /// How many files the commit changed (for a merge: that differ from every parent).
+    /// How many files the commit changed (for a merge: against its first parent).
     pub files_changed: usize,
     /// How the policy classifies it.
     pub verdict: Verdict,
+}
+
+/// What the git layer must detect for `policy`'s rules to see what they ask about.
+pub fn detection(policy: &Policy) -> Detection {
+    Detection {
+        renames: policy.wants_rename_detection(),
+        copies: policy.wants_copy_detection(),
+        binary: policy.wants_binary_detection(),
+    }
+}
+
+/// A git worker for `policy` on `repo`, as a change error (the repository could not be read).
+pub fn worker(repo: &Repo, policy: &Policy, commit: ObjectId) -> Result<Worker, ChangeError> {
+    Worker::new(repo, detection(policy)).map_err(|source| ChangeError::Object {
+        commit,
+        id: commit,
+        what: "repository",
+        source,
+    })
 }
 
 /// Classifies `commits` under `policy`, on all cores, keeping the order of `commits`.
@@ -38,21 +54,20 @@ pub fn classify_commits_observed(
     commits: &[ObjectId],
     done: &(dyn Fn() + Sync),
 ) -> Result<Vec<Classified>, ChangeError> {
+    let detect = detection(policy);
     commits
         .par_iter()
         .map_init(
-            || Worker::new(repo, policy),
-            |worker, id| {
+            || (Worker::new(repo, detect), policy.classifier()),
+            |(worker, classifier), id| {
                 let worker = worker.as_mut().map_err(|e| ChangeError::Object {
                     commit: *id,
                     id: *id,
                     what: "repository",
-                    source: gix::Error::from_error(std::io::Error::other(e.to_string())),
+                    source: gix_error(e),
                 })?;
-                let mut change_set = worker.change_set(*id)?;
-                let verdict = worker
-                    .classifier()
-                    .classify(&change_set.commit, &change_set.files);
+                let mut change_set = worker.change_set(*id, classifier)?;
+                let verdict = classifier.classify(&change_set.commit, &change_set.files);
                 // The verdict holds the evidence; the changes themselves are not kept.
                 let files_changed = change_set.files.len();
                 change_set.files = Vec::new();
@@ -75,14 +90,13 @@ pub fn classify_between(
     from: ObjectId,
     to: ObjectId,
 ) -> Result<Verdict, ChangeError> {
-    let mut worker = Worker::new(repo, policy).map_err(|e| ChangeError::Object {
-        commit: to,
-        id: to,
-        what: "repository",
-        source: gix::Error::from_error(std::io::Error::other(e.to_string())),
-    })?;
-    let change_set = worker.change_between(from, to)?;
-    Ok(worker
-        .classifier()
-        .classify(&change_set.commit, &change_set.files))
+    let mut worker = worker(repo, policy, to)?;
+    let mut classifier = policy.classifier();
+    let change_set = worker.change_between(from, to, &mut classifier)?;
+    Ok(classifier.classify(&change_set.commit, &change_set.files))
+}
+
+/// The per-thread worker's construction error, kept for every commit that thread would read.
+fn gix_error(e: &factory_git::GixError) -> factory_git::GixError {
+    factory_git::GixError::from_error(std::io::Error::other(e.to_string()))
 }

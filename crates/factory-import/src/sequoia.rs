@@ -5,7 +5,7 @@
 
 use factory_trust::Keyring;
 
-use super::{Imported, Writer, list, q, slug};
+use crate::{Raw, Writer, list, q, slug};
 
 /// sequoia-git capability → factory role.
 const CAPABILITIES: &[(&str, &str)] = &[
@@ -17,7 +17,7 @@ const CAPABILITIES: &[(&str, &str)] = &[
     ("audit", "auditor"),
 ];
 
-pub(crate) fn import(name: &str, text: &str) -> Result<Imported, String> {
+pub(crate) fn import(name: &str, text: &str) -> Result<Raw, String> {
     let doc: toml::Table = text.parse().map_err(|e: toml::de::Error| e.to_string())?;
     let mut lost = Vec::new();
     if let Some(v) = doc.get("version").and_then(toml::Value::as_integer)
@@ -133,7 +133,7 @@ pub(crate) fn import(name: &str, text: &str) -> Result<Imported, String> {
             .collect();
         w.line(&format!("keys = {}", list(&k)));
     }
-    Ok(Imported {
+    Ok(Raw {
         text: w.finish(),
         keys,
         lost,

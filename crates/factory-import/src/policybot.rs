@@ -4,7 +4,7 @@
 
 use yaml_rust2::{Yaml, YamlLoader};
 
-use super::{Imported, Writer, list, q, slug};
+use crate::{Raw, Writer, list, q, slug};
 
 /// A policy-bot approval rule, as far as factory can use it.
 struct ApprovalRule {
@@ -120,7 +120,7 @@ fn requirement(rule: &Yaml, name: &str, lost: &mut Vec<String>) -> (Option<Strin
     ((!roles.is_empty()).then(|| roles.join("-or-")), count)
 }
 
-pub(crate) fn import(name: &str, text: &str) -> Result<Imported, String> {
+pub(crate) fn import(name: &str, text: &str) -> Result<Raw, String> {
     let docs = YamlLoader::load_from_str(text).map_err(|e| e.to_string())?;
     let doc = docs.first().ok_or("the file is empty")?;
     let mut lost = vec![
@@ -291,7 +291,7 @@ pub(crate) fn import(name: &str, text: &str) -> Result<Imported, String> {
             w.line(&format!("min-lines-changed = {n}"));
         }
     }
-    Ok(Imported {
+    Ok(Raw {
         text: w.finish(),
         keys: Vec::new(),
         lost,

@@ -1,7 +1,7 @@
 //! CODEOWNERS: each line's owners become a role, each line a rule giving the tier that needs
 //! one approval from that role; the catch-all `*` line becomes the default tier.
 
-use super::{Imported, Writer, list, q, slug};
+use crate::{Raw, Writer, list, q, slug};
 
 /// The role of an owner: a team's slug, a user's login, an address's local part.
 fn role_of(owner: &str) -> String {
@@ -11,7 +11,7 @@ fn role_of(owner: &str) -> String {
     slug(o)
 }
 
-pub(crate) fn import(name: &str, text: &str) -> Result<Imported, String> {
+pub(crate) fn import(name: &str, text: &str) -> Result<Raw, String> {
     let mut lost = vec![
         "CODEOWNERS gives a path to the last matching line's owners; factory fires every matching rule and a commit takes the highest tier, so a change touching several owners' paths needs only the highest tier's approval".to_owned(),
         "owners are GitHub/GitLab accounts; factory needs people with signing keys: add [people.NAME] with these roles".to_owned(),
@@ -102,7 +102,7 @@ pub(crate) fn import(name: &str, text: &str) -> Result<Imported, String> {
         ));
         w.line(&format!("paths = {}", list(std::slice::from_ref(pattern))));
     }
-    Ok(Imported {
+    Ok(Raw {
         text: w.finish(),
         keys: Vec::new(),
         lost,

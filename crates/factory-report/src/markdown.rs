@@ -1,8 +1,8 @@
 //! The report in Markdown.
 
-use super::{Report, short_id};
+use crate::{Report, short_id};
 
-use crate::commands::escape_markdown as cell;
+use crate::escape::escape_markdown as cell;
 
 pub(crate) fn render(r: &Report) -> String {
     let t = &r.totals;

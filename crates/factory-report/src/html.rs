@@ -2,9 +2,9 @@
 //! requests; charts are inline SVG with titles and descriptions, each followed by its figures
 //! as a table; every finding links to its commit's entry, which lists the evidence.
 
-use super::{Report, short_id};
+use crate::{Report, short_id};
 
-use crate::commands::escape_markup as esc;
+use crate::escape::escape_markup as esc;
 
 /// A figure the page shows, marked so that it can be checked against the JSON report.
 fn fig(name: &str, value: impl std::fmt::Display) -> String {

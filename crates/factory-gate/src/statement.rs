@@ -1,0 +1,216 @@
+//! Making statements: approvals, rejects, withdrawals and overrides of a range, signed by the
+//! person at the keyboard and appended to the tip's approvals note.
+//!
+//! The statement is made under the policy that will judge it — the default branch's, one source
+//! of governance — and refused before anything is written when its signer is no person of that
+//! policy or does not hold the role.
+
+use factory_git::{APPROVALS_REF, ObjectId, RangeSpec, Repo, TRANSCRIPTS_REF};
+use factory_trust::approval::{self, Kind, SignatureCheck, Statement, check_signature};
+use factory_trust::{SignError, Signer};
+
+use crate::{GateError, base_policy};
+
+/// What to state.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// The tip the statement is made on.
+    pub tip: ObjectId,
+    /// The base; None: [`default_base`].
+    pub base: Option<ObjectId>,
+    /// The role; None: the policy's override role.
+    pub role: Option<String>,
+    /// Approve, reject, withdraw or override.
+    pub kind: Kind,
+    /// A free comment.
+    pub comment: String,
+    /// The reason of an override.
+    pub reason: String,
+    /// When, as RFC 3339 UTC.
+    pub time: String,
+}
+
+/// A statement written.
+#[derive(Debug, Clone)]
+pub struct Made {
+    /// The statement, signed.
+    pub statement: Statement,
+    /// The commit whose policy and keys it was made under.
+    pub governance: ObjectId,
+    /// The base it covers.
+    pub base: ObjectId,
+    /// Lines of the note that were already malformed (line number, problem); they count for
+    /// nothing and were kept.
+    pub malformed: Vec<(usize, String)>,
+}
+
+/// Why no statement was written.
+#[derive(Debug, thiserror::Error)]
+pub enum StatementError {
+    /// The policy or keys could not be read, or the repository failed.
+    #[error(transparent)]
+    Gate(#[from] GateError),
+    /// Signing failed.
+    #[error(transparent)]
+    Sign(#[from] SignError),
+    /// The signing key is no person's key in the governing policy.
+    #[error(
+        "your signing key {key} is no person's key in the policy of {} (the remote's default branch, or the base)",
+        &governance.to_string()[..12]
+    )]
+    UnknownKey {
+        /// The key.
+        key: String,
+        /// The commit whose policy was read.
+        governance: ObjectId,
+    },
+    /// The signer's key cannot sign now (expired, revoked).
+    #[error("the key of `{person}` cannot sign now: {reason}")]
+    KeyInvalid {
+        /// The person.
+        person: String,
+        /// Why.
+        reason: String,
+    },
+    /// The signature made does not verify.
+    #[error("the signature does not verify: {0}")]
+    BadSignature(String),
+    /// The signer does not hold the role.
+    #[error("`{person}` does not hold the role `{role}` in the base policy")]
+    NoRole {
+        /// The person.
+        person: String,
+        /// The role.
+        role: String,
+    },
+}
+
+/// The merge-base with the default branch, or `tip`'s parent when it is on that branch.
+pub fn default_base(repo: &Repo, tip: ObjectId) -> Result<ObjectId, GateError> {
+    match repo.merge_base_with_default(tip) {
+        Some(base) if base != tip => Ok(base),
+        _ => Ok(repo.resolve_commit(&format!("{tip}^")).unwrap_or(tip)),
+    }
+}
+
+/// The commit whose policy and keys a statement is made and checked under. One source of
+/// governance: the server judges every protected ref by its default branch's policy and keys,
+/// so that is the remote's default branch as this clone last fetched it, or `base` when there
+/// is no remote default branch here.
+pub fn governance(repo: &Repo, base: ObjectId) -> ObjectId {
+    [
+        "refs/remotes/origin/HEAD",
+        "refs/remotes/origin/main",
+        "refs/remotes/origin/master",
+    ]
+    .iter()
+    .find_map(|r| repo.resolve_commit(r).ok())
+    .unwrap_or(base)
+}
+
+/// The digests of the transcripts attached to the commits of `base..tip` (of `tip` alone when
+/// they are equal), sorted.
+pub fn transcript_digests(
+    repo: &Repo,
+    base: ObjectId,
+    tip: ObjectId,
+) -> Result<Vec<String>, GateError> {
+    let range = if base == tip {
+        vec![tip]
+    } else {
+        repo.commits(&RangeSpec::Range {
+            from: base.to_string(),
+            to: tip.to_string(),
+        })?
+    };
+    let mut digests = Vec::new();
+    for c in range {
+        let Some(bytes) = repo.read_note(TRANSCRIPTS_REF, c)? else {
+            continue;
+        };
+        let transcripts = factory_shiftlog::note::decode(&bytes).map_err(|e| GateError::Note {
+            what: "transcripts",
+            commit: c.to_string(),
+            message: e.to_string(),
+        })?;
+        digests.extend(transcripts.into_iter().map(|t| t.digest));
+    }
+    digests.sort();
+    digests.dedup();
+    Ok(digests)
+}
+
+/// Makes the statement `request` asks for, signs it with `signer` and appends it to the tip's
+/// approvals note. Nothing is written when the signer cannot make it.
+pub fn make(repo: &Repo, request: &Request, signer: &Signer) -> Result<Made, StatementError> {
+    let tip = request.tip;
+    let base = match request.base {
+        Some(b) => b,
+        None => default_base(repo, tip)?,
+    };
+    let governance = governance(repo, base);
+    let (policy, policy_blob, keyring) = base_policy(repo, governance)?;
+    let role = request
+        .role
+        .clone()
+        .unwrap_or_else(|| policy.gate.override_role.clone());
+    let mut statement = Statement {
+        v: 1,
+        kind: request.kind,
+        commit: tip.to_string(),
+        tree: repo.tree_of(tip).map_err(GateError::from)?.to_string(),
+        base: base.to_string(),
+        role: role.clone(),
+        policy: policy_blob,
+        time: request.time.clone(),
+        approver: String::new(),
+        transcripts: transcript_digests(repo, base, tip)?,
+        comment: request.comment.clone(),
+        reason: request.reason.clone(),
+        sig: None,
+    };
+    // Who is signing? Sign once to find the key's person in the policy, then for real.
+    statement.sig = Some(signer.sign(&statement.canonical_bytes())?);
+    let person = match check_signature(&statement, &keyring) {
+        SignatureCheck::Good { person, .. } => person,
+        SignatureCheck::UnknownKey { key } => {
+            return Err(StatementError::UnknownKey { key, governance });
+        }
+        SignatureCheck::Invalid { person, reason } => {
+            return Err(StatementError::KeyInvalid { person, reason });
+        }
+        SignatureCheck::Bad { reason } => return Err(StatementError::BadSignature(reason)),
+    };
+    if request.kind != Kind::Withdraw
+        && !policy
+            .people
+            .get(&person)
+            .is_some_and(|p| p.roles.contains(&role))
+    {
+        return Err(StatementError::NoRole { person, role });
+    }
+    statement.approver = person;
+    statement.sig = None;
+    statement.sig = Some(signer.sign(&statement.canonical_bytes())?);
+    let existing = repo
+        .read_note(APPROVALS_REF, tip)
+        .map_err(GateError::from)?
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    // Malformed lines already there count for nothing; they do not stop a new statement.
+    let (_, malformed) = approval::parse_note_lenient(&existing);
+    let note = approval::append_to_note(&existing, &statement);
+    repo.write_note(
+        APPROVALS_REF,
+        tip,
+        note.as_bytes(),
+        &format!("factory: {} statement", request.kind.as_str()),
+    )
+    .map_err(GateError::from)?;
+    Ok(Made {
+        statement,
+        governance,
+        base,
+        malformed,
+    })
+}
