@@ -11,6 +11,7 @@ mod cache;
 pub mod classify;
 mod push;
 pub mod statement;
+pub mod transcripts;
 
 pub use classify::{Classified, classify_between, classify_commits, classify_commits_observed};
 pub use push::{PushContext, PushDecision, RefUpdate, UpdateDecision, decide_push};

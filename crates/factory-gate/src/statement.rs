@@ -5,7 +5,7 @@
 //! of governance — and refused before anything is written when its signer is no person of that
 //! policy or does not hold the role.
 
-use factory_git::{APPROVALS_REF, ObjectId, RangeSpec, Repo, TRANSCRIPTS_REF};
+use factory_git::{APPROVALS_REF, ObjectId, RangeSpec, Repo};
 use factory_trust::approval::{self, Kind, SignatureCheck, Statement, check_signature};
 use factory_trust::{SignError, Signer};
 
@@ -125,15 +125,11 @@ pub fn transcript_digests(
     };
     let mut digests = Vec::new();
     for c in range {
-        let Some(bytes) = repo.read_note(TRANSCRIPTS_REF, c)? else {
-            continue;
-        };
-        let transcripts = factory_shiftlog::note::decode(&bytes).map_err(|e| GateError::Note {
-            what: "transcripts",
-            commit: c.to_string(),
-            message: e.to_string(),
-        })?;
-        digests.extend(transcripts.into_iter().map(|t| t.digest));
+        digests.extend(
+            crate::transcripts::of(repo, c)?
+                .into_iter()
+                .map(|t| t.digest),
+        );
     }
     digests.sort();
     digests.dedup();

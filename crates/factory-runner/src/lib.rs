@@ -13,6 +13,7 @@
 
 mod command;
 mod config;
+pub mod orchestrate;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

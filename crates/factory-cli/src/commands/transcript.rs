@@ -3,10 +3,11 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use factory_git::{ObjectId, Repo, TRANSCRIPTS_REF};
+use factory_gate::transcripts::{self, AttachError};
+use factory_git::{ObjectId, Repo};
 use factory_policy::Policy;
 use factory_shiftlog::render::{self, Detail};
-use factory_shiftlog::{Format, RedactionConfig, Redactor, Transcript, import, note};
+use factory_shiftlog::{Format, Transcript};
 
 use crate::Env;
 use crate::error::CliError;
@@ -67,30 +68,10 @@ pub(crate) fn run(env: &mut Env, cmd: Command) -> Result<ExitCode, CliError> {
 
 /// The transcripts attached to `commit` (empty if none).
 pub(crate) fn transcripts_of(repo: &Repo, commit: ObjectId) -> Result<Vec<Transcript>, CliError> {
-    let Some(bytes) = repo
-        .read_note(TRANSCRIPTS_REF, commit)
-        .map_err(|e| CliError::internal(crate::error::chain(&e)))?
-    else {
-        return Ok(Vec::new());
-    };
-    note::decode(&bytes).map_err(|e| {
-        CliError::internal(format!("the transcript note of {commit} is malformed: {e}"))
-    })
+    transcripts::of(repo, commit).map_err(|e| CliError::internal(e.to_string()))
 }
 
-fn redactor(policy: &Policy) -> Result<Redactor, CliError> {
-    let t = &policy.transcripts;
-    Redactor::new(RedactionConfig {
-        entropy_threshold: t.entropy_threshold,
-        patterns: t.redact.clone(),
-        ..RedactionConfig::default()
-    })
-    .map_err(CliError::usage)
-}
-
-/// Imports transcript files (name, text), redacts them under `policy`, and adds them to the
-/// commit's note; returns them and whether the note changed. Nothing is written if a file
-/// cannot be imported or the note would be too large.
+/// Imports, redacts and attaches transcript files (see [`transcripts::attach`]).
 pub(crate) fn attach_files(
     repo: &Repo,
     commit: ObjectId,
@@ -98,42 +79,10 @@ pub(crate) fn attach_files(
     files: &[(String, String)],
     format: Option<Format>,
 ) -> Result<(Vec<Transcript>, bool), CliError> {
-    let redactor = redactor(policy)?;
-    let mut imported = Vec::new();
-    for (file, text) in files {
-        let mut t = import(file, text, format).map_err(|e| CliError::usage(e.to_string()))?;
-        if !policy.transcripts.keep_thinking {
-            for m in &mut t.messages {
-                m.thinking = None;
-            }
-        }
-        redactor.redact(&mut t);
-        imported.push(t);
-    }
-    let mut sessions = transcripts_of(repo, commit)?;
-    let mut changed = false;
-    for t in &imported {
-        changed |= note::merge(&mut sessions, t.clone());
-    }
-    let data = note::encode(&sessions);
-    let limit = policy.transcripts.max_note_bytes;
-    if data.len() as u64 > limit {
-        return Err(CliError::usage(format!(
-            "the transcript note of {} would be {} bytes, over the limit of {limit} (transcripts.max-note-bytes in the policy)",
-            &commit.to_string()[..12],
-            data.len()
-        )));
-    }
-    if changed {
-        repo.write_note(
-            TRANSCRIPTS_REF,
-            commit,
-            data.as_bytes(),
-            "factory: attach transcript",
-        )
-        .map_err(|e| CliError::internal(crate::error::chain(&e)))?;
-    }
-    Ok((imported, changed))
+    transcripts::attach(repo, commit, policy, files, format).map_err(|e| match e {
+        AttachError::Gate(_) => CliError::internal(e.to_string()),
+        _ => CliError::usage(e.to_string()),
+    })
 }
 
 fn attach(

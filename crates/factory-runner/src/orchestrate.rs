@@ -1,0 +1,547 @@
+//! Delegating tasks to agents: each task runs in its own worktree and branch, from the trusted
+//! base; what the agent did is committed with `Agent`, `Agent-Session` and `Requested-By`
+//! trailers, its transcript attached as a note (redacted under the policy), and the gate asked
+//! for its decision. A front end (the `factory run` command, a scheduler, a forge bot) builds a
+//! [`Plan`] and calls [`run_all`].
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use factory_gate::{Decision, GateError, Notes, classify_commits, decide};
+use factory_git::{ObjectId, Repo};
+use factory_policy::Policy;
+use factory_shiftlog::Format;
+use serde::Serialize;
+
+use crate::{Cancel, Limits, Outcome, RunError, Runner, Task, Workspace};
+
+/// What happened to one task.
+#[derive(Debug, Clone, Serialize)]
+pub struct TaskReport {
+    /// The task's first line.
+    pub task: String,
+    /// The runner's name.
+    pub runner: String,
+    /// The branch the agent worked on.
+    pub branch: String,
+    /// `finished`, `failed with exit code N`, `crashed (signal N)`, `timed out…`.
+    pub status: String,
+    /// How long the agent ran.
+    pub seconds: f64,
+    /// The commit made, if one was.
+    pub commit: Option<String>,
+    /// Why there is no commit, when there is none.
+    pub not_committed: Option<String>,
+    /// Where the copy of the transcript is kept.
+    pub transcript: Option<String>,
+    /// The agent's log.
+    pub log: String,
+    /// The gate's decision on the commit.
+    pub gate: Option<GateSummary>,
+}
+
+/// The gate's decision on a task's commit.
+#[derive(Debug, Clone, Serialize)]
+pub struct GateSummary {
+    /// `pass`, `blocked` or `override`.
+    pub decision: String,
+    /// The change's tier.
+    pub tier: String,
+    /// What it still needs.
+    pub needs: Vec<String>,
+}
+
+/// Why a task could not be run or its work not kept.
+#[derive(Debug, thiserror::Error)]
+pub enum OrchestrateError {
+    /// The runner could not start the agent.
+    #[error(transparent)]
+    Runner(#[from] RunError),
+    /// A file of the run could not be written or read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// What the system said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A git command failed.
+    #[error("{0}")]
+    Git(String),
+    /// The gate could not classify or decide.
+    #[error(transparent)]
+    Gate(#[from] GateError),
+    /// The transcript could not be attached.
+    #[error(transparent)]
+    Transcript(#[from] factory_gate::transcripts::AttachError),
+    /// The branch could not be pushed.
+    #[error("pushing {branch}: {message}")]
+    Push {
+        /// The branch.
+        branch: String,
+        /// What git said.
+        message: String,
+    },
+}
+
+fn git_err(e: impl std::fmt::Display) -> OrchestrateError {
+    OrchestrateError::Git(e.to_string())
+}
+
+/// What the policy tells an agent before it starts: the path patterns of the hard-stop tier
+/// and of the tiers that need review, and the tiers agents may not make.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Brief {
+    /// Path patterns whose changes are hard-stop.
+    pub hard_stop: Vec<String>,
+    /// Path patterns whose changes need review.
+    pub review: Vec<String>,
+    /// Tiers agents may not make (`forbid-agent`).
+    pub forbidden: Vec<String>,
+}
+
+/// Everything the tasks of one `run` share.
+#[derive(Debug)]
+pub struct Plan<'a> {
+    /// The repository.
+    pub repo: &'a Repo,
+    /// The runner.
+    pub runner: &'a dyn Runner,
+    /// The base's policy.
+    pub policy: &'a Policy,
+    /// The commit the agents start from.
+    pub base: ObjectId,
+    /// Who asked for the work (`Requested-By`).
+    pub requester: String,
+    /// Environment given to the agent (`FACTORY_*`).
+    pub env: BTreeMap<String, String>,
+    /// The preamble written into each worktree.
+    pub preamble: String,
+    /// Tiers agents may not make.
+    pub forbidden: Vec<String>,
+    /// Time limit per task.
+    pub timeout: Duration,
+    /// The remote to push each committed branch to, with factory's notes.
+    pub push: Option<String>,
+    /// Worktree creation and notes writes touch shared refs and files: one at a time.
+    git_lock: Mutex<()>,
+}
+
+impl<'a> Plan<'a> {
+    /// A plan for tasks starting at `base` under `policy` (the base's), run by `runner`.
+    pub fn new(
+        repo: &'a Repo,
+        runner: &'a dyn Runner,
+        policy: &'a Policy,
+        base: ObjectId,
+        timeout: Duration,
+        push: Option<String>,
+    ) -> Plan<'a> {
+        let b = brief(policy);
+        let mut env = BTreeMap::new();
+        env.insert("FACTORY_HARD_STOP_PATHS".to_owned(), b.hard_stop.join("\n"));
+        env.insert("FACTORY_REVIEW_PATHS".to_owned(), b.review.join("\n"));
+        env.insert("FACTORY_FORBIDDEN_TIERS".to_owned(), b.forbidden.join(","));
+        Plan {
+            repo,
+            runner,
+            policy,
+            base,
+            requester: requester(repo, policy),
+            env,
+            preamble: preamble(policy, &b),
+            forbidden: b.forbidden,
+            timeout,
+            push,
+            git_lock: Mutex::new(()),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, ()> {
+        // A poisoned lock only means another task panicked; the guarded state is git's.
+        self.git_lock.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Tasks from their texts, with ids unique to this run (time-stamped, numbered from 1).
+pub fn tasks(texts: Vec<String>) -> Vec<Task> {
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    texts
+        .into_iter()
+        .enumerate()
+        .map(|(i, text)| Task {
+            id: format!("{stamp:x}-{}", i + 1),
+            text,
+        })
+        .collect()
+}
+
+/// Runs `tasks`, `jobs` at a time; the results in the order of `tasks`.
+pub fn run_all(
+    plan: &Plan<'_>,
+    tasks: Vec<Task>,
+    jobs: usize,
+) -> Vec<Result<TaskReport, OrchestrateError>> {
+    let count = tasks.len();
+    let queue = Mutex::new(tasks.into_iter().enumerate().collect::<Vec<_>>());
+    let results: Mutex<Vec<(usize, Result<TaskReport, OrchestrateError>)>> = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.clamp(1, count.max(1)) {
+            scope.spawn(|| {
+                loop {
+                    let next = {
+                        let mut q = queue.lock().unwrap_or_else(|p| p.into_inner());
+                        if q.is_empty() {
+                            None
+                        } else {
+                            Some(q.remove(0))
+                        }
+                    };
+                    let Some((i, task)) = next else { break };
+                    let r = run_task(plan, &task);
+                    results
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push((i, r));
+                }
+            });
+        }
+    });
+    let mut results = results.into_inner().unwrap_or_else(|p| p.into_inner());
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect()
+}
+
+/// Runs git in `dir` with agent-safe settings (no signing: an agent never signs as a person).
+fn git_in(dir: &Path, args: &[&str]) -> Result<String, String> {
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["-c", "commit.gpgsign=false"])
+        .args(args)
+        .output()
+        .map_err(|e| format!("cannot run git: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "git {} failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// The policy's paths by tier class, for the agent.
+pub fn brief(policy: &Policy) -> Brief {
+    let highest = policy.highest_tier();
+    let mut hard = Vec::new();
+    let mut review = Vec::new();
+    for rule in &policy.rules {
+        let tier = policy.tier(rule.tier);
+        let target = if rule.tier == highest {
+            &mut hard
+        } else if !tier.requires.is_empty() {
+            &mut review
+        } else {
+            continue;
+        };
+        for p in &rule.paths {
+            if !p.starts_with('!') && !target.contains(p) {
+                target.push(p.clone());
+            }
+        }
+    }
+    let forbidden = policy
+        .tiers
+        .iter()
+        .filter(|t| t.forbid_agent)
+        .map(|t| t.name.clone())
+        .collect();
+    Brief {
+        hard_stop: hard,
+        review,
+        forbidden,
+    }
+}
+
+/// The preamble written into each worktree (`FACTORY_PREAMBLE.md`): what the policy says.
+pub fn preamble(policy: &Policy, brief: &Brief) -> String {
+    let (hard, review, forbidden) = (&brief.hard_stop, &brief.review, &brief.forbidden);
+    let mut text = String::from(
+        "# What the repository's policy says about your change\n\nYour work is committed on its own branch and judged by the policy before it lands.\n\n",
+    );
+    text.push_str(&format!(
+        "## Hard stop (`{}`): sign-off by people with distinct roles\n\n",
+        policy.tier_name(policy.highest_tier())
+    ));
+    for p in hard {
+        text.push_str(&format!("- `{p}`\n"));
+    }
+    text.push_str("\n## Needs review\n\n");
+    for p in review {
+        text.push_str(&format!("- `{p}`\n"));
+    }
+    if !forbidden.is_empty() {
+        text.push_str(&format!(
+            "\n## Not for agents\n\nChanges of the tiers {} are not committed when an agent makes them.\n",
+            forbidden.join(", ")
+        ));
+    }
+    text
+}
+
+/// The person running factory: the policy's person with the git user's address, else the
+/// address itself.
+pub fn requester(repo: &Repo, policy: &Policy) -> String {
+    let email = repo
+        .config_all("user.email")
+        .ok()
+        .and_then(|mut v| v.pop())
+        .unwrap_or_default();
+    policy
+        .people
+        .iter()
+        .find(|(_, p)| p.email.as_deref() == Some(email.as_str()) && !email.is_empty())
+        .map(|(h, _)| h.clone())
+        .unwrap_or(if email.is_empty() {
+            "unknown".to_owned()
+        } else {
+            email
+        })
+}
+
+/// Runs one task: worktree, agent, commit, transcript, gate (and push when asked).
+pub fn run_task(s: &Plan<'_>, task: &Task) -> Result<TaskReport, OrchestrateError> {
+    let git_dir = s.repo.git_dir().to_owned();
+    let run_dir = git_dir.join("factory/runs").join(&task.id);
+    let worktree = git_dir.join("factory/worktrees").join(&task.id);
+    let branch = format!("factory/run/{}", task.id);
+    let io = |source: std::io::Error| OrchestrateError::Io {
+        path: run_dir.clone(),
+        source,
+    };
+    std::fs::create_dir_all(&run_dir).map_err(io)?;
+    {
+        let _g = s.lock();
+        s.repo
+            .git(
+                &[
+                    "worktree",
+                    "add",
+                    "--quiet",
+                    "-b",
+                    &branch,
+                    &worktree.to_string_lossy(),
+                    &s.base.to_string(),
+                ],
+                None,
+            )
+            .map_err(git_err)?;
+    }
+    let task_file = run_dir.join("task.md");
+    std::fs::write(&task_file, &task.text).map_err(io)?;
+    let preamble = worktree.join("FACTORY_PREAMBLE.md");
+    std::fs::write(&preamble, &s.preamble).map_err(io)?;
+    std::fs::write(run_dir.join("preamble.md"), &s.preamble).map_err(io)?;
+    let mut env = s.env.clone();
+    env.insert("FACTORY_TASK_FILE".into(), task_file.display().to_string());
+    env.insert("FACTORY_PREAMBLE".into(), preamble.display().to_string());
+    env.insert("FACTORY_WORKTREE".into(), worktree.display().to_string());
+    env.insert("FACTORY_RUN_ID".into(), task.id.clone());
+    env.insert("FACTORY_RUN_DIR".into(), run_dir.display().to_string());
+    let ws = Workspace {
+        dir: worktree.clone(),
+        branch: format!("refs/heads/{branch}"),
+        base: s.base.to_string(),
+        run_dir: run_dir.clone(),
+        task_file,
+        preamble,
+        env,
+    };
+    let ran = s.runner.prepare(&ws).and_then(|()| {
+        s.runner.run(
+            &ws,
+            task,
+            &Limits { timeout: s.timeout },
+            &Cancel::default(),
+        )
+    });
+    let outcome: Outcome = match ran {
+        Ok(o) => o,
+        Err(e) => {
+            // The agent never ran: leave nothing behind but the run's directory.
+            remove_worktree(s, &worktree, &branch, true)?;
+            return Err(e.into());
+        }
+    };
+    let mut report = TaskReport {
+        task: task.text.lines().next().unwrap_or_default().to_owned(),
+        runner: s.runner.name().to_owned(),
+        branch: branch.clone(),
+        status: outcome.status.to_string(),
+        seconds: outcome.elapsed.as_secs_f64(),
+        commit: None,
+        not_committed: None,
+        transcript: None,
+        log: outcome.log.display().to_string(),
+        gate: None,
+    };
+    // Keep a copy of the transcript with the run, whatever happens next (partial after a crash).
+    let transcript = match &outcome.transcript {
+        Some(spot) => {
+            let kept = run_dir.join(format!(
+                "transcript.{}",
+                spot.path
+                    .extension()
+                    .and_then(|e| e.to_str())
+                    .unwrap_or("txt")
+            ));
+            std::fs::copy(&spot.path, &kept).map_err(io)?;
+            report.transcript = Some(kept.display().to_string());
+            Some((kept, spot.format.clone()))
+        }
+        None => None,
+    };
+    let keep_worktree = |why: String, report: &mut TaskReport| {
+        report.not_committed = Some(why);
+    };
+    if !outcome.status.success() {
+        keep_worktree(
+            format!(
+                "the agent {}; its worktree is kept at {} for inspection",
+                outcome.status,
+                worktree.display()
+            ),
+            &mut report,
+        );
+        return Ok(report);
+    }
+    // Not the agent's work: factory's preamble, the transcript when the agent keeps it in the
+    // worktree, and aider's own history and cache files.
+    let mut excludes = vec![
+        ":(exclude)FACTORY_PREAMBLE.md".to_owned(),
+        ":(exclude,glob)**/.aider*".to_owned(),
+    ];
+    if let Some(spot) = &outcome.transcript
+        && let Ok(inside) = spot.path.strip_prefix(&worktree)
+    {
+        excludes.push(format!(":(exclude,literal){}", inside.display()));
+    }
+    let mut add: Vec<&str> = vec!["add", "--all", "--", "."];
+    add.extend(excludes.iter().map(String::as_str));
+    git_in(&worktree, &add).map_err(git_err)?;
+    if git_in(&worktree, &["diff", "--cached", "--quiet"]).is_ok() {
+        keep_worktree("the agent changed nothing".into(), &mut report);
+        remove_worktree(s, &worktree, &branch, true)?;
+        return Ok(report);
+    }
+    let session = transcript
+        .as_ref()
+        .and_then(|(path, format)| {
+            let text = std::fs::read_to_string(path).ok()?;
+            let fmt = format.as_deref().and_then(Format::from_name);
+            factory_shiftlog::import(&path.display().to_string(), &text, fmt).ok()
+        })
+        .map(|t| t.session_id)
+        .unwrap_or_else(|| task.id.clone());
+    let subject: String = report.task.chars().take(72).collect();
+    let message = format!(
+        "{subject}\n\n{}\n\nAgent: {}\nAgent-Session: {session}\nRequested-By: {}\n",
+        task.text.trim(),
+        outcome.agent,
+        s.requester
+    );
+    git_in(
+        &worktree,
+        &["commit", "--quiet", "--no-verify", "-m", &message],
+    )
+    .map_err(git_err)?;
+    let tip = s
+        .repo
+        .resolve_commit(&format!("refs/heads/{branch}"))
+        .map_err(git_err)?;
+    // Forbidden for agents: undo the commit, keep the changes in the worktree.
+    let classified = classify_commits(s.repo, s.policy, &[tip]).map_err(GateError::from)?;
+    let tier = s.policy.tier_name(classified[0].verdict.tier).to_owned();
+    if s.forbidden.contains(&tier) {
+        git_in(
+            &worktree,
+            &["reset", "--quiet", "--soft", &s.base.to_string()],
+        )
+        .map_err(git_err)?;
+        keep_worktree(
+            format!(
+                "the change is `{tier}`, which the policy forbids agents to make (forbid-agent); the changes are kept uncommitted in {}",
+                worktree.display()
+            ),
+            &mut report,
+        );
+        return Ok(report);
+    }
+    report.commit = Some(tip.to_string());
+    if let Some((path, format)) = &transcript {
+        let text = std::fs::read_to_string(path).map_err(io)?;
+        let fmt = format.as_deref().and_then(Format::from_name);
+        let _g = s.lock();
+        factory_gate::transcripts::attach(
+            s.repo,
+            tip,
+            s.policy,
+            &[(path.display().to_string(), text)],
+            fmt,
+        )?;
+    }
+    remove_worktree(s, &worktree, &branch, false)?;
+    let notes = Notes::current(s.repo)?;
+    let decision: Decision = decide(s.repo, s.base, tip, &notes)?;
+    report.gate = Some(GateSummary {
+        decision: decision.decision.to_owned(),
+        tier: decision.tier.clone(),
+        needs: decision.reasons.iter().map(ToString::to_string).collect(),
+    });
+    if let Some(remote) = &s.push {
+        let _g = s.lock();
+        s.repo
+            .git(
+                &[
+                    "push",
+                    "--quiet",
+                    remote,
+                    &format!("refs/heads/{branch}"),
+                    "refs/notes/factory/*:refs/notes/factory/*",
+                ],
+                None,
+            )
+            .map_err(|e| OrchestrateError::Push {
+                branch: branch.clone(),
+                message: e.to_string(),
+            })?;
+    }
+    Ok(report)
+}
+
+fn remove_worktree(
+    s: &Plan<'_>,
+    worktree: &Path,
+    branch: &str,
+    drop_branch: bool,
+) -> Result<(), OrchestrateError> {
+    let _g = s.lock();
+    s.repo
+        .git(
+            &["worktree", "remove", "--force", &worktree.to_string_lossy()],
+            None,
+        )
+        .map_err(git_err)?;
+    if drop_branch {
+        s.repo
+            .git(&["branch", "--quiet", "-D", branch], None)
+            .map_err(git_err)?;
+    }
+    Ok(())
+}
