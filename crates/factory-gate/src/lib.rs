@@ -9,6 +9,7 @@
 
 mod cache;
 pub mod classify;
+pub mod hooks;
 mod push;
 pub mod statement;
 pub mod transcripts;

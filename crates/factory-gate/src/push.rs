@@ -122,6 +122,52 @@ pub struct PushContext {
 }
 
 impl PushContext {
+    /// The context of a client's push to a remote, from the remote's listing
+    /// (`git ls-remote --symref REMOTE HEAD 'refs/heads/*'`) and this clone's notes. A branch at
+    /// a commit this clone lacks is an error when the judgement needs it — the default branch
+    /// (policy, protected branches, base of new refs), or any when no other is known — and
+    /// names that branch.
+    pub fn from_remote_listing(
+        repo: &Repo,
+        listing: &str,
+        notes: Notes,
+    ) -> Result<PushContext, String> {
+        let mut ctx = PushContext {
+            notes,
+            ..PushContext::default()
+        };
+        let mut missing: Vec<String> = Vec::new();
+        for line in listing.lines() {
+            if let Some(rest) = line.strip_prefix("ref: ") {
+                if let Some((target, "HEAD")) = rest.split_once('\t') {
+                    ctx.default_branch = Some(target.to_owned());
+                }
+                continue;
+            }
+            let Some((hex, name)) = line.split_once('\t') else {
+                continue;
+            };
+            if let (Ok(id), true) = (
+                ObjectId::from_hex(hex.as_bytes()),
+                name.starts_with("refs/heads/"),
+            ) {
+                if repo.has_object(id) {
+                    ctx.branches.push((name.to_owned(), id));
+                } else {
+                    missing.push(name.to_owned());
+                }
+            }
+        }
+        let needed = missing
+            .iter()
+            .find(|m| ctx.default_branch.as_deref() == Some(m.as_str()))
+            .or(missing.first().filter(|_| ctx.branches.is_empty()));
+        match needed {
+            Some(name) => Err(name.clone()),
+            None => Ok(ctx),
+        }
+    }
+
     /// The default branch's name (full ref), as [`PushContext::default_tip`] finds it.
     fn default_name(&self) -> Option<&str> {
         let exists = |name: &str| self.branches.iter().any(|(n, _)| n == name);

@@ -8,6 +8,7 @@
 use factory_git::{APPROVALS_REF, ObjectId, RangeSpec, Repo};
 use factory_trust::approval::{self, Kind, SignatureCheck, Statement, check_signature};
 use factory_trust::{SignError, Signer};
+use serde::Serialize;
 
 use crate::{GateError, base_policy};
 
@@ -209,4 +210,80 @@ pub fn make(repo: &Repo, request: &Request, signer: &Signer) -> Result<Made, Sta
         base,
         malformed,
     })
+}
+
+/// A statement of a note, with its signature's verdict and why it does not bind the commit.
+#[derive(Debug, Clone, Serialize)]
+pub struct Listed {
+    /// The statement.
+    #[serde(flatten)]
+    pub statement: Statement,
+    /// Its signature, checked with the keys of the policy that governs it.
+    #[serde(flatten)]
+    pub check: SignatureCheck,
+    /// Why the statement does not bind this commit, if it does not.
+    pub problem: Option<String>,
+}
+
+/// The statements on `tip`'s approvals note, each checked: its signature under the governing
+/// policy's keys, and whether it was made for this commit, tree and policy. Malformed lines are
+/// returned apart (line, problem); they count for nothing.
+#[allow(clippy::type_complexity)]
+pub fn list(repo: &Repo, tip: ObjectId) -> Result<(Vec<Listed>, Vec<(usize, String)>), GateError> {
+    let note = repo
+        .read_note(APPROVALS_REF, tip)?
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    let (statements, malformed) = approval::parse_note_lenient(&note);
+    let tree = repo.tree_of(tip)?.to_string();
+    let mut bases: std::collections::HashMap<ObjectId, (String, factory_trust::Keyring)> =
+        Default::default();
+    let mut listed = Vec::new();
+    for s in statements {
+        let base = ObjectId::from_hex(s.base.as_bytes()).ok();
+        let (check, problem) = match base {
+            None => (
+                SignatureCheck::Bad {
+                    reason: "the base is not a commit id".into(),
+                },
+                Some("bad base".to_owned()),
+            ),
+            Some(base) => {
+                // Statements usually share a base: load its policy and keys once.
+                let (blob, keyring) = match bases.entry(base) {
+                    std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                    std::collections::hash_map::Entry::Vacant(e) => {
+                        let (_, blob, keyring) = base_policy(repo, governance(repo, base))?;
+                        e.insert((blob, keyring))
+                    }
+                };
+                let check = check_signature(&s, keyring);
+                let problem = if s.commit != tip {
+                    Some(format!(
+                        "made for {}, not this commit (replayed)",
+                        &s.commit[..12.min(s.commit.len())]
+                    ))
+                } else if s.tree != tree {
+                    Some("the tree does not match".to_owned())
+                } else if s.policy != *blob {
+                    Some(
+                        "made under another policy than the default branch's (or the base's)"
+                            .to_owned(),
+                    )
+                } else if matches!(&check, SignatureCheck::Good { person, .. } if *person != s.approver)
+                {
+                    Some("signed by someone other than the named approver".to_owned())
+                } else {
+                    None
+                };
+                (check, problem)
+            }
+        };
+        listed.push(Listed {
+            statement: s,
+            check,
+            problem,
+        });
+    }
+    Ok((listed, malformed))
 }

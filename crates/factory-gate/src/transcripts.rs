@@ -2,7 +2,9 @@
 //! new ones — imported, stripped of thinking unless the policy keeps it, redacted under the
 //! policy, merged into the commit's note within the policy's size limit.
 
-use factory_git::{ObjectId, Repo, TRANSCRIPTS_REF};
+use std::collections::{BTreeMap, BTreeSet};
+
+use factory_git::{ObjectId, RangeSpec, Repo, TRANSCRIPTS_REF};
 use factory_policy::Policy;
 use factory_shiftlog::{Format, ImportError, RedactionConfig, Redactor, Transcript, note};
 
@@ -104,4 +106,106 @@ pub fn attach(
         .map_err(GateError::from)?;
     }
     Ok((imported, changed))
+}
+
+/// Transcripts carried over to a rewritten commit by [`remap`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Remapped {
+    /// The commit that had no transcript.
+    pub target: ObjectId,
+    /// The commits whose transcripts it now carries.
+    pub from: Vec<ObjectId>,
+    /// How many sessions it carries.
+    pub sessions: usize,
+    /// Whether `from` is a squashed branch (else one rebased or cherry-picked commit).
+    pub squashed: bool,
+}
+
+/// Carries transcripts over to the commits of `range` (`A..B`) that have none, from annotated
+/// commits outside the range with the same patch (a rebase or cherry-pick), or from a branch of
+/// annotated commits whose combined diff is the commit's (a squash).
+pub fn remap(repo: &Repo, range: &RangeSpec) -> Result<Vec<Remapped>, GateError> {
+    let RangeSpec::Range { to, .. } = range else {
+        return Ok(Vec::new());
+    };
+    let targets = repo.commits(range)?;
+    let in_range: BTreeSet<ObjectId> = targets.iter().copied().collect();
+    // Every annotated commit outside the range is a candidate source, keyed by patch id.
+    // No notes ref yet means no sources.
+    let listed = repo
+        .git(
+            &["notes", &format!("--ref={TRANSCRIPTS_REF}"), "list"],
+            None,
+        )
+        .unwrap_or_default();
+    let mut sources: Vec<ObjectId> = Vec::new();
+    for line in listed.lines() {
+        let Some(id) = line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|h| ObjectId::from_hex(h.as_bytes()).ok())
+        else {
+            continue;
+        };
+        if !in_range.contains(&id) {
+            sources.push(id);
+        }
+    }
+    let mut by_patch: BTreeMap<String, Vec<ObjectId>> = BTreeMap::new();
+    for id in &sources {
+        if let Some(pid) = repo.patch_id(None, &id.to_string())? {
+            by_patch.entry(pid).or_default().push(*id);
+        }
+    }
+    let mut remapped = Vec::new();
+    for target in targets.iter().rev() {
+        if !of(repo, *target)?.is_empty() {
+            continue;
+        }
+        let Some(pid) = repo.patch_id(None, &target.to_string())? else {
+            continue;
+        };
+        let mut from: Vec<ObjectId> = by_patch.get(&pid).cloned().unwrap_or_default();
+        let mut squashed = false;
+        if from.is_empty() {
+            // A squash: a branch of annotated commits whose combined diff is this commit's.
+            for tip in &sources {
+                let Ok(base) = repo.git(&["merge-base", &tip.to_string(), to], None) else {
+                    continue;
+                };
+                let base = base.trim();
+                if repo.patch_id(Some(base), &tip.to_string())?.as_deref() == Some(pid.as_str()) {
+                    let chain = repo.commits(&RangeSpec::Range {
+                        from: base.to_owned(),
+                        to: tip.to_string(),
+                    })?;
+                    from = chain.into_iter().filter(|c| sources.contains(c)).collect();
+                    squashed = true;
+                    break;
+                }
+            }
+        }
+        if from.is_empty() {
+            continue;
+        }
+        let mut sessions = Vec::new();
+        for source in &from {
+            for t in of(repo, *source)? {
+                note::merge(&mut sessions, t);
+            }
+        }
+        repo.write_note(
+            TRANSCRIPTS_REF,
+            *target,
+            note::encode(&sessions).as_bytes(),
+            "factory: remap transcripts",
+        )?;
+        remapped.push(Remapped {
+            target: *target,
+            from,
+            sessions: sessions.len(),
+            squashed,
+        });
+    }
+    Ok(remapped)
 }

@@ -5,6 +5,7 @@
 //! elsewhere). Untrusted text is made inert for each format ([`escape`]).
 #![deny(missing_docs)]
 
+pub mod decision;
 pub mod escape;
 mod html;
 mod markdown;

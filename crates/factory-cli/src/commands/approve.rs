@@ -3,11 +3,10 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use factory_gate::statement::{self, StatementError, governance};
-use factory_git::{APPROVALS_REF, ObjectId, Repo};
-use factory_trust::approval::{self, Kind, SignatureCheck, Statement, check_signature};
+use factory_gate::statement::{self, StatementError};
+use factory_git::Repo;
+use factory_trust::approval::{Kind, SignatureCheck};
 use factory_trust::{SignError, Signer};
-use serde::Serialize;
 
 use crate::Env;
 use crate::base_policy;
@@ -212,82 +211,17 @@ fn write_statement(env: &mut Env, draft: Draft<'_>) -> Result<ExitCode, CliError
     Ok(ExitCode::SUCCESS)
 }
 
-#[derive(Serialize)]
-struct Listed {
-    #[serde(flatten)]
-    statement: Statement,
-    #[serde(flatten)]
-    check: SignatureCheck,
-    /// Why the statement does not bind this commit, if it does not.
-    problem: Option<String>,
-}
-
 pub(crate) fn list(env: &mut Env, args: ListArgs) -> Result<ExitCode, CliError> {
     let repo = Repo::discover(&env.cwd)?;
     let tip = repo.resolve_commit(&args.rev)?;
-    let note = repo
-        .read_note(APPROVALS_REF, tip)
-        .map_err(|e| CliError::internal(crate::error::chain(&e)))?
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
-        .unwrap_or_default();
+    let (listed, malformed) =
+        statement::list(&repo, tip).map_err(|e| base_policy::gate_error(&mut env.ui, tip, e))?;
     // A malformed line counts for nothing, as for the gate: it is named, the rest are listed.
-    let (statements, malformed) = approval::parse_note_lenient(&note);
     for (line, problem) in malformed {
         env.ui.err(&super::plain(&format!(
             "factory: warning: line {line} of the approvals note of {tip} is malformed and counts for nothing: {problem}"
         )));
         env.ui.err("\n");
-    }
-    let tree = repo.tree_of(tip)?.to_string();
-    let mut bases: std::collections::HashMap<ObjectId, (String, factory_trust::Keyring)> =
-        Default::default();
-    let mut listed = Vec::new();
-    for s in statements {
-        let base = ObjectId::from_hex(s.base.as_bytes()).ok();
-        let (check, problem) = match base {
-            None => (
-                SignatureCheck::Bad {
-                    reason: "the base is not a commit id".into(),
-                },
-                Some("bad base".to_owned()),
-            ),
-            Some(base) => {
-                // Statements usually share a base: load its policy and keys once.
-                let (blob, keyring) = match bases.entry(base) {
-                    std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-                    std::collections::hash_map::Entry::Vacant(e) => {
-                        let (_, blob, keyring) =
-                            base_policy::at(&mut env.ui, &repo, governance(&repo, base))?;
-                        e.insert((blob, keyring))
-                    }
-                };
-                let check = check_signature(&s, keyring);
-                let problem = if s.commit != tip {
-                    Some(format!(
-                        "made for {}, not this commit (replayed)",
-                        &s.commit[..12.min(s.commit.len())]
-                    ))
-                } else if s.tree != tree {
-                    Some("the tree does not match".to_owned())
-                } else if s.policy != *blob {
-                    Some(
-                        "made under another policy than the default branch's (or the base's)"
-                            .to_owned(),
-                    )
-                } else if matches!(&check, SignatureCheck::Good { person, .. } if *person != s.approver)
-                {
-                    Some("signed by someone other than the named approver".to_owned())
-                } else {
-                    None
-                };
-                (check, problem)
-            }
-        };
-        listed.push(Listed {
-            statement: s,
-            check,
-            problem,
-        });
     }
     match args.format {
         Format::Json => {

@@ -1,11 +1,11 @@
 //! `factory hook pre-push | pre-receive` (what git runs) and `factory hooks install`.
 
 use std::io::Read as _;
-use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use factory_gate::hooks::{self, HookError};
 use factory_gate::{Notes, PushContext, PushDecision, RefUpdate, decide_push};
-use factory_git::{ObjectId, Repo};
+use factory_git::Repo;
 
 use crate::Env;
 use crate::error::CliError;
@@ -154,45 +154,13 @@ fn remote_context(repo: &Repo, remote: &str) -> Result<PushContext, CliError> {
                 "cannot list the branches of {remote}, so the push cannot be judged: {e}"
             ))
         })?;
-    let mut ctx = PushContext {
-        notes: Notes::current(repo).map_err(block)?,
-        ..PushContext::default()
-    };
-    let mut missing: Vec<String> = Vec::new();
-    for line in listing.lines() {
-        if let Some(rest) = line.strip_prefix("ref: ") {
-            if let Some((target, "HEAD")) = rest.split_once('\t') {
-                ctx.default_branch = Some(target.to_owned());
-            }
-            continue;
-        }
-        let Some((hex, name)) = line.split_once('\t') else {
-            continue;
-        };
-        if let (Ok(id), true) = (
-            ObjectId::from_hex(hex.as_bytes()),
-            name.starts_with("refs/heads/"),
-        ) {
-            if repo.has_object(id) {
-                ctx.branches.push((name.to_owned(), id));
-            } else {
-                missing.push(name.to_owned());
-            }
-        }
-    }
-    // Branches this clone has not fetched only matter when they are the base: the default
-    // branch (policy, protected branches, base of new refs), or when nothing else is known.
-    let needed = missing
-        .iter()
-        .find(|m| ctx.default_branch.as_deref() == Some(m.as_str()))
-        .or(missing.first().filter(|_| ctx.branches.is_empty()));
-    if let Some(name) = needed {
-        return Err(CliError::Config(miette::miette!(
+    let notes = Notes::current(repo).map_err(block)?;
+    PushContext::from_remote_listing(repo, &listing, notes).map_err(|name| {
+        CliError::Config(miette::miette!(
             help = "git fetch first",
             "{name} on {remote} is at a commit this clone does not have: the push cannot be judged"
-        )));
-    }
-    Ok(ctx)
+        ))
+    })
 }
 
 fn report(
@@ -280,113 +248,14 @@ fn report(
     })
 }
 
-/// Marks a hook file as factory's.
-const MARKER: &str = "# factory-hook: installed by `factory hooks install`";
-
-/// Quotes `text` for a POSIX shell.
-fn sh_quote(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "'\\''"))
-}
-
-fn shim(hook: &str, factory: &Path) -> String {
-    let args = if hook == "pre-push" { " \"$@\"" } else { "" };
-    let quoted = sh_quote(&factory.display().to_string());
-    // The server's hook runs the binary fixed at install time: a pusher may control
-    // receive-pack's environment (a push to a local path, sshd's AcceptEnv), so neither
-    // $FACTORY nor $PATH may choose the gate. A client's own hook may be pointed elsewhere.
-    let choose = if hook == "pre-receive" {
-        format!(
-            r#"FACTORY={quoted}
-if [ ! -x "$FACTORY" ]; then
-    echo "factory: the gate's binary $FACTORY is missing: the push is refused (reinstall with factory hooks install --server)" >&2
-    exit 1
-fi"#
-        )
-    } else {
-        format!(
-            r#"installed={quoted}
-FACTORY="${{FACTORY:-$installed}}"
-command -v "$FACTORY" >/dev/null 2>&1 || FACTORY=factory"#
-        )
-    };
-    format!(
-        r#"#!/bin/sh
-{MARKER}
-# Runs the hook this one replaced (if any) first, then factory's gate. Exit 0 lets the push go.
-{choose}
-input=$(cat)
-chained="$(dirname "$0")/{hook}.factory-chained"
-if [ -x "$chained" ]; then
-    printf '%s\n' "$input" | "$chained"{args} || exit $?
-fi
-printf '%s\n' "$input" | exec "$FACTORY" hook {hook}{args}
-"#
-    )
-}
-
-/// Where hooks go: core.hooksPath (relative to the working tree) or GIT_DIR/hooks.
-fn hooks_dir(repo: &Repo) -> Result<PathBuf, CliError> {
-    let configured = repo
-        .config_all("core.hooksPath")
-        .map_err(|e| CliError::internal(e.to_string()))?
-        .pop();
-    Ok(match configured {
-        Some(p) => {
-            let p = PathBuf::from(p);
-            if p.is_absolute() {
-                p
-            } else {
-                repo.workdir()
-                    .unwrap_or_else(|| repo.git_dir().to_owned())
-                    .join(p)
-            }
-        }
-        None => repo.git_dir().join("hooks"),
-    })
-}
-
-/// Installs `hook` into the repository, chaining an existing one; returns what was done.
+/// Installs `hook` with this binary, chaining an existing one; returns what was done.
 pub(crate) fn install_hook(repo: &Repo, hook: &str) -> Result<String, CliError> {
-    let dir = hooks_dir(repo)?;
-    let io = |e: std::io::Error| CliError::internal(format!("{}: {e}", dir.display()));
-    std::fs::create_dir_all(&dir).map_err(io)?;
-    let path = dir.join(hook);
-    let factory = std::env::current_exe().map_err(io)?;
-    let text = shim(hook, &factory);
-    let mut done = format!("installed {}", path.display());
-    match std::fs::read(&path) {
-        Ok(existing) if String::from_utf8_lossy(&existing).contains(MARKER) => {
-            if existing == text.as_bytes() {
-                return Ok(format!("{} is already installed", path.display()));
-            }
-            done = format!("updated {}", path.display());
-        }
-        Ok(_) => {
-            let chained = dir.join(format!("{hook}.factory-chained"));
-            if chained.exists() {
-                return Err(CliError::usage(format!(
-                    "{} is not factory's and {} exists already: merge them by hand",
-                    path.display(),
-                    chained.display()
-                )));
-            }
-            std::fs::rename(&path, &chained).map_err(io)?;
-            done = format!(
-                "installed {} (the previous hook runs first, kept as {})",
-                path.display(),
-                chained.display()
-            );
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(io(e)),
-    }
-    std::fs::write(&path, text).map_err(io)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).map_err(io)?;
-    }
-    Ok(done)
+    let factory = std::env::current_exe()
+        .map_err(|e| CliError::internal(format!("cannot find this binary: {e}")))?;
+    hooks::install(repo, hook, &factory).map_err(|e| match e {
+        HookError::Occupied { .. } => CliError::usage(e.to_string()),
+        _ => CliError::internal(e.to_string()),
+    })
 }
 
 pub(crate) fn install(env: &mut Env, cmd: InstallCommand) -> Result<ExitCode, CliError> {

@@ -1,13 +1,11 @@
 //! `factory notes setup | sync | remap`: keep factory's notes with the commits through fetches,
 //! pushes, amends, rebases and squash merges.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::process::ExitCode;
 
-use factory_git::{GitCommandError, ObjectId, RangeSpec, Repo, TRANSCRIPTS_REF};
-use factory_shiftlog::note;
+use factory_gate::{GateError, transcripts};
+use factory_git::{GitCommandError, RangeSpec, Repo};
 
-use super::transcript::transcripts_of;
 use crate::Env;
 use crate::error::CliError;
 
@@ -238,100 +236,32 @@ fn sync(env: &mut Env, repo: &Repo, remote: &str, no_push: bool) -> Result<ExitC
 
 fn remap(env: &mut Env, repo: &Repo, range: &str) -> Result<ExitCode, CliError> {
     let spec = RangeSpec::parse(range);
-    let RangeSpec::Range { to, .. } = &spec else {
+    let RangeSpec::Range { .. } = &spec else {
         return Err(CliError::usage(format!("`{range}` is not a range A..B")));
     };
-    let targets = repo.commits(&spec)?;
-    let in_range: BTreeSet<ObjectId> = targets.iter().copied().collect();
-    // Every annotated commit outside the range is a candidate source, keyed by patch id.
-    // No notes ref yet means no sources.
-    let listed = repo
-        .git(
-            &["notes", &format!("--ref={TRANSCRIPTS_REF}"), "list"],
-            None,
-        )
-        .unwrap_or_default();
-    let mut sources: Vec<ObjectId> = Vec::new();
-    for line in listed.lines() {
-        let Some(id) = line
-            .split_whitespace()
-            .nth(1)
-            .and_then(|h| ObjectId::from_hex(h.as_bytes()).ok())
-        else {
-            continue;
-        };
-        if !in_range.contains(&id) {
-            sources.push(id);
-        }
-    }
-    let mut by_patch: BTreeMap<String, Vec<ObjectId>> = BTreeMap::new();
-    for id in &sources {
-        if let Some(pid) = repo.patch_id(None, &id.to_string()).map_err(git_err)? {
-            by_patch.entry(pid).or_default().push(*id);
-        }
-    }
-    let mut remapped = 0;
-    for target in targets.iter().rev() {
-        if !transcripts_of(repo, *target)?.is_empty() {
-            continue;
-        }
-        let Some(pid) = repo.patch_id(None, &target.to_string()).map_err(git_err)? else {
-            continue;
-        };
-        let mut from: Vec<ObjectId> = by_patch.get(&pid).cloned().unwrap_or_default();
-        let mut how = "rebased from";
-        if from.is_empty() {
-            // A squash: a branch of annotated commits whose combined diff is this commit's.
-            for tip in &sources {
-                let Ok(base) = repo.git(&["merge-base", &tip.to_string(), to], None) else {
-                    continue;
-                };
-                let base = base.trim();
-                if repo
-                    .patch_id(Some(base), &tip.to_string())
-                    .map_err(git_err)?
-                    .as_deref()
-                    == Some(pid.as_str())
-                {
-                    let chain = repo.commits(&RangeSpec::Range {
-                        from: base.to_owned(),
-                        to: tip.to_string(),
-                    })?;
-                    from = chain.into_iter().filter(|c| sources.contains(c)).collect();
-                    how = "squashed from";
-                    break;
-                }
-            }
-        }
-        if from.is_empty() {
-            continue;
-        }
-        let mut sessions = Vec::new();
-        for source in &from {
-            for t in transcripts_of(repo, *source)? {
-                note::merge(&mut sessions, t);
-            }
-        }
-        repo.write_note(
-            TRANSCRIPTS_REF,
-            *target,
-            note::encode(&sessions).as_bytes(),
-            "factory: remap transcripts",
-        )
-        .map_err(|e| CliError::internal(crate::error::chain(&e)))?;
-        remapped += 1;
-        let names: Vec<String> = from
+    let remapped = transcripts::remap(repo, &spec).map_err(|e| match e {
+        GateError::Rev(e) => CliError::from(e),
+        e => CliError::internal(e.to_string()),
+    })?;
+    for r in &remapped {
+        let names: Vec<String> = r
+            .from
             .iter()
             .map(|c| c.to_string()[..12].to_owned())
             .collect();
         env.ui.outln(&format!(
-            "{}: {} session(s) {how} {}",
-            &target.to_string()[..12],
-            sessions.len(),
+            "{}: {} session(s) {} {}",
+            &r.target.to_string()[..12],
+            r.sessions,
+            if r.squashed {
+                "squashed from"
+            } else {
+                "rebased from"
+            },
             names.join(", ")
         ))?;
     }
-    if remapped == 0 {
+    if remapped.is_empty() {
         env.ui.outln("nothing to remap")?;
     }
     env.ui.flush()?;
