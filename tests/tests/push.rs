@@ -121,6 +121,15 @@ impl World {
         );
     }
 
+    /// A statement written whatever factory says of it (`--force`), as an attacker would.
+    fn approve_anyway(&self, who: &str, role: &str) {
+        let key = self.key(who).display().to_string();
+        success(
+            self.factory(&["approve", "--role", role, "--key", &key, "--force"]),
+            "factory approve --force",
+        );
+    }
+
     fn agent_commit(&self, path: &str, content: &str, subject: &str) -> String {
         self.dev.write(path, content);
         self.dev.commit(&format!(
@@ -734,7 +743,8 @@ impl World {
             .env("GIT_COMMITTER_DATE", time)
             .arg("approve")
             .args(args)
-            .args(["--key", &key])
+            // An attacker writes the statement whatever factory says of it.
+            .args(["--key", &key, "--force"])
             .output()
             .unwrap()
     }
@@ -1037,7 +1047,7 @@ fn attack_claimed_identities_only_take_away() {
         w.dev
             .commit(&format!("Add a\n\nAgent: claude-code/2.0\n{requested}\n"));
         w.attach_transcript();
-        w.approve("bob", "maintainer");
+        w.approve_anyway("bob", "maintainer");
         let text = w.push_main(false, requested);
         assert!(
             text.contains("cannot approve") || text.contains("no one in the base policy"),
@@ -1062,7 +1072,7 @@ fn attack_claimed_identities_only_take_away() {
             .unwrap();
         success(o, "git commit as bob");
         w.attach_transcript();
-        w.approve("bob", "maintainer");
+        w.approve_anyway("bob", "maintainer");
         w.push_main(false, "bob approving bob's own commit");
     }
 }
@@ -1169,6 +1179,19 @@ fn attack_backdated_signatures_and_expired_keys_do_not_count() {
         .env("PATH", &path)
         .env("GIT_COMMITTER_DATE", "2026-01-05T11:00:00Z")
         .args(["approve", "--role", "maintainer"])
+        .output()
+        .unwrap();
+    // factory says so before writing anything...
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("would not count"), "{}", stderr(&o));
+    // ...and the statement written anyway counts for nothing.
+    let o = w
+        .dev
+        .command(factory_bin())
+        .env("GNUPGHOME", &gnupg)
+        .env("PATH", &path)
+        .env("GIT_COMMITTER_DATE", "2026-01-05T11:00:00Z")
+        .args(["approve", "--role", "maintainer", "--force"])
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
@@ -1361,4 +1384,182 @@ fn attack_a_statement_dated_in_the_future_does_not_count() {
     let o = w.statement_at("bob", &["--role", "maintainer"], "2026-01-05T11:00:00Z");
     assert!(o.status.success(), "{}", stderr(&o));
     w.push_main(true, "an approval dated now");
+}
+
+/// Real workflows: an approval covers a change, wherever and however that change lands.
+impl World {
+    /// A topic branch from main with an agent's endpoint and its transcript; returns its tip.
+    fn topic_with_an_endpoint(&self) -> String {
+        self.dev.git(&["switch", "--quiet", "-c", "topic", "main"]);
+        let tip = self.agent_commit(
+            "src/api.rs",
+            "fn routes(r: Router) -> Router { r.route(\"/orders\", get(list)) }\n",
+            "Add the orders endpoint",
+        );
+        self.attach_transcript();
+        tip
+    }
+
+    /// An agent's documentation change landed on main (with its transcript): main moves.
+    fn main_moves(&self, path: &str) {
+        self.dev.git(&["switch", "--quiet", "main"]);
+        self.agent_commit(path, "# Notes\n", "Write some notes");
+        self.attach_transcript();
+        self.push_main(true, "an unrelated docs change lands first");
+    }
+}
+
+#[test]
+fn an_approval_survives_main_moving_and_a_rebase() {
+    let w = World::new();
+    let topic = w.topic_with_an_endpoint();
+    w.approve("bob", "maintainer");
+    w.main_moves("docs/notes.md");
+    // Rebase the approved branch onto the new main; its transcript follows by patch id.
+    w.dev.git(&["switch", "--quiet", "topic"]);
+    w.dev.git(&["rebase", "--quiet", "main"]);
+    assert_ne!(w.dev.git(&["rev-parse", "HEAD"]).trim(), topic);
+    success(
+        w.factory(&["notes", "remap", "main..topic"]),
+        "notes remap after the rebase",
+    );
+    w.dev.git(&["switch", "--quiet", "main"]);
+    w.dev.git(&["merge", "--quiet", "--ff-only", "topic"]);
+    let text = w.push_main(true, "the same change, rebased onto a newer main");
+    assert!(text.contains("pass (gated, tier review"), "{text}");
+}
+
+#[test]
+fn an_approval_stops_counting_when_the_content_differs() {
+    let w = World::new();
+    w.topic_with_an_endpoint();
+    w.approve("bob", "maintainer");
+    // One more line after the approval: another change.
+    w.agent_commit(
+        "src/api.rs",
+        "fn routes(r: Router) -> Router { r.route(\"/orders\", get(list)).route(\"/admin\", get(admin)) }\n",
+        "Add the admin endpoint",
+    );
+    w.attach_transcript();
+    w.dev.git(&["switch", "--quiet", "main"]);
+    w.dev.git(&["merge", "--quiet", "--ff-only", "topic"]);
+    let text = w.push_main(false, "an approval of other content");
+    assert!(
+        text.contains("needs 1 approval(s) by `maintainer`"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_no_ff_merge_of_an_approved_branch_needs_no_second_approval() {
+    let w = World::new();
+    w.topic_with_an_endpoint();
+    w.approve("bob", "maintainer");
+    w.dev.git(&["switch", "--quiet", "main"]);
+    w.dev.git(&[
+        "merge",
+        "--quiet",
+        "--no-ff",
+        "-m",
+        "Merge the orders endpoint",
+        "topic",
+    ]);
+    let text = w.push_main(true, "a --no-ff merge of the approved branch");
+    assert!(text.contains("pass (gated, tier review"), "{text}");
+}
+
+#[test]
+fn a_squash_merge_of_an_approved_branch_lands_on_its_approval() {
+    let w = World::new();
+    w.topic_with_an_endpoint();
+    w.approve("bob", "maintainer");
+    // What a forge's squash merge does: one new commit with the branch's net change.
+    w.dev.git(&["switch", "--quiet", "main"]);
+    w.dev.git(&["merge", "--quiet", "--squash", "topic"]);
+    w.dev.commit("Add the orders endpoint (#12)");
+    let text = w.push_main(true, "a squash of the approved branch");
+    assert!(text.contains("pass (gated, tier review"), "{text}");
+}
+
+#[test]
+fn attack_an_approval_copied_onto_another_change_counts_for_nothing() {
+    let w = World::new();
+    let topic = w.topic_with_an_endpoint();
+    w.approve("bob", "maintainer");
+    let line = w.dev.git(&[
+        "notes",
+        "--ref",
+        "refs/notes/factory/approvals",
+        "show",
+        &topic,
+    ]);
+    // Another endpoint on main, with bob's statement copied onto its note.
+    w.dev.git(&["switch", "--quiet", "main"]);
+    let other = w.agent_commit(
+        "src/api.rs",
+        "fn routes(r: Router) -> Router { r.route(\"/admin\", get(admin)) }\n",
+        "Add the admin endpoint",
+    );
+    w.attach_transcript();
+    w.dev.git(&[
+        "notes",
+        "--ref",
+        "refs/notes/factory/approvals",
+        "add",
+        "-f",
+        "-m",
+        line.trim(),
+        &other,
+    ]);
+    let text = w.push_main(false, "a statement copied onto another change");
+    assert!(
+        text.contains("needs 1 approval(s) by `maintainer` (0 counted)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn approve_refuses_to_write_a_statement_that_will_not_count() {
+    let w = World::new();
+    // bob asked for this change: his approval of it cannot count.
+    w.dev.write(
+        "src/api.rs",
+        "fn routes(r: Router) -> Router { r.route(\"/orders\", get(list)) }\n",
+    );
+    let tip = w
+        .dev
+        .commit("Add the orders endpoint\n\nAgent: claude-code/2.0\nRequested-By: bob\n");
+    let key = w.key("bob").display().to_string();
+    let o = w.factory(&["approve", "--role", "maintainer", "--key", &key]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("the approval would not count")
+            && stderr(&o).contains("authored or requested"),
+        "{}",
+        stderr(&o)
+    );
+    let note = w
+        .dev
+        .command("git")
+        .args([
+            "notes",
+            "--ref",
+            "refs/notes/factory/approvals",
+            "show",
+            &tip,
+        ])
+        .output()
+        .unwrap();
+    assert!(!note.status.success(), "nothing was written");
+    // --force writes it anyway, and it still counts for nothing.
+    success(
+        w.factory(&["approve", "--role", "maintainer", "--key", &key, "--force"]),
+        "approve --force",
+    );
+    w.attach_transcript();
+    let text = w.push_main(false, "the requester's own approval");
+    assert!(
+        text.contains("needs 1 approval(s) by `maintainer`"),
+        "{text}"
+    );
 }

@@ -299,6 +299,9 @@ pub struct Options<'a> {
     /// no signature or statement may predate what it signs. None judges at signing time, as
     /// an audit of landed history may.
     pub now: Option<i64>,
+    /// Statements judged as if they were on the tip's note: one about to be written, so that
+    /// its signer learns whether it will count before it is written.
+    pub extra: Vec<Statement>,
 }
 
 impl Options<'_> {
@@ -325,6 +328,7 @@ impl std::fmt::Debug for Options<'_> {
             .field("cache", &self.cache)
             .field("progress", &self.progress.is_some())
             .field("now", &self.now)
+            .field("extra", &self.extra.len())
             .finish()
     }
 }
@@ -614,6 +618,7 @@ pub fn decide_history(
                 Judging {
                     now: None,
                     net: None,
+                    extra: Vec::new(),
                 },
             )?);
             let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
@@ -642,6 +647,7 @@ pub fn decide_under(
         cache: options.cache && governance == base,
         progress: options.progress,
         now: options.now,
+        extra: options.extra.clone(),
     };
     decide_loaded(repo, base, tip, notes, &options, &loaded)
 }
@@ -737,8 +743,30 @@ pub(crate) fn decide_loaded(
         Judging {
             now: options.now,
             net,
+            extra: options.extra.clone(),
         },
     )
+}
+
+/// The identity of the change base..tip: what the range brings, measured from the base when it
+/// is an ancestor of the tip, else from their merge-base (a branch behind its target answers
+/// only for what it brings).
+pub fn change_id(repo: &Repo, base: ObjectId, tip: ObjectId) -> Result<String, GateError> {
+    let from = if repo.is_ancestor(base, tip)? {
+        base
+    } else {
+        repo.merge_base(base, tip)?.unwrap_or(base)
+    };
+    let mut worker =
+        factory_git::Worker::new(repo, factory_git::Detection::default()).map_err(|source| {
+            factory_git::ChangeError::Object {
+                commit: tip,
+                id: tip,
+                what: "repository",
+                source,
+            }
+        })?;
+    Ok(worker.change_id(from, tip)?)
 }
 
 /// Whether following first parents from `tip` through the range's commits reaches `base`.
@@ -770,6 +798,8 @@ struct Judging {
     now: Option<i64>,
     /// The net change base → tip, when the tip's first-parent chain misses the base.
     net: Option<factory_policy::Verdict>,
+    /// Statements judged as if they were on the tip's note.
+    extra: Vec<Statement>,
 }
 
 /// The decision on base..tip from the facts of its commits (newest first).
@@ -782,7 +812,7 @@ fn judge(
     facts: Vec<cache::Facts>,
     how: Judging,
 ) -> Result<Decision, GateError> {
-    let Judging { now, net } = how;
+    let Judging { now, net, extra } = how;
     let (policy, policy_blob, keyring) = loaded;
     let tip_hex = tip.to_string();
     let mut note_problems: Vec<String> = Vec::new();
@@ -898,7 +928,8 @@ fn judge(
             time: f.time,
         });
     }
-    let statements: Vec<Statement> = match Notes::read(repo, notes.approvals, tip)? {
+    let change = change_id(repo, base, tip)?;
+    let mut statements: Vec<Statement> = match Notes::read(repo, notes.approvals, tip)? {
         None => Vec::new(),
         Some(bytes) => {
             // A malformed line counts for nothing and is reported; it never blocks forever.
@@ -911,6 +942,24 @@ fn judge(
             good
         }
     };
+    // A statement binds a change, not a commit: wherever it was written (the branch's tip
+    // before a rebase or a squash, the side of a --no-ff merge), it counts for this range when
+    // it names this range's change.
+    if let Some(approvals) = notes.approvals {
+        for (annotated, bytes) in repo
+            .notes_containing(approvals, change.as_bytes())
+            .map_err(git)?
+        {
+            if annotated == tip {
+                continue;
+            }
+            let (good, _) = approval::parse_note_lenient(&String::from_utf8_lossy(&bytes));
+            statements.extend(good.into_iter().filter(|s| s.change == change));
+        }
+    }
+    statements.extend(extra);
+    let mut seen_lines = std::collections::HashSet::new();
+    statements.retain(|s| seen_lines.insert(s.to_line()));
     // The tip's committer time: from its facts when it is in the range, else from the object.
     let tip_time = match range_time {
         Some(t) => t,
@@ -926,6 +975,7 @@ fn judge(
         base: base.to_string(),
         tip: tip.to_string(),
         tip_tree: repo.tree_of(tip).map_err(git)?.to_string(),
+        change,
         policy,
         policy_blob: policy_blob.clone(),
         keyring,

@@ -29,6 +29,8 @@ pub struct Request {
     pub reason: String,
     /// When, as RFC 3339 UTC.
     pub time: String,
+    /// Write it even when it will not count (the signer is told why).
+    pub force: bool,
 }
 
 /// A statement written.
@@ -76,6 +78,14 @@ pub enum StatementError {
     /// The signature made does not verify.
     #[error("the signature does not verify: {0}")]
     BadSignature(String),
+    /// The statement would count for nothing under the governing policy: nothing is written.
+    #[error("the {kind} would not count: {reason}")]
+    WouldNotCount {
+        /// `approval`, `reject` or `override`.
+        kind: &'static str,
+        /// Why, as the gate would say it.
+        reason: String,
+    },
     /// The signer does not hold the role.
     #[error("`{person}` does not hold the role `{role}` in the base policy")]
     NoRole {
@@ -157,6 +167,7 @@ pub fn make(repo: &Repo, request: &Request, signer: &Signer) -> Result<Made, Sta
         commit: tip.to_string(),
         tree: repo.tree_of(tip).map_err(GateError::from)?.to_string(),
         base: base.to_string(),
+        change: crate::change_id(repo, base, tip)?,
         role: role.clone(),
         policy: policy_blob,
         time: request.time.clone(),
@@ -189,6 +200,31 @@ pub fn make(repo: &Repo, request: &Request, signer: &Signer) -> Result<Made, Sta
     statement.approver = person;
     statement.sig = None;
     statement.sig = Some(signer.sign(&statement.canonical_bytes())?);
+    // Tell the truth before writing: judge the range as the gate will, with this statement.
+    if request.kind != Kind::Withdraw && !request.force {
+        let notes = crate::Notes::current(repo)?;
+        let options = crate::Options {
+            extra: vec![statement.clone()],
+            ..crate::Options::decided_now()
+        };
+        let decision = crate::decide_under(repo, governance, base, tip, &notes, &options)?;
+        let status = decision.evaluation.statements.iter().find(|s| {
+            s.approver == statement.approver
+                && s.role == statement.role
+                && s.kind == statement.kind
+                && s.time == statement.time
+        });
+        if let Some(status) = status.filter(|s| !s.counts) {
+            return Err(StatementError::WouldNotCount {
+                kind: match request.kind {
+                    Kind::Reject => "reject",
+                    Kind::Override => "override",
+                    _ => "approval",
+                },
+                reason: status.reason.clone(),
+            });
+        }
+    }
     let existing = repo
         .read_note(APPROVALS_REF, tip)
         .map_err(GateError::from)?

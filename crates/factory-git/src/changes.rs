@@ -442,6 +442,32 @@ impl Worker {
         Ok(cs)
     }
 
+    /// The identity of the change between two commits' trees (`from` → `to`): a SHA-256 over
+    /// every path it changes with its mode and blob before and after (no rename pairing), in
+    /// path order, as `sha256:HEX`. It does not depend on the commits' ids, their history or
+    /// the paths the change leaves alone, so the same change rebased onto a newer base, merged
+    /// with `--no-ff` or squashed has the same identity; any other content has another.
+    pub fn change_id(&mut self, from: ObjectId, to: ObjectId) -> Result<String, ChangeError> {
+        use sha2::Digest as _;
+        let old_tree = self.tree_of(to, from)?;
+        let new_tree = self.tree_of(to, to)?;
+        let mut raws = self.diff_trees(to, Some(from), Some(old_tree), new_tree, false)?;
+        raws.sort_by(|a, b| a.path.cmp(&b.path));
+        let mut hash = sha2::Sha256::new();
+        hash.update(b"factory.change/v1\n");
+        let side = |s: &Option<(EntryMode, ObjectId)>| match s {
+            Some((mode, id)) => format!("{:o} {id}", mode.value()),
+            None => "0 0".to_owned(),
+        };
+        for raw in &raws {
+            hash.update(&raw.path);
+            hash.update(format!("\0{} {}\n", side(&raw.old), side(&raw.new)).as_bytes());
+        }
+        let digest = hash.finalize();
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        Ok(format!("sha256:{hex}"))
+    }
+
     fn fill_content(
         &mut self,
         commit: ObjectId,

@@ -134,6 +134,48 @@ impl Repo {
         }
     }
 
+    /// Every note of the notes commit `notes` whose content contains `needle` (all of them
+    /// when it is empty): (annotated object, note bytes), in no particular order. Entries whose
+    /// path is not an object id are skipped; notes that do not contain `needle` are not kept.
+    pub fn notes_containing(
+        &self,
+        notes: ObjectId,
+        needle: &[u8],
+    ) -> Result<Vec<(ObjectId, Vec<u8>)>, NoteError> {
+        let repo = self.local();
+        let err = |source| NoteError::Read {
+            commit: notes,
+            notes_ref: notes.to_string(),
+            source,
+        };
+        let tree = repo
+            .find_commit(notes)
+            .map_err(err)?
+            .tree_id()
+            .map_err(err)?;
+        let finder = bstr::ByteSlice::find;
+        let mut out = Vec::new();
+        let mut pending: Vec<(ObjectId, String)> = vec![(tree.detach(), String::new())];
+        while let Some((tree_id, prefix)) = pending.pop() {
+            let tree = repo.find_object(tree_id).map_err(err)?.into_tree();
+            for entry in tree.iter() {
+                let entry = entry.map_err(|e| err(gix::Error::from_error(e)))?;
+                let path = format!("{prefix}{}", entry.filename());
+                if entry.mode().is_tree() && path.len() < 40 {
+                    pending.push((entry.oid().to_owned(), path));
+                } else if entry.mode().is_blob()
+                    && let Ok(annotated) = ObjectId::from_hex(path.as_bytes())
+                {
+                    let data = repo.find_object(entry.oid()).map_err(err)?.detach().data;
+                    if needle.is_empty() || finder(data.as_slice(), needle).is_some() {
+                        out.push((annotated, data));
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// Sets the note of `commit` on `notes_ref` to `data`, creating the ref if needed.
     pub fn write_note(
         &self,

@@ -71,6 +71,11 @@ pub struct Statement {
     pub tree: String,
     /// The base: the statement covers base..commit.
     pub base: String,
+    /// The identity of the change base..commit (`sha256:…`, see the git layer's
+    /// `Worker::change_id`): what the statement approves, wherever that change lands. Empty in
+    /// statements made before changes had identities; those bind their commit, tree and base.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub change: String,
     /// The role the approver acts in.
     pub role: String,
     /// The blob id of the base's `.factory/policy.toml` (`none` when the base has none).

@@ -35,6 +35,9 @@ pub struct RangeFacts<'a> {
     pub tip: String,
     /// The tip's tree.
     pub tip_tree: String,
+    /// The identity of the change base..tip: a statement that names a change binds it and
+    /// nothing else (a statement without one binds its commit, tree and base).
+    pub change: String,
     /// The base's policy.
     pub policy: &'a Policy,
     /// The blob id of the base's policy file (`none` for the embedded default).
@@ -113,6 +116,43 @@ pub struct Evaluation {
     pub rejects: Vec<String>,
     /// Valid break-glass overrides (they waive `unmet` and `rejects`).
     pub overrides: Vec<OverrideRecord>,
+}
+
+/// Why `s` does not bind the range, if it does not. A statement that names a change binds
+/// exactly that change — the net content of base..tip, wherever and however it lands (fast
+/// forward, `--no-ff` merge, squash, rebase onto a newer base with the same result); one
+/// without binds the commit, tree and base it names.
+fn binding(s: &Statement, facts: &RangeFacts<'_>) -> Option<String> {
+    if !s.change.is_empty() {
+        return (s.change != facts.change).then(|| {
+            format!(
+                "made for another change ({}, not this range's {}): the content differs",
+                short_change(&s.change),
+                short_change(&facts.change)
+            )
+        });
+    }
+    if s.commit != facts.tip {
+        return Some(format!(
+            "made for commit {}, not this tip (replay)",
+            s.commit
+        ));
+    }
+    if s.tree != facts.tip_tree {
+        return Some("made for another tree".to_owned());
+    }
+    (s.base != facts.base).then(|| {
+        format!(
+            "its base {} does not match the range's base {}",
+            s.base, facts.base
+        )
+    })
+}
+
+/// A change identity shortened for messages.
+fn short_change(change: &str) -> &str {
+    let end = change.len().min("sha256:".len() + 12);
+    &change[..end]
 }
 
 /// Assigns people to requirement slots: each slot needs a person holding its role; with
@@ -203,10 +243,9 @@ pub fn evaluate(facts: &RangeFacts<'_>) -> Evaluation {
     let mut withdrawn_until: BTreeMap<String, String> = BTreeMap::new();
     for s in facts.statements.iter().filter(|s| s.kind == Kind::Withdraw) {
         let ok = matches!(
-            check_signature_at(s, facts.keyring, facts.at),
-            SignatureCheck::Good { ref person, .. } if *person == s.approver
-        ) && s.commit == facts.tip
-            && s.tree == facts.tip_tree;
+                    check_signature_at(s, facts.keyring, facts.at),
+                    SignatureCheck::Good { ref person, .. } if *person == s.approver
+        ) && binding(s, facts).is_none();
         if ok {
             let until = withdrawn_until.entry(s.approver.clone()).or_default();
             if s.time > *until {
@@ -237,19 +276,7 @@ pub fn evaluate(facts: &RangeFacts<'_>) -> Evaluation {
             )),
             SignatureCheck::Good { .. } => None,
         }
-        .or_else(|| {
-            (s.commit != facts.tip)
-                .then(|| format!("made for commit {}, not this tip (replay)", s.commit))
-        })
-        .or_else(|| (s.tree != facts.tip_tree).then(|| "made for another tree".to_owned()))
-        .or_else(|| {
-            (s.base != facts.base).then(|| {
-                format!(
-                    "its base {} does not match the range's base {}",
-                    s.base, facts.base
-                )
-            })
-        })
+        .or_else(|| binding(s, facts))
         .or_else(|| {
             (s.policy != facts.policy_blob)
                 .then(|| "made under another policy than the base's".to_owned())

@@ -17,6 +17,7 @@ const TIP: &str = "1111111111111111111111111111111111111111";
 const TREE: &str = "2222222222222222222222222222222222222222";
 const BASE: &str = "3333333333333333333333333333333333333333";
 const POLICY_BLOB: &str = "4444444444444444444444444444444444444444";
+const CHANGE: &str = "sha256:5555555555555555555555555555555555555555555555555555555555555555";
 
 fn ssh(seed: u8) -> PrivateKey {
     PrivateKey::from(Ed25519Keypair::from_seed(&[seed; 32]))
@@ -161,6 +162,7 @@ fn statement(approver: &str, role: &str, kind: Kind) -> Statement {
         commit: TIP.into(),
         tree: TREE.into(),
         base: BASE.into(),
+        change: String::new(),
         role: role.into(),
         policy: POLICY_BLOB.into(),
         time: "2026-01-05T10:00:00Z".into(),
@@ -207,6 +209,7 @@ fn run(w: &World, commits: Vec<RangeCommit>, statements: Vec<Statement>) -> Eval
         base: BASE.into(),
         tip: TIP.into(),
         tip_tree: TREE.into(),
+        change: CHANGE.into(),
         policy: &w.policy,
         policy_blob: POLICY_BLOB.into(),
         keyring: &w.keyring,
@@ -251,6 +254,31 @@ fn a_valid_approval_meets_the_review_requirement() {
     let e = run(&w, vec![agent(1)], vec![]);
     assert!(!e.pass);
     assert_eq!(e.unmet[0].could, ["bob", "erin"]);
+}
+
+#[test]
+fn an_approval_of_a_change_counts_wherever_that_change_lands() {
+    let w = world(0, false);
+    // Made on another commit, tree and base (before a rebase, a squash or a --no-ff merge),
+    // for the same change: it counts.
+    let mut moved = statement("bob", "maintainer", Kind::Approve);
+    moved.commit = "6666666666666666666666666666666666666666".into();
+    moved.tree = "7777777777777777777777777777777777777777".into();
+    moved.base = "8888888888888888888888888888888888888888".into();
+    moved.change = CHANGE.into();
+    let e = run(&w, vec![agent(1)], vec![ssh_signed(moved.clone(), &ssh(1))]);
+    assert!(e.pass, "{e:?}");
+    // The same statement for other content counts for nothing, even on this very commit.
+    let mut other = statement("bob", "maintainer", Kind::Approve);
+    other.change = "sha256:9999999999999999999999999999999999999999999999999999999999999999".into();
+    let e = run(&w, vec![agent(1)], vec![ssh_signed(other, &ssh(1))]);
+    refused(&e, "the content differs");
+    // Editing the change of a signed statement breaks its signature.
+    let mut forged = ssh_signed(moved, &ssh(1));
+    forged.change =
+        "sha256:9999999999999999999999999999999999999999999999999999999999999999".into();
+    let e = run(&w, vec![agent(1)], vec![forged]);
+    refused(&e, "does not verify");
 }
 
 #[test]

@@ -275,6 +275,7 @@ fn statement() -> impl Strategy<Value = Statement> {
                 commit,
                 tree,
                 base,
+                change: String::new(),
                 role,
                 policy,
                 time,

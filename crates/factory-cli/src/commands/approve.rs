@@ -38,6 +38,10 @@ pub(crate) struct ApproveArgs {
     /// private key) instead of your git signing setup (gpg.format, user.signingkey).
     #[arg(long, value_name = "FILE")]
     key: Option<PathBuf>,
+    /// Write the statement even when the gate would not count it (by default factory judges
+    /// the range with it first, and writes nothing when it would count for nothing).
+    #[arg(long)]
+    force: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -113,6 +117,7 @@ pub(crate) fn approve(env: &mut Env, args: ApproveArgs) -> Result<ExitCode, CliE
             comment: &args.comment,
             reason: "",
             key: args.key.as_deref(),
+            force: args.force,
         },
     )
 }
@@ -132,6 +137,9 @@ pub(crate) struct OverrideArgs {
     /// Sign in-process with this key instead of your git signing setup (as for `approve`).
     #[arg(long, value_name = "FILE")]
     key: Option<PathBuf>,
+    /// Write the override even when the gate would not count it.
+    #[arg(long)]
+    force: bool,
 }
 
 pub(crate) fn override_(env: &mut Env, args: OverrideArgs) -> Result<ExitCode, CliError> {
@@ -148,6 +156,7 @@ pub(crate) fn override_(env: &mut Env, args: OverrideArgs) -> Result<ExitCode, C
             comment: "",
             reason: &args.reason,
             key: args.key.as_deref(),
+            force: args.force,
         },
     )
 }
@@ -162,6 +171,7 @@ struct Draft<'a> {
     comment: &'a str,
     reason: &'a str,
     key: Option<&'a Path>,
+    force: bool,
 }
 
 fn write_statement(env: &mut Env, draft: Draft<'_>) -> Result<ExitCode, CliError> {
@@ -177,15 +187,29 @@ fn write_statement(env: &mut Env, draft: Draft<'_>) -> Result<ExitCode, CliError
         comment: draft.comment.to_owned(),
         reason: draft.reason.to_owned(),
         time: now(),
+        force: draft.force,
     };
-    let made = statement::make(&repo, &request, &signer).map_err(|e| match e {
+    let made = match statement::make(&repo, &request, &signer) {
+        Err(e @ StatementError::WouldNotCount { .. }) => {
+            env.ui.err(&super::plain(&format!(
+                "factory: {e}; nothing was written (--force writes it anyway)"
+            )));
+            env.ui.err("\n");
+            env.ui.flush()?;
+            return Ok(ExitCode::from(1));
+        }
+        other => other,
+    }
+    .map_err(|e| match e {
         StatementError::Gate(e) => base_policy::gate_error(&mut env.ui, tip, e),
         StatementError::Sign(SignError::Tool { .. } | SignError::Setup(_))
         | StatementError::Sign(SignError::Key { .. } | SignError::Read { .. })
         | StatementError::UnknownKey { .. }
         | StatementError::KeyInvalid { .. }
         | StatementError::NoRole { .. } => CliError::usage(e.to_string()),
-        StatementError::BadSignature(_) => CliError::internal(e.to_string()),
+        StatementError::BadSignature(_) | StatementError::WouldNotCount { .. } => {
+            CliError::internal(e.to_string())
+        }
     })?;
     for (line, problem) in &made.malformed {
         env.ui.err(&format!(

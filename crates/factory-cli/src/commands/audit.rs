@@ -86,6 +86,7 @@ pub(crate) fn run(env: &mut Env, args: Args) -> Result<ExitCode, CliError> {
             // A range already on the default branch is landed history, judged at signing time;
             // anything else is a decision made now.
             now: (repo.merge_base_with_default(tip) != Some(tip)).then(factory_gate::now),
+            extra: Vec::new(),
         },
     )
     .map_err(block)?;
