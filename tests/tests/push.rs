@@ -1563,3 +1563,117 @@ fn approve_refuses_to_write_a_statement_that_will_not_count() {
         "{text}"
     );
 }
+
+#[test]
+fn an_audit_of_landed_history_judges_each_landing_with_its_statements() {
+    let w = World::new();
+    let start = w.server_ref("refs/heads/main").unwrap();
+    // Three landings: a docs change, an approved endpoint (rebased after main moved), and an
+    // approved endpoint squashed.
+    let _ = w.topic_with_an_endpoint();
+    w.approve("bob", "maintainer");
+    w.main_moves("docs/notes.md");
+    w.dev.git(&["switch", "--quiet", "topic"]);
+    w.dev.git(&["rebase", "--quiet", "main"]);
+    success(w.factory(&["notes", "remap", "main..topic"]), "remap");
+    w.dev.git(&["switch", "--quiet", "main"]);
+    w.dev.git(&["merge", "--quiet", "--ff-only", "topic"]);
+    w.push_main(true, "the rebased endpoint");
+    w.dev.git(&["switch", "--quiet", "-c", "topic2", "main"]);
+    w.agent_commit(
+        "src/admin.rs",
+        "fn admin(r: Router) -> Router { r.route(\"/admin\", get(admin)) }\n",
+        "Add the admin endpoint",
+    );
+    w.attach_transcript();
+    w.approve("bob", "maintainer");
+    w.dev.git(&["switch", "--quiet", "main"]);
+    w.dev.git(&["merge", "--quiet", "--squash", "topic2"]);
+    w.dev.commit("Add the admin endpoint (#13)");
+    w.push_main(true, "the squashed endpoint");
+    w.dev.git(&["fetch", "--quiet", "origin"]);
+
+    let range = format!("{start}..origin/main");
+    let o = w.factory(&["audit", &range]);
+    let text = stdout(&o);
+    assert!(o.status.success(), "{text}{}", stderr(&o));
+    assert!(
+        text.contains("pass: 3 landing(s)") && text.contains("approve by bob as maintainer"),
+        "{text}"
+    );
+    let o = w.factory(&["audit", "--all-landed", "--format", "json"]);
+    assert!(o.status.success(), "{}", stdout(&o));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["decision"], "pass");
+    assert_eq!(doc["landings"].as_array().unwrap().len(), 3);
+
+    // A landing no one approved (it went around the gate) is found and blocks the audit.
+    w.dev.git(&["switch", "--quiet", "--detach", "origin/main"]);
+    let sneaked = w.agent_commit(
+        "src/billing_api.rs",
+        "fn more(r: Router) -> Router { r.route(\"/more\", get(more)) }\n",
+        "Add another endpoint",
+    );
+    w.dev
+        .git(&["update-ref", "refs/remotes/origin/main", &sneaked]);
+    let o = w.factory(&["audit", &range]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("blocked: 4 landing(s)") && stdout(&o).contains("needs 1 approval"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn an_audit_never_passes_silently() {
+    let w = World::new();
+    // An empty range.
+    let o = w.factory(&["audit", "HEAD..HEAD"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    assert!(stderr(&o).contains("is empty"), "{}", stderr(&o));
+    // No default branch known: a clone whose remote has no HEAD and whose branch is not main.
+    let lone = TestRepo::new();
+    lone.write("README.md", "# x\n");
+    lone.commit("First");
+    lone.git(&["branch", "-m", "trunk"]);
+    let o = lone
+        .command(factory_bin())
+        .args(["audit"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    assert!(stderr(&o).contains("set-head"), "{}", stderr(&o));
+    // A shallow clone, as CI checks out by default.
+    let shallow = w.dev.home().join("shallow");
+    success(
+        w.dev
+            .command("git")
+            .args(["clone", "--quiet", "--depth", "1"])
+            .arg(format!("file://{}", w.server.display()))
+            .arg(&shallow)
+            .output()
+            .unwrap(),
+        "git clone --depth 1",
+    );
+    for args in [
+        &["audit"][..],
+        &["classify"],
+        &["report", "--format", "json"],
+    ] {
+        let o = w
+            .dev
+            .command(factory_bin())
+            .arg("-C")
+            .arg(&shallow)
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stdout(&o));
+        assert!(
+            stderr(&o).contains("shallow") && stderr(&o).contains("fetch-depth: 0"),
+            "{args:?}: {}",
+            stderr(&o)
+        );
+    }
+}

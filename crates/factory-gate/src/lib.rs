@@ -356,6 +356,10 @@ pub struct Decision {
     pub tiers: Vec<String>,
     /// Malformed note lines that were read and count for nothing.
     pub note_problems: Vec<String>,
+    /// Whether a policy governed it: false for a landing whose base had no `.factory/` in a
+    /// history that adopts factory later (history from before the adoption, and the adoption
+    /// itself), which passes as ungoverned.
+    pub governed: bool,
 }
 
 impl Decision {
@@ -558,6 +562,10 @@ pub fn decide_history(
             .map_or_else(|| "none".to_owned(), |id| id.to_string()))
     };
     let mut current = governance_at(base)?;
+    // History before the adoption of factory is not judged by a policy it never had — when the
+    // history adopts it; a repository that never did is judged by the embedded default
+    // throughout (what factory would say of it).
+    let adopted = governance_at(tip)? != "none";
     let mut groups: Vec<(String, Vec<usize>)> = Vec::new();
     for (i, (step, _, _)) in steps.iter().enumerate() {
         let governance = current.clone();
@@ -608,7 +616,7 @@ pub fn decide_history(
                     })
                 })
                 .collect::<Result<Vec<_>, _>>()?;
-            decisions[i] = Some(judge(
+            let mut decision = judge(
                 repo,
                 parent,
                 step,
@@ -620,7 +628,16 @@ pub fn decide_history(
                     net: None,
                     extra: Vec::new(),
                 },
-            )?);
+            )?;
+            // A landing whose base had no `.factory/` was not governed: history from before
+            // factory was adopted, and the adoption itself (the gate lets a repository without
+            // people bootstrap). Removing `.factory/` later is judged by the policy it removes.
+            if governance == "none" && adopted && proposed.is_none() {
+                decision.governed = false;
+                decision.decision = "pass";
+                decision.reasons.clear();
+            }
+            decisions[i] = Some(decision);
             let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
             if let Some(p) = progress {
                 p(n, total);
@@ -1016,5 +1033,6 @@ fn judge(
         reasons,
         commits: reports,
         evaluation,
+        governed: true,
     })
 }

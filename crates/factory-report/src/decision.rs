@@ -232,3 +232,117 @@ pub fn markdown(d: &Decision) -> String {
     }
     out
 }
+
+/// SARIF of several decisions (the landings of a history): one run, every decision's results.
+pub fn sarif_all(decisions: &[Decision]) -> serde_json::Value {
+    let mut all = serde_json::json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": { "driver": { "name": "factory", "version": env!("CARGO_PKG_VERSION"), "rules": [] } },
+            "results": [],
+        }],
+    });
+    let mut rules: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+    let mut results = Vec::new();
+    for d in decisions {
+        let one = sarif(d);
+        let run = &one["runs"][0];
+        if let Some(r) = run["results"].as_array() {
+            results.extend(r.iter().cloned());
+        }
+        for rule in run["tool"]["driver"]["rules"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            if let Some(id) = rule["id"].as_str() {
+                rules.insert(id.to_owned());
+            }
+        }
+    }
+    all["runs"][0]["results"] = serde_json::Value::Array(results);
+    all["runs"][0]["tool"]["driver"]["rules"] = rules
+        .iter()
+        .map(|id| serde_json::json!({ "id": id, "name": id }))
+        .collect();
+    all
+}
+
+/// JUnit XML of several decisions: a test case per landing, failing with its reasons.
+pub fn junit_all(decisions: &[Decision]) -> String {
+    let mut cases = String::new();
+    let mut failures = 0;
+    for d in decisions {
+        let summary = d
+            .commits
+            .iter()
+            .find(|c| c.commit == d.tip)
+            .map_or("", |c| c.summary.as_str());
+        cases.push_str(&format!(
+            "    <testcase name=\"{}\" classname=\"factory.{}\">\n",
+            xml(&format!("{}..{} {summary}", &d.base[..12], &d.tip[..12])),
+            xml(&d.tier)
+        ));
+        if !d.passes() {
+            failures += 1;
+            let reasons: Vec<String> = d.reasons.iter().map(ToString::to_string).collect();
+            cases.push_str(&format!(
+                "      <failure message=\"{}\">{}</failure>\n",
+                xml(reasons.first().map_or("blocked", String::as_str)),
+                xml(&reasons.join("\n"))
+            ));
+        }
+        cases.push_str("    </testcase>\n");
+    }
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"factory audit\" tests=\"{tests}\" failures=\"{failures}\">\n  <testsuite name=\"factory audit: landings\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\">\n{cases}  </testsuite>\n</testsuites>\n",
+        tests = decisions.len(),
+    )
+}
+
+/// Markdown of several decisions: one table row per landing, then what blocks each blocked one.
+pub fn markdown_all(decisions: &[Decision]) -> String {
+    let blocked = decisions.iter().filter(|d| !d.passes()).count();
+    let mut out = format!(
+        "## factory audit: {}\n\n{} landing(s), {blocked} blocked.\n\n| landing | decision | tier | subject |\n|---|---|---|---|\n",
+        if blocked == 0 { "pass" } else { "blocked" },
+        decisions.len()
+    );
+    for d in decisions {
+        let summary = d
+            .commits
+            .iter()
+            .find(|c| c.commit == d.tip)
+            .map_or("", |c| c.summary.as_str());
+        out.push_str(&format!(
+            "| `{}..{}` | {} | {} | {} |\n",
+            &d.base[..12],
+            &d.tip[..12],
+            landing_verdict(d),
+            d.tier,
+            md(summary)
+        ));
+    }
+    for d in decisions.iter().filter(|d| !d.passes()) {
+        out.push_str(&format!("\n### `{}` blocks\n\n", &d.tip[..12]));
+        for r in &d.reasons {
+            out.push_str(&format!("- {}\n", md(&r.to_string())));
+        }
+    }
+    out
+}
+
+/// How a landing was judged: `pass`, `override` (it passed on a break-glass override),
+/// `ungoverned` (before factory was adopted) or `blocked`.
+pub fn landing_verdict(d: &Decision) -> &'static str {
+    if !d.governed {
+        "ungoverned"
+    } else if !d.passes() {
+        "blocked"
+    } else if !d.evaluation.overrides.is_empty() {
+        "override"
+    } else {
+        "pass"
+    }
+}

@@ -12,9 +12,20 @@ use crate::error::CliError;
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
     /// `BASE..TIP`. Default: the merge-base of HEAD with the default branch (origin/HEAD, main
-    /// or master) ..HEAD.
-    #[arg(value_name = "BASE..TIP")]
+    /// or master) ..HEAD; on the default branch's tip, its last landing. A range of the default
+    /// branch's history is judged landing by landing (each first-parent step, with the
+    /// statements that covered it).
+    #[arg(value_name = "BASE..TIP", conflicts_with_all = ["since", "until", "all_landed"])]
     range: Option<String>,
+    /// Judge the landings of the default branch made on or after this day (YYYY-MM-DD, UTC).
+    #[arg(long, value_name = "DATE")]
+    since: Option<String>,
+    /// Judge the landings of the default branch made on or before this day (YYYY-MM-DD, UTC).
+    #[arg(long, value_name = "DATE")]
+    until: Option<String>,
+    /// Judge every landing of the default branch, from its first commit.
+    #[arg(long)]
+    all_landed: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
@@ -48,21 +59,79 @@ pub(crate) fn run(env: &mut Env, args: Args) -> Result<ExitCode, CliError> {
     // The policy and keys: BASE's for an explicit range; without one, the default branch's tip
     // (one source of governance, as the server judges), so that a branch forked from an old
     // commit is not judged by the old commit's policy.
-    let (base, tip, governance) = match args.range.as_deref().map(RangeSpec::parse) {
-        Some(RangeSpec::Range { from, to }) => {
-            let base = repo.resolve_commit(&from)?;
-            (base, repo.resolve_commit(&to)?, base)
-        }
-        Some(_) => return Err(CliError::usage("give the range as BASE..TIP")),
-        None => {
-            let tip = repo.resolve_commit("HEAD")?;
-            let base = repo.merge_base_with_default(tip).ok_or_else(|| {
-                CliError::usage("no default branch (origin/HEAD, main, master) to audit against: give BASE..TIP")
-            })?;
-            let governance = repo.default_branch_tip().unwrap_or(base);
-            (base, tip, governance)
+    super::refuse_shallow(&repo)?;
+    let default_tip = repo.default_branch_tip();
+    let (base, tip, governance) = if args.all_landed || args.since.is_some() || args.until.is_some()
+    {
+        let tip = landed_tip(&repo)
+            .or(default_tip)
+            .ok_or_else(no_default_branch)?;
+        let day = |d: &Option<String>, end: bool| -> Result<Option<i64>, CliError> {
+            d.as_deref()
+                .map(|t| {
+                    crate::civil::parse_day(t)
+                        .map(|days| days * 86_400 + if end { 86_399 } else { 0 })
+                        .ok_or_else(|| {
+                            CliError::usage(format!("`{t}` is not a date: write YYYY-MM-DD"))
+                        })
+                })
+                .transpose()
+        };
+        let (base, tip) = factory_report::period(
+            &repo,
+            tip,
+            day(&args.since, false)?,
+            day(&args.until, true)?,
+        )
+        .map_err(|e| CliError::usage(e.to_string()))?;
+        (base, tip, base)
+    } else {
+        match args.range.as_deref().map(RangeSpec::parse) {
+            Some(RangeSpec::Range { from, to }) => {
+                let base = repo.resolve_commit(&from)?;
+                (base, repo.resolve_commit(&to)?, base)
+            }
+            Some(_) => return Err(CliError::usage("give the range as BASE..TIP")),
+            None => {
+                let tip = repo.resolve_commit("HEAD")?;
+                let base = repo
+                    .merge_base_with_default(tip)
+                    .ok_or_else(no_default_branch)?;
+                let governance = default_tip.unwrap_or(base);
+                if base == tip {
+                    // On the default branch's tip: its last landing.
+                    let parent = repo.parents(tip)?.first().copied().ok_or_else(|| {
+                        CliError::usage(
+                            "HEAD is the default branch's first commit: there is nothing to audit",
+                        )
+                    })?;
+                    env.ui.err(&format!(
+                        "factory: HEAD is the default branch's tip: auditing its last landing {}..{}\n",
+                        &parent.to_string()[..12],
+                        &tip.to_string()[..12]
+                    ));
+                    (parent, tip, parent)
+                } else {
+                    (base, tip, governance)
+                }
+            }
         }
     };
+    if base == tip {
+        return Err(CliError::usage(format!(
+            "the range {}..{} is empty: there is nothing to audit (give BASE..TIP with TIP ahead of BASE)",
+            &base.to_string()[..12],
+            &tip.to_string()[..12]
+        )));
+    }
+    // A range of the landed history (the remote's default branch, or on a server the default
+    // branch itself) is judged landing by landing.
+    let landed = landed_tip(&repo).is_some_and(|d| {
+        repo.is_ancestor(tip, d).unwrap_or(false) && repo.is_ancestor(base, tip).unwrap_or(false)
+    });
+    if landed && args.policy.is_none() {
+        return super::audit_landings::run(env, &repo, base, tip, args.format);
+    }
     let block = |e: factory_gate::GateError| {
         CliError::Config(miette::miette!("the gate cannot decide, so it blocks: {e}"))
     };
@@ -194,6 +263,31 @@ pub(crate) fn run(env: &mut Env, args: Args) -> Result<ExitCode, CliError> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// The tip of the landed history: the remote's default branch as this clone last fetched it;
+/// in a bare repository (a server), its own default branch. None in a clone without a remote.
+fn landed_tip(repo: &Repo) -> Option<factory_git::ObjectId> {
+    [
+        "refs/remotes/origin/HEAD",
+        "refs/remotes/origin/main",
+        "refs/remotes/origin/master",
+    ]
+    .iter()
+    .find_map(|r| repo.resolve_commit(r).ok())
+    .or_else(|| {
+        repo.workdir()
+            .is_none()
+            .then(|| repo.default_branch_tip())
+            .flatten()
+    })
+}
+
+fn no_default_branch() -> CliError {
+    CliError::Config(miette::miette!(
+        help = "run `git remote set-head origin --auto` (or fetch the default branch), or give BASE..TIP",
+        "no default branch is known here (origin/HEAD, origin/main, origin/master, main, master): the audit has no base"
+    ))
 }
 
 /// A progress bar on stderr, on a terminal only.

@@ -42,6 +42,7 @@ pub(crate) enum Format {
 
 pub(crate) fn run(env: &mut Env, args: Args) -> Result<ExitCode, CliError> {
     let repo = Repo::discover(&env.cwd)?;
+    super::refuse_shallow(&repo)?;
     let source = policy_source::locate(&env.cwd, Some(&repo), args.policy.as_deref())?;
     let policy = source.parse()?;
     let spec = args.commits.spec();

@@ -2,6 +2,7 @@
 
 pub(crate) mod approve;
 pub(crate) mod audit;
+mod audit_landings;
 pub(crate) mod classify;
 mod commits;
 pub(crate) mod demo;
@@ -31,4 +32,15 @@ pub(crate) fn plain(text: &str) -> String {
         }
     }
     out
+}
+
+/// A shallow clone lacks the history the gate judges: an error that says how to fetch it.
+pub(crate) fn refuse_shallow(repo: &factory_git::Repo) -> Result<(), crate::error::CliError> {
+    if repo.git_dir().join("shallow").exists() {
+        return Err(crate::error::CliError::Config(miette::miette!(
+            help = "fetch the whole history: `git fetch --unshallow` (in GitHub Actions, `actions/checkout` with `fetch-depth: 0`; in GitLab CI, `GIT_DEPTH: 0`)",
+            "this clone is shallow: the commits and policy the gate judges by are not all here"
+        )));
+    }
+    Ok(())
 }

@@ -60,6 +60,7 @@ fn report_error(e: ReportError) -> CliError {
 
 pub(crate) fn run(env: &mut Env, args: Args) -> Result<ExitCode, CliError> {
     let repo = Repo::discover(&env.cwd)?;
+    super::refuse_shallow(&repo)?;
     let branch = args.branch.clone().unwrap_or_else(|| "HEAD".to_owned());
     let (base, tip) = match args.range.as_deref() {
         Some(r) => match factory_git::RangeSpec::parse(r) {
@@ -90,6 +91,14 @@ pub(crate) fn run(env: &mut Env, args: Args) -> Result<ExitCode, CliError> {
             .map_err(report_error)?
         }
     };
+    // An empty period is a report of no changes; an empty range is a mistake.
+    if base == tip && args.range.is_some() {
+        return Err(CliError::usage(format!(
+            "the range {}..{} is empty: there is nothing to report",
+            &base.to_string()[..12],
+            &tip.to_string()[..12]
+        )));
+    }
     let notes = Notes::current(&repo).map_err(|e| CliError::Config(miette::miette!("{e}")))?;
     let proposed = match &args.policy {
         Some(file) => {
