@@ -72,9 +72,12 @@ enum Command {
     /// What git runs: the pre-push and pre-receive hooks of the gate.
     #[command(subcommand)]
     Hook(commands::hook::Command),
-    /// Install factory's git hooks.
+    /// Install or remove factory's git hooks.
     #[command(subcommand)]
     Hooks(commands::hook::InstallCommand),
+    /// The people of the policy: add one with their roles and key.
+    #[command(subcommand)]
+    People(commands::people::Command),
     /// Verify commit signatures (OpenPGP, SSH) against the people and keys of the policy.
     Verify(commands::verify::Args),
     /// Attach agent transcripts to commits, or show them.
@@ -148,6 +151,7 @@ where
                 Command::Override(args) => commands::approve::override_(&mut env, args),
                 Command::Hook(cmd) => commands::hook::run(&mut env, cmd),
                 Command::Hooks(cmd) => commands::hook::install(&mut env, cmd),
+                Command::People(cmd) => commands::people::run(&mut env, cmd),
                 Command::Verify(args) => commands::verify::run(&mut env, args),
                 Command::Transcript(cmd) => commands::transcript::run(&mut env, cmd),
                 Command::Log(args) => commands::log::run(&mut env, args),

@@ -139,3 +139,34 @@ pub fn install(repo: &Repo, hook: &str, factory: &Path) -> Result<String, HookEr
     }
     Ok(done)
 }
+
+/// Removes factory's `hook` from the repository and puts back the hook it chained, if any;
+/// returns what was done. A hook that is not factory's is left alone.
+pub fn uninstall(repo: &Repo, hook: &str) -> Result<String, HookError> {
+    let dir = hooks_dir(repo)?;
+    let path = dir.join(hook);
+    let io = |source: std::io::Error| HookError::Io {
+        path: path.clone(),
+        source,
+    };
+    match std::fs::read(&path) {
+        Ok(existing) if String::from_utf8_lossy(&existing).contains(MARKER) => {
+            let chained = dir.join(format!("{hook}.factory-chained"));
+            if chained.exists() {
+                std::fs::rename(&chained, &path).map_err(io)?;
+                Ok(format!(
+                    "removed factory's {hook} hook; the hook it chained is back at {}",
+                    path.display()
+                ))
+            } else {
+                std::fs::remove_file(&path).map_err(io)?;
+                Ok(format!("removed {}", path.display()))
+            }
+        }
+        Ok(_) => Ok(format!("{} is not factory's: left alone", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Ok(format!("no {hook} hook is installed"))
+        }
+        Err(e) => Err(io(e)),
+    }
+}

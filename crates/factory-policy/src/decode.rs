@@ -620,6 +620,55 @@ pub(crate) fn decode(name: &str, text: &str) -> Result<Policy, PolicyError> {
         }
     }
 
+    // Distinct people: each slot of the tier needs a different person. Enough holders per role
+    // is not enough when one person holds several of the tier's roles.
+    for (tier, spans) in tiers.iter().zip(&tier_spans) {
+        let slots: Vec<&str> = tier
+            .requires
+            .iter()
+            .flat_map(|r| std::iter::repeat_n(r.role.as_str(), r.count as usize))
+            .collect();
+        let enough_per_role = tier
+            .requires
+            .iter()
+            .all(|r| holders.get(r.role.as_str()).copied().unwrap_or(0) >= r.count);
+        if !tier.distinct_people || slots.len() < 2 || !enough_per_role {
+            continue;
+        }
+        let fillable = distinct_fill(&slots, &people);
+        if fillable < slots.len() {
+            let shared: Vec<String> = people
+                .iter()
+                .filter(|(_, p)| {
+                    tier.requires
+                        .iter()
+                        .filter(|r| p.roles.contains(&r.role))
+                        .count()
+                        > 1
+                })
+                .map(|(h, _)| format!("`{h}`"))
+                .collect();
+            let roles: Vec<&str> = tier.requires.iter().map(|r| r.role.as_str()).collect();
+            cx.p.push(
+                Severity::Warning,
+                spans.first().map(|(_, s)| s.clone()).unwrap_or_default(),
+                format!(
+                    "tier `{}` needs {} different people ({}), but the people of the policy can fill only {fillable}: {} hold{} more than one of its roles, and one person counts once",
+                    tier.name,
+                    slots.len(),
+                    roles.join(", "),
+                    shared.join(", "),
+                    if shared.len() == 1 { "s" } else { "" }
+                ),
+                "cannot be met by distinct people",
+                Some(format!(
+                    "add a second person for one of the roles: `factory people add NAME --role {} --key KEY`",
+                    roles.last().copied().unwrap_or_default()
+                )),
+            );
+        }
+    }
+
     // Agents.
     let mut agents = Agents {
         trailers: vec!["Agent".to_owned()],
@@ -1046,4 +1095,45 @@ pub(crate) fn decode(name: &str, text: &str) -> Result<Policy, PolicyError> {
         paths,
         any_content,
     })
+}
+
+/// How many of `slots` (roles) different people can fill at once: a maximum matching of
+/// people to slots by augmenting paths.
+fn distinct_fill(slots: &[&str], people: &BTreeMap<String, Person>) -> usize {
+    let holders: Vec<&Person> = people.values().collect();
+    let mut owner: Vec<Option<usize>> = vec![None; slots.len()];
+    fn augment(
+        person: usize,
+        slots: &[&str],
+        holders: &[&Person],
+        owner: &mut [Option<usize>],
+        seen: &mut [bool],
+    ) -> bool {
+        for s in 0..slots.len() {
+            if seen[s] || !holders[person].roles.iter().any(|r| r == slots[s]) {
+                continue;
+            }
+            seen[s] = true;
+            let free = match owner[s] {
+                None => true,
+                Some(other) => augment(other, slots, holders, owner, seen),
+            };
+            if free {
+                owner[s] = Some(person);
+                return true;
+            }
+        }
+        false
+    }
+    (0..holders.len())
+        .filter(|&p| {
+            augment(
+                p,
+                slots,
+                &holders,
+                &mut owner,
+                &mut vec![false; slots.len()],
+            )
+        })
+        .count()
 }

@@ -11,6 +11,7 @@
 
 mod classify;
 mod decode;
+mod edit;
 mod embedded;
 mod glob;
 mod model;
@@ -18,6 +19,7 @@ mod problem;
 pub mod schema;
 
 pub use classify::{Classifier, Evidence, Origin, Verdict};
+pub use edit::{EditError, NewPerson, add_person};
 pub use embedded::{DEFAULT_POLICY, SHIPPED_POLICIES, ShippedPolicy, shipped};
 pub use factory_change::{
     ChangeKind, CommitFacts, ContentNeed, ContentNeeds, FileChange, FileMode, LineSide, Lines,

@@ -61,6 +61,13 @@ pub(crate) enum InstallCommand {
         #[arg(long)]
         server: bool,
     },
+    /// Remove factory's hook (pre-push, or pre-receive with --server), putting back the hook
+    /// it chained. A hook that is not factory's is left alone.
+    Uninstall {
+        /// Remove the server-side pre-receive hook.
+        #[arg(long)]
+        server: bool,
+    },
 }
 
 fn read_stdin() -> Result<Vec<String>, CliError> {
@@ -259,10 +266,16 @@ pub(crate) fn install_hook(repo: &Repo, hook: &str) -> Result<String, CliError> 
 }
 
 pub(crate) fn install(env: &mut Env, cmd: InstallCommand) -> Result<ExitCode, CliError> {
-    let InstallCommand::Install { server } = cmd;
     let repo = Repo::discover(&env.cwd)?;
-    let hook = if server { "pre-receive" } else { "pre-push" };
-    let done = install_hook(&repo, hook)?;
+    let done = match cmd {
+        InstallCommand::Install { server } => {
+            install_hook(&repo, if server { "pre-receive" } else { "pre-push" })?
+        }
+        InstallCommand::Uninstall { server } => {
+            hooks::uninstall(&repo, if server { "pre-receive" } else { "pre-push" })
+                .map_err(|e| CliError::internal(e.to_string()))?
+        }
+    };
     env.ui.outln(&done)?;
     env.ui.flush()?;
     Ok(ExitCode::SUCCESS)

@@ -231,7 +231,10 @@ pub(crate) fn run(env: &mut Env, args: Args) -> Result<ExitCode, CliError> {
             ));
         }
         for w in &policy.warnings {
-            notes.push(w.message.clone());
+            notes.push(match &w.help {
+                Some(help) => format!("{}; {help}", w.message),
+                None => w.message.clone(),
+            });
         }
     }
     if !args.no_hooks {

@@ -12,6 +12,7 @@ mod import;
 pub(crate) mod init;
 pub(crate) mod log;
 pub(crate) mod notes;
+pub(crate) mod people;
 pub(crate) mod policy;
 pub(crate) mod report;
 pub(crate) mod run;
