@@ -1677,3 +1677,39 @@ fn an_audit_never_passes_silently() {
         );
     }
 }
+
+#[test]
+fn doctor_names_each_problem_with_its_fix_then_says_healthy() {
+    let w = World::new();
+    let o = w.factory(&["doctor"]);
+    let text = stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{text}");
+    for fix in [
+        "fix: factory hooks install",
+        "fix: factory notes setup",
+        "fix: git remote set-head origin --auto",
+        "fix: git config user.signingkey",
+    ] {
+        assert!(text.contains(fix), "{fix}: {text}");
+    }
+    success(w.factory(&["hooks", "install"]), "hooks install");
+    success(w.factory(&["notes", "setup"]), "notes setup");
+    w.dev.git(&["remote", "set-head", "origin", "--auto"]);
+    w.dev.git(&["config", "gpg.format", "ssh"]);
+    let bob = w.key("bob").display().to_string();
+    w.dev.git(&["config", "user.signingkey", &bob]);
+    let o = w.factory(&["doctor"]);
+    assert!(o.status.success(), "{}", stdout(&o));
+    assert!(stdout(&o).ends_with("healthy\n"), "{}", stdout(&o));
+    // A key that is no person's is named.
+    let (stranger, _) = w.dev.ssh_key("stranger");
+    w.dev
+        .git(&["config", "user.signingkey", &stranger.display().to_string()]);
+    let o = w.factory(&["doctor"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stdout(&o).contains("is no person's key in the policy"),
+        "{}",
+        stdout(&o)
+    );
+}

@@ -31,7 +31,10 @@ fn read_dir(dir: &Path) -> Result<Vec<(String, Vec<u8>)>, CliError> {
 }
 
 /// The key files of the tree the policy came from.
-fn key_files(source: &Source, repo: Option<&Repo>) -> Result<Vec<(String, Vec<u8>)>, CliError> {
+pub(crate) fn key_files(
+    source: &Source,
+    repo: Option<&Repo>,
+) -> Result<Vec<(String, Vec<u8>)>, CliError> {
     match &source.origin {
         Origin::Embedded => Ok(Vec::new()),
         Origin::Override(file) => read_dir(&file.parent().unwrap_or(Path::new(".")).join("keys")),

@@ -75,6 +75,8 @@ enum Command {
     /// Install or remove factory's git hooks.
     #[command(subcommand)]
     Hooks(commands::hook::InstallCommand),
+    /// Check this repository's factory setup, each problem with its fix: exit 0 when healthy.
+    Doctor,
     /// The people of the policy: add one with their roles and key.
     #[command(subcommand)]
     People(commands::people::Command),
@@ -152,6 +154,7 @@ where
                 Command::Hook(cmd) => commands::hook::run(&mut env, cmd),
                 Command::Hooks(cmd) => commands::hook::install(&mut env, cmd),
                 Command::People(cmd) => commands::people::run(&mut env, cmd),
+                Command::Doctor => commands::doctor::run(&mut env),
                 Command::Verify(args) => commands::verify::run(&mut env, args),
                 Command::Transcript(cmd) => commands::transcript::run(&mut env, cmd),
                 Command::Log(args) => commands::log::run(&mut env, args),

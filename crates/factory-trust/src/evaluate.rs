@@ -416,6 +416,9 @@ pub fn evaluate(facts: &RangeFacts<'_>) -> Evaluation {
                 let could = policy
                     .holders(&r.role)
                     .filter(|h| !excluded.contains(*h) && !got.iter().any(|g| g == h))
+                    // With distinct people, someone already counted for another slot of the
+                    // tier cannot fill this one too.
+                    .filter(|h| !tier.distinct_people || !owners.iter().flatten().any(|o| o == h))
                     .filter(|h| {
                         // People whose keys are all expired or revoked cannot give it.
                         facts

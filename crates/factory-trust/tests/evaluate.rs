@@ -393,6 +393,8 @@ fn one_person_counts_once() {
     );
     assert!(!e.pass, "{e:?}");
     assert_eq!(e.unmet.len(), 1, "{e:?}");
+    // dave has used his one slot: only carol is offered for the other.
+    assert_eq!(e.unmet[0].could, ["carol"], "{e:?}");
     // With carol as the domain expert it passes.
     let e = run(
         &w,

@@ -7,6 +7,7 @@ pub(crate) mod classify;
 mod commits;
 pub(crate) mod demo;
 pub(crate) mod docs;
+pub(crate) mod doctor;
 pub(crate) mod hook;
 mod import;
 pub(crate) mod init;
