@@ -29,7 +29,7 @@ fn normalise(repo: &TestRepo, text: &str) -> String {
 #[test]
 fn demo_classifies_human_and_agent_commits() {
     let repo = TestRepo::new();
-    let out = factory(&repo, &["demo"]);
+    let out = factory(&repo, &["demo", "--no-gate"]);
     assert!(out.status.success(), "{}", stderr(&out));
     insta::assert_snapshot!(stdout(&out));
     // The book's quickstart shows this output too: tests/tests/book_sessions.rs runs it.
@@ -74,13 +74,46 @@ fn demo_json_follows_the_schema() {
 }
 
 #[test]
-fn demo_keeps_its_repository_in_dir() {
+fn demo_walks_through_a_gated_push_on_a_real_server() {
     let repo = TestRepo::new();
     let out = factory(&repo, &["demo", "--dir", "shop"]);
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}{}", stderr(&out));
+    let blocked = text.find("blocked (gated, tier review").expect(&text);
+    let reason = text.find("needs 1 approval(s) by `maintainer` (0 counted); can be given by: bob");
+    let landed = text.find("pass (gated, tier review").expect(&text);
+    assert!(reason.is_some() && blocked < landed, "{text}");
+    // The server is real, and the approved change is on its main with its notes.
+    let server = repo.path().join("shop-gate/server.git");
+    let main = repo.git(&[
+        "--git-dir",
+        &server.display().to_string(),
+        "rev-parse",
+        "main",
+    ]);
+    let tip = repo.git(&["-C", "shop", "rev-parse", "HEAD"]);
+    assert_eq!(main.trim(), tip.trim());
+    for notes in [
+        "refs/notes/factory/approvals",
+        "refs/notes/factory/transcripts",
+    ] {
+        repo.git(&[
+            "--git-dir",
+            &server.display().to_string(),
+            "rev-parse",
+            notes,
+        ]);
+    }
+}
+
+#[test]
+fn demo_keeps_its_repository_in_dir() {
+    let repo = TestRepo::new();
+    let out = factory(&repo, &["demo", "--no-gate", "--dir", "shop"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let shop = repo.path().join("shop");
     assert!(shop.join(".git").is_dir());
-    let again = factory(&repo, &["demo", "--dir", "shop"]);
+    let again = factory(&repo, &["demo", "--no-gate", "--dir", "shop"]);
     assert_eq!(again.status.code(), Some(2));
     assert!(stderr(&again).contains("exists and is not empty"));
     // The kept repository classifies the same through the ordinary command.

@@ -21,7 +21,7 @@ fn demo() -> TestRepo {
     success(
         holder
             .command(factory_bin())
-            .args(["demo", "--dir"])
+            .args(["demo", "--no-gate", "--dir"])
             .arg(&dir)
             .output()
             .unwrap(),

@@ -24,6 +24,10 @@ pub(crate) struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
+    /// Only build and classify the history: no gated push (the walk-through of the gate needs
+    /// `ssh-keygen`, and leaves a server beside the repository).
+    #[arg(long)]
+    no_gate: bool,
 }
 
 struct Person {
@@ -209,5 +213,24 @@ pub(crate) fn run(env: &mut Env, args: Args) -> Result<ExitCode, CliError> {
         &classified,
         args.format,
     )?;
+    if !args.no_gate && args.format == Format::Human {
+        let beside = dir.with_file_name(format!(
+            "{}-gate",
+            dir.file_name()
+                .map_or("demo".into(), |n| n.to_string_lossy())
+        ));
+        if beside.exists() {
+            return Err(CliError::usage(format!(
+                "{} exists: the gate's server goes there (pass --no-gate to skip it)",
+                beside.display()
+            )));
+        }
+        let walked = super::demo_gate::walk(&mut env.ui, &dir, &beside);
+        if !kept {
+            let _ = std::fs::remove_dir_all(&beside);
+        }
+        walked?;
+        env.ui.flush()?;
+    }
     Ok(ExitCode::SUCCESS)
 }

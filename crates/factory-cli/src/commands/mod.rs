@@ -6,6 +6,7 @@ mod audit_landings;
 pub(crate) mod classify;
 mod commits;
 pub(crate) mod demo;
+mod demo_gate;
 pub(crate) mod docs;
 pub(crate) mod doctor;
 pub(crate) mod hook;
