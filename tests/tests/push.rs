@@ -1473,12 +1473,57 @@ fn a_squash_merge_of_an_approved_branch_lands_on_its_approval() {
     let w = World::new();
     w.topic_with_an_endpoint();
     w.approve("bob", "maintainer");
+    // The branch went to the server for review, as on a forge.
+    let review = w.push(&["topic:refs/heads/review/topic"]);
+    assert!(review.status.success(), "{}", stderr(&review));
     // What a forge's squash merge does: one new commit with the branch's net change.
     w.dev.git(&["switch", "--quiet", "main"]);
     w.dev.git(&["merge", "--quiet", "--squash", "topic"]);
-    w.dev.commit("Add the orders endpoint (#12)");
+    let squash = w.dev.commit("Add the orders endpoint (#12)");
+    // The squash carries agent work: it is judged as the agent's, so it needs the session...
+    let text = w.push_main(false, "a squash of agent work without its transcript");
+    assert!(
+        text.contains(&format!(
+            "{} is an agent commit without a transcript",
+            &squash[..12]
+        )),
+        "{text}"
+    );
+    // ...which `factory notes remap` carries over from the squashed branch.
+    let remapped = success(w.factory(&["notes", "remap", "HEAD~1..HEAD"]), "remap");
+    assert!(remapped.contains("1 session(s)"), "{remapped}");
     let text = w.push_main(true, "a squash of the approved branch");
     assert!(text.contains("pass (gated, tier review"), "{text}");
+    let audit = w.factory(&["audit", "HEAD~1..HEAD", "--format", "json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&audit.stdout).unwrap();
+    assert_eq!(doc["landings"][0]["commits"][0]["origin"], "agent", "{doc}");
+}
+
+#[test]
+fn attack_a_squash_cannot_launder_a_requesters_own_approval() {
+    let w = World::new();
+    // bob asks an agent for an endpoint and approves it himself (written with --force)...
+    w.dev.git(&["switch", "--quiet", "-c", "topic", "main"]);
+    w.dev.write(
+        "src/api.rs",
+        "fn routes(r: Router) -> Router { r.route(\"/orders\", get(list)) }\n",
+    );
+    w.dev
+        .commit("Add the orders endpoint\n\nAgent: claude-code/2.0\nRequested-By: bob\n");
+    w.attach_transcript();
+    w.approve_anyway("bob", "maintainer");
+    let review = w.push(&["topic:refs/heads/review/topic"]);
+    assert!(review.status.success(), "{}", stderr(&review));
+    // ...then someone else squashes it: bob's claim on the change goes with it.
+    w.dev.git(&["switch", "--quiet", "main"]);
+    w.dev.git(&["merge", "--quiet", "--squash", "topic"]);
+    w.dev.commit("Add the orders endpoint (#14)");
+    success(w.factory(&["notes", "remap", "HEAD~1..HEAD"]), "remap");
+    let text = w.push_main(false, "a squash of bob's own request approved by bob");
+    assert!(
+        text.contains("needs 1 approval(s) by `maintainer` (0 counted)"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -1587,9 +1632,12 @@ fn an_audit_of_landed_history_judges_each_landing_with_its_statements() {
     );
     w.attach_transcript();
     w.approve("bob", "maintainer");
+    let review = w.push(&["topic2:refs/heads/review/topic2"]);
+    assert!(review.status.success(), "{}", stderr(&review));
     w.dev.git(&["switch", "--quiet", "main"]);
     w.dev.git(&["merge", "--quiet", "--squash", "topic2"]);
     w.dev.commit("Add the admin endpoint (#13)");
+    success(w.factory(&["notes", "remap", "HEAD~1..HEAD"]), "remap");
     w.push_main(true, "the squashed endpoint");
     w.dev.git(&["fetch", "--quiet", "origin"]);
 

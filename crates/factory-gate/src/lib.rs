@@ -809,6 +809,49 @@ fn reaches_base(
     }
 }
 
+/// What the other commits of a change say of it: the agents that made it and everyone who
+/// claimed it (requesters, authors, committers).
+#[derive(Debug, Default)]
+struct Provenance {
+    /// An agent that made commits of the change, if any did.
+    agent: Option<String>,
+    /// Claimed identities on those commits.
+    claims: Vec<String>,
+}
+
+/// The provenance of a change from the commits it was made in elsewhere (`base..commit` for
+/// each source): a squash or rebase keeps the origin and the requesters of the work it carries.
+fn provenance(
+    repo: &Repo,
+    policy: &Policy,
+    keyring: &Keyring,
+    sources: &[(ObjectId, ObjectId)],
+) -> Result<Provenance, GateError> {
+    let mut out = Provenance::default();
+    for (base, commit) in sources {
+        // A source whose objects are not here (notes can name any commit) says nothing.
+        if !repo.has_object(*base)
+            || !repo.has_object(*commit)
+            || !repo.is_ancestor(*base, *commit).unwrap_or(false)
+        {
+            continue;
+        }
+        let commits = repo.commits(&RangeSpec::Range {
+            from: base.to_string(),
+            to: commit.to_string(),
+        })?;
+        for f in commit_facts(repo, policy, keyring, &commits, None, None)? {
+            if f.origin == Origin::Agent.as_str() && out.agent.is_none() {
+                out.agent = Some(f.agent.clone().unwrap_or_else(|| "agent".to_owned()));
+            }
+            out.claims.extend(f.claims);
+        }
+    }
+    out.claims.sort();
+    out.claims.dedup();
+    Ok(out)
+}
+
 /// How [`judge`] judges, beyond the facts of the commits.
 struct Judging {
     /// The time of a decision made now (see [`Options::now`]).
@@ -837,6 +880,52 @@ fn judge(
     let mut seen_transcripts: Vec<String> = Vec::new();
     let range_time = facts.iter().find(|f| f.commit == tip_hex).map(|f| f.time);
 
+    let change = change_id(repo, base, tip)?;
+    let mut statements: Vec<Statement> = match Notes::read(repo, notes.approvals, tip)? {
+        None => Vec::new(),
+        Some(bytes) => {
+            // A malformed line counts for nothing and is reported; it never blocks forever.
+            let (good, bad) = approval::parse_note_lenient(&String::from_utf8_lossy(&bytes));
+            for (line, message) in bad {
+                note_problems.push(format!(
+                    "line {line} of the approvals note of {tip} is malformed and counts for nothing: {message}"
+                ));
+            }
+            good
+        }
+    };
+    // A statement binds a change, not a commit: wherever it was written (the branch's tip
+    // before a rebase or a squash, the side of a --no-ff merge), it counts for this range when
+    // it names this range's change.
+    let in_range: std::collections::HashSet<&str> =
+        facts.iter().map(|f| f.commit.as_str()).collect();
+    let mut sources: Vec<(ObjectId, ObjectId)> = Vec::new();
+    if let Some(approvals) = notes.approvals {
+        for (annotated, bytes) in repo
+            .notes_containing(approvals, change.as_bytes())
+            .map_err(git)?
+        {
+            if annotated == tip {
+                continue;
+            }
+            let (good, _) = approval::parse_note_lenient(&String::from_utf8_lossy(&bytes));
+            for st in good.into_iter().filter(|s| s.change == change) {
+                // The same change made elsewhere (before a rebase or a squash): its commits'
+                // origin and claims go with it.
+                if !in_range.contains(annotated.to_string().as_str())
+                    && let Ok(b) = ObjectId::from_hex(st.base.as_bytes())
+                    && !sources.contains(&(b, annotated))
+                {
+                    sources.push((b, annotated));
+                }
+                statements.push(st);
+            }
+        }
+    }
+    let provenance = provenance(repo, policy, keyring, &sources)?;
+    statements.extend(extra);
+    let mut seen_lines = std::collections::HashSet::new();
+    statements.retain(|s| seen_lines.insert(s.to_line()));
     let mut reports = Vec::new();
     let mut range = Vec::new();
     let mut reasons = Vec::new();
@@ -865,6 +954,15 @@ fn judge(
         let tier = policy
             .tier_by_name(&f.tier)
             .ok_or_else(|| GateError::History(format!("unknown tier {} for {id}", f.tier)))?;
+        // The tip of a squash or rebase of agent work is agent work: its origin and
+        // requesters come with the change.
+        if f.commit == tip_hex && provenance.agent.is_some() && f.origin != Origin::Agent.as_str() {
+            f.origin = Origin::Agent.as_str().to_owned();
+            f.agent = provenance.agent.clone();
+        }
+        if f.commit == tip_hex {
+            f.claims.extend(provenance.claims.iter().cloned());
+        }
         let origin = if f.origin == Origin::Agent.as_str() {
             Origin::Agent
         } else {
@@ -945,38 +1043,6 @@ fn judge(
             time: f.time,
         });
     }
-    let change = change_id(repo, base, tip)?;
-    let mut statements: Vec<Statement> = match Notes::read(repo, notes.approvals, tip)? {
-        None => Vec::new(),
-        Some(bytes) => {
-            // A malformed line counts for nothing and is reported; it never blocks forever.
-            let (good, bad) = approval::parse_note_lenient(&String::from_utf8_lossy(&bytes));
-            for (line, message) in bad {
-                note_problems.push(format!(
-                    "line {line} of the approvals note of {tip} is malformed and counts for nothing: {message}"
-                ));
-            }
-            good
-        }
-    };
-    // A statement binds a change, not a commit: wherever it was written (the branch's tip
-    // before a rebase or a squash, the side of a --no-ff merge), it counts for this range when
-    // it names this range's change.
-    if let Some(approvals) = notes.approvals {
-        for (annotated, bytes) in repo
-            .notes_containing(approvals, change.as_bytes())
-            .map_err(git)?
-        {
-            if annotated == tip {
-                continue;
-            }
-            let (good, _) = approval::parse_note_lenient(&String::from_utf8_lossy(&bytes));
-            statements.extend(good.into_iter().filter(|s| s.change == change));
-        }
-    }
-    statements.extend(extra);
-    let mut seen_lines = std::collections::HashSet::new();
-    statements.retain(|s| seen_lines.insert(s.to_line()));
     // The tip's committer time: from its facts when it is in the range, else from the object.
     let tip_time = match range_time {
         Some(t) => t,
