@@ -1761,3 +1761,90 @@ fn doctor_names_each_problem_with_its_fix_then_says_healthy() {
         stdout(&o)
     );
 }
+
+/// A smart-HTTP front for the world's server: `git http-backend` run as a CGI by Python's HTTP
+/// server on 127.0.0.1, so pushes reach the pre-receive hook the way they do on a real host.
+struct HttpServer {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Drop for HttpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl World {
+    fn serve_over_http(&self) -> HttpServer {
+        let root = self.dev.home().to_owned();
+        let cgi = root.join("www/cgi-bin");
+        std::fs::create_dir_all(&cgi).unwrap();
+        std::fs::write(cgi.join("git"), "#!/bin/sh\nexec git http-backend\n").unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(cgi.join("git"), std::fs::Permissions::from_mode(0o755))
+                .unwrap();
+        }
+        std::fs::write(
+            root.join("serve.py"),
+            "import http.server, sys, os\nos.chdir(sys.argv[1])\nclass H(http.server.CGIHTTPRequestHandler):\n    cgi_directories = ['/cgi-bin']\n    have_fork = False\n    def log_message(self, *a): pass\ns = http.server.ThreadingHTTPServer(('127.0.0.1', 0), H)\nprint(s.server_address[1], flush=True)\ns.serve_forever()\n",
+        )
+        .unwrap();
+        success(
+            self.dev
+                .command("git")
+                .arg("--git-dir")
+                .arg(&self.server)
+                .args(["config", "http.receivepack", "true"])
+                .output()
+                .unwrap(),
+            "http.receivepack",
+        );
+        let mut child = self
+            .dev
+            .command("python3")
+            .arg("-W")
+            .arg("ignore")
+            .arg(root.join("serve.py"))
+            .arg(root.join("www"))
+            .env("GIT_PROJECT_ROOT", &root)
+            .env("GIT_HTTP_EXPORT_ALL", "1")
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 serves smart HTTP");
+        let mut port = String::new();
+        use std::io::BufRead as _;
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut port)
+            .unwrap();
+        HttpServer {
+            child,
+            url: format!("http://127.0.0.1:{}/cgi-bin/git/server.git", port.trim()),
+        }
+    }
+}
+
+#[test]
+fn a_push_over_smart_http_is_judged_by_the_server_hook() {
+    let w = World::new();
+    let http = w.serve_over_http();
+    w.dev.git(&["remote", "set-url", "origin", &http.url]);
+    w.agent_commit(
+        "src/api.rs",
+        "fn routes(r: Router) -> Router { r.route(\"/orders\", get(list)) }\n",
+        "Add the orders endpoint",
+    );
+    w.attach_transcript();
+    let text = w.push_main(false, "an endpoint without approval, over HTTP");
+    assert!(
+        text.contains("remote: factory: refs/heads/main")
+            && text.contains("needs 1 approval(s) by `maintainer`"),
+        "{text}"
+    );
+    w.approve("bob", "maintainer");
+    let text = w.push_main(true, "approved, over HTTP");
+    assert!(text.contains("pass (gated, tier review"), "{text}");
+}
