@@ -358,3 +358,49 @@ fn push_sends_the_branch_and_the_notes() {
     assert_eq!(repo.git(&["branch", "--list", "factory/run/*"]), before);
     assert_eq!(repo.git(&["worktree", "list"]).lines().count(), 1);
 }
+
+#[test]
+fn run_list_and_clean_account_for_what_runs_leave() {
+    let repo = repo("");
+    // One run commits (its branch waits for review), one crashes (its worktree is kept).
+    assert!(
+        run(&repo, &["--prompt", "Add the orders endpoint"])
+            .status
+            .success()
+    );
+    assert_eq!(
+        run(&repo, &["--prompt", "crash please"]).status.code(),
+        Some(1)
+    );
+    let factory = |args: &[&str]| repo.command(factory_bin()).args(args).output().unwrap();
+    let list = success(factory(&["run", "list"]), "run list");
+    assert!(list.contains("(not landed)"), "{list}");
+    assert!(list.contains("worktree kept at"), "{list}");
+    // clean removes the kept worktree and the empty branch, keeps the work not yet landed.
+    let cleaned = success(factory(&["run", "clean"]), "run clean");
+    assert!(
+        cleaned.contains("removed the worktree") && cleaned.contains("(no commit)"),
+        "{cleaned}"
+    );
+    let list = success(factory(&["run", "list"]), "run list");
+    assert!(
+        list.contains("(not landed)") && !list.contains("worktree kept"),
+        "{list}"
+    );
+    // Once the work lands, its branch goes too.
+    let branch = repo
+        .git(&[
+            "for-each-ref",
+            "--format=%(refname:short)",
+            "refs/heads/factory/run/",
+        ])
+        .trim()
+        .to_owned();
+    repo.git(&["merge", "--quiet", "--ff-only", &branch]);
+    let cleaned = success(factory(&["run", "clean"]), "run clean");
+    assert!(cleaned.contains("(landed)"), "{cleaned}");
+    assert_eq!(
+        success(factory(&["run", "list"]), "run list"),
+        "no runs left anything\n"
+    );
+}

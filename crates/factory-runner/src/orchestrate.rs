@@ -545,3 +545,104 @@ fn remove_worktree(
     }
     Ok(())
 }
+
+/// What a run left in the repository: its branch, and its worktree when it was kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LeftRun {
+    /// The run's id.
+    pub id: String,
+    /// Its branch (`factory/run/ID`), if it still exists.
+    pub branch: Option<String>,
+    /// The branch's commit.
+    pub commit: Option<String>,
+    /// Whether the run committed on its branch (else the branch is still at its base).
+    pub committed: bool,
+    /// Whether that commit is on the default branch (the work landed).
+    pub landed: bool,
+    /// The kept worktree (a failed or forbidden run keeps it for inspection).
+    pub worktree: Option<PathBuf>,
+}
+
+/// The runs that left a branch, a worktree or a run directory, by id.
+pub fn left_runs(repo: &Repo) -> Result<Vec<LeftRun>, OrchestrateError> {
+    let git_dir = repo.git_dir().to_owned();
+    let mut runs: BTreeMap<String, LeftRun> = BTreeMap::new();
+    let entry = |runs: &mut BTreeMap<String, LeftRun>, id: &str| {
+        runs.entry(id.to_owned())
+            .or_insert_with(|| LeftRun {
+                id: id.to_owned(),
+                branch: None,
+                commit: None,
+                committed: false,
+                landed: false,
+                worktree: None,
+            })
+            .clone()
+    };
+    let default_tip = repo.default_branch_tip();
+    for (name, id) in repo
+        .references("refs/heads/factory/run/")
+        .map_err(|e| OrchestrateError::Git(e.to_string()))?
+    {
+        let run = name
+            .trim_start_matches("refs/heads/factory/run/")
+            .to_owned();
+        let mut r = entry(&mut runs, &run);
+        r.branch = Some(name.trim_start_matches("refs/heads/").to_owned());
+        r.commit = Some(id.to_string());
+        // The branch's reflog: created at the base, then one entry per commit of the run.
+        r.committed = repo
+            .git(&["reflog", "show", "--format=%H", &name], None)
+            .map_or(true, |log| log.lines().count() > 1);
+        r.landed =
+            r.committed && default_tip.is_some_and(|d| repo.is_ancestor(id, d).unwrap_or(false));
+        runs.insert(run, r);
+    }
+    let worktrees = git_dir.join("factory/worktrees");
+    if let Ok(dir) = std::fs::read_dir(&worktrees) {
+        for e in dir.flatten() {
+            let run = e.file_name().to_string_lossy().into_owned();
+            let mut r = entry(&mut runs, &run);
+            r.worktree = Some(e.path());
+            runs.insert(run, r);
+        }
+    }
+    Ok(runs.into_values().collect())
+}
+
+/// Removes what runs left that is no longer needed: kept worktrees, and run branches whose work
+/// landed on the default branch or that carry no commit of their own; with `all`, every run
+/// branch. Returns what was removed; unlanded work is kept unless `all`.
+pub fn clean_runs(repo: &Repo, all: bool) -> Result<Vec<String>, OrchestrateError> {
+    let mut done = Vec::new();
+    for run in left_runs(repo)? {
+        if let Some(dir) = &run.worktree {
+            repo.git(
+                &["worktree", "remove", "--force", &dir.to_string_lossy()],
+                None,
+            )
+            .or_else(|_| std::fs::remove_dir_all(dir).map(|_| String::new()))
+            .map_err(|e| OrchestrateError::Git(e.to_string()))?;
+            done.push(format!("removed the worktree {}", dir.display()));
+        }
+        if let Some(branch) = &run.branch {
+            let empty = !run.committed;
+            if run.landed || empty || all {
+                repo.git(&["branch", "--quiet", "-D", branch], None)
+                    .map_err(git_err)?;
+                done.push(format!(
+                    "deleted {branch} ({})",
+                    if run.landed {
+                        "landed"
+                    } else if empty {
+                        "no commit"
+                    } else {
+                        "not landed"
+                    }
+                ));
+            }
+        }
+    }
+    let _ = repo.git(&["worktree", "prune"], None);
+    Ok(done)
+}

@@ -15,7 +15,10 @@ use crate::Env;
 use crate::error::CliError;
 
 #[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub(crate) struct Args {
+    #[command(subcommand)]
+    action: Option<Action>,
     /// A file holding one task (repeat for several).
     #[arg(long = "task", value_name = "FILE")]
     tasks: Vec<PathBuf>,
@@ -24,8 +27,8 @@ pub(crate) struct Args {
     prompts: Vec<String>,
     /// The runner: a `[runner.NAME]` of .factory/runners.toml, or a preset (claude-code, codex,
     /// aider, gemini).
-    #[arg(long, value_name = "NAME")]
-    runner: String,
+    #[arg(long, value_name = "NAME", required = true)]
+    runner: Option<String>,
     /// The revision the agents start from.
     #[arg(long, value_name = "REV", default_value = "HEAD")]
     base: String,
@@ -46,6 +49,18 @@ pub(crate) struct Args {
     format: Format_,
 }
 
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum Action {
+    /// List what runs left: their branches (landed or not) and kept worktrees.
+    List,
+    /// Remove kept worktrees, and run branches that landed or carry no commit.
+    Clean {
+        /// Also delete run branches whose work has not landed.
+        #[arg(long)]
+        all: bool,
+    },
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub(crate) enum Format_ {
     /// For people.
@@ -54,7 +69,56 @@ pub(crate) enum Format_ {
     Json,
 }
 
+fn left(env: &mut Env, action: Action) -> Result<ExitCode, CliError> {
+    let repo = Repo::discover(&env.cwd)?;
+    let internal = |e: OrchestrateError| CliError::internal(e.to_string());
+    match action {
+        Action::List => {
+            let runs = orchestrate::left_runs(&repo).map_err(internal)?;
+            if runs.is_empty() {
+                env.ui.outln("no runs left anything")?;
+            }
+            for r in runs {
+                let branch = match (&r.branch, &r.commit) {
+                    (Some(b), Some(c)) => format!(
+                        "{b} at {} ({})",
+                        &c[..12],
+                        if !r.committed {
+                            "no commit"
+                        } else if r.landed {
+                            "landed"
+                        } else {
+                            "not landed"
+                        }
+                    ),
+                    _ => "no branch".to_owned(),
+                };
+                let worktree = r
+                    .worktree
+                    .map(|w| format!(", worktree kept at {}", w.display()))
+                    .unwrap_or_default();
+                env.ui.outln(&format!("{}: {branch}{worktree}", r.id))?;
+            }
+        }
+        Action::Clean { all } => {
+            let done = orchestrate::clean_runs(&repo, all).map_err(internal)?;
+            if done.is_empty() {
+                env.ui.outln("nothing to clean")?;
+            }
+            for d in done {
+                env.ui.outln(&d)?;
+            }
+        }
+    }
+    env.ui.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
 pub(crate) fn run(env: &mut Env, args: Args) -> Result<ExitCode, CliError> {
+    if let Some(action) = args.action {
+        return left(env, action);
+    }
+    let runner_name = args.runner.clone().unwrap_or_default();
     let repo = Repo::discover(&env.cwd)?;
     let work = repo
         .workdir()
@@ -81,9 +145,9 @@ pub(crate) fn run(env: &mut Env, args: Args) -> Result<ExitCode, CliError> {
         Err(_) => Config::default(),
     };
     let runner = Registry::default()
-        .runner(&config, &args.runner)
+        .runner(&config, &runner_name)
         .map_err(|e| CliError::usage(e.to_string()))?;
-    let configured_timeout = config.runners.get(&args.runner).and_then(|r| r.timeout);
+    let configured_timeout = config.runners.get(&runner_name).and_then(|r| r.timeout);
     let timeout = Duration::from_secs(args.timeout.or(configured_timeout).unwrap_or(1800));
     let base = repo.resolve_commit(&args.base)?;
     let (policy, _, _) = crate::base_policy::at(&mut env.ui, &repo, base)?;
