@@ -148,7 +148,7 @@ fn the_html_report_opens_in_chromium_and_shows_the_json_figures() {
     }
     let dom = stdout(&o);
     assert!(
-        dom.contains("<h1>Compliance report</h1>"),
+        dom.contains("<h1>Compliance report: "),
         "rendered: {}",
         &dom[..dom.len().min(500)]
     );
@@ -334,4 +334,92 @@ fn a_stricter_policy_dry_run_shows_what_it_would_block() {
         "{}",
         stdout(&o)
     );
+}
+
+#[test]
+#[allow(clippy::print_stderr, reason = "a skipped browser check must say so")]
+fn a_year_of_weeks_reads_in_a_browser_without_overlapping_labels() {
+    let repo = TestRepo::new();
+    // Changes in the first and the last week of a year, and a few between: every week shows.
+    for (i, day) in [
+        "2026-01-05",
+        "2026-01-06",
+        "2026-03-02",
+        "2026-11-30",
+        "2026-12-01",
+    ]
+    .iter()
+    .enumerate()
+    {
+        repo.write(&format!("docs/{i}.md"), format!("# {i}\n"));
+        repo.git(&["add", "--all"]);
+        let date = format!("{day}T10:00:00Z");
+        let message = if i % 2 == 0 {
+            format!("Write page {i}\n\nAgent: claude-code/2.0\n")
+        } else {
+            format!("Write page {i}")
+        };
+        success(
+            repo.command("git")
+                .env("GIT_AUTHOR_DATE", &date)
+                .env("GIT_COMMITTER_DATE", &date)
+                .args(["commit", "--quiet", "-m", &message])
+                .output()
+                .unwrap(),
+            "commit",
+        );
+    }
+    let root = repo.git(&["rev-list", "--max-parents=0", "HEAD"]);
+    let j = json(&report(
+        &repo,
+        &[&format!("{}..HEAD", root.trim()), "--format", "json"],
+    ));
+    let weeks = j["weeks"].as_array().unwrap();
+    assert_eq!(weeks.len(), 48, "2026-W02 to 2026-W49, the empty weeks too");
+    assert_eq!(weeks[1]["week"], "2026-W03");
+    assert_eq!(weeks[1]["changes"], 0);
+    assert_eq!(
+        j["range"]["branch"], "main",
+        "the branch is named, not HEAD"
+    );
+    let page = repo.home().join("weeks.html");
+    let o = report(
+        &repo,
+        &[
+            &format!("{}..HEAD", root.trim()),
+            "-o",
+            &page.display().to_string(),
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(
+        html.contains("all changes") && html.contains("changes with agent commits"),
+        "the chart has a legend"
+    );
+    let Some(browser) = chromium() else {
+        eprintln!("SKIPPED the browser half: no chromium (FACTORY_REQUIRE_BROWSER makes it fail)");
+        return;
+    };
+    // Measured in the browser: no two week labels of the chart overlap, and the page needs no
+    // horizontal scrolling at 1400 px. (The probe is added to a copy; the report has no script.)
+    let probe = "<script>const r=[...document.querySelectorAll('text.week')].map(t=>t.getBoundingClientRect());let o=0;for(let i=1;i<r.length;i++){if(r[i].left<r[i-1].right)o++;}document.body.insertAdjacentHTML('beforeend','<pre id=probe>labels='+r.length+' overlaps='+o+' scroll='+(document.documentElement.scrollWidth>window.innerWidth)+'</pre>');</script>";
+    let probed = repo.home().join("probed.html");
+    std::fs::write(&probed, html.replace("</body>", &format!("{probe}</body>"))).unwrap();
+    let profile = repo.home().join("chromium-profile");
+    let o = browse(
+        &browser,
+        &probed,
+        &profile,
+        &["--window-size=1400,900", "--dump-dom"],
+    );
+    let dom = stdout(&o);
+    let line = dom
+        .split("<pre id=\"probe\">")
+        .nth(1)
+        .and_then(|s| s.split('<').next())
+        .unwrap_or_else(|| panic!("the probe ran: {}", &dom[..dom.len().min(300)]));
+    assert!(line.contains("overlaps=0"), "{line}");
+    assert!(line.contains("scroll=false"), "{line}");
+    assert!(!line.contains("labels=0"), "{line}");
 }

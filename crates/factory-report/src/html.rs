@@ -36,7 +36,8 @@ fn bars(id: &str, title: &str, desc: &str, rows: &[(String, u64)]) -> String {
     svg
 }
 
-/// Stacked columns per week: agent changes over all changes.
+/// Stacked columns per week (every week of the range, empty ones too): agent changes over all
+/// changes, with a y axis, week labels spaced so that they never overlap, and a legend.
 fn weeks_chart(report: &Report) -> String {
     let n = report.weeks.len().max(1);
     let max = report
@@ -46,38 +47,51 @@ fn weeks_chart(report: &Report) -> String {
         .max()
         .unwrap_or(0)
         .max(1);
-    let col = (600 / n).clamp(4, 48);
-    let width = 40 + col * n;
+    let col = (640 / n).clamp(4, 48);
+    let left = 40;
+    let width = (left + col * n + 20).max(480);
+    // A label is about 60 px wide at 12 px: one every `step` columns.
+    let step = 72usize.div_ceil(col).max(1);
     let mut svg = format!(
-        "<svg role=\"img\" aria-labelledby=\"share-t share-d\" viewBox=\"0 0 {width} 230\" width=\"{width}\" height=\"230\"><title id=\"share-t\">Agent share of changes per week</title><desc id=\"share-d\">For each ISO week, the changes landed (full column) and those with agent commits (dark part); {}% of all changes had agent commits.</desc>",
+        "<svg role=\"img\" aria-labelledby=\"share-t share-d\" viewBox=\"0 0 {width} 270\" width=\"{width}\" height=\"270\"><title id=\"share-t\">Agent share of changes per week</title><desc id=\"share-d\">For each ISO week, the changes landed (full column, grey) and those with agent commits (blue); {}% of all changes had agent commits.</desc>",
         report.metrics.agent_share_percent
     );
+    // The y axis: 0 and the maximum.
+    svg.push_str(&format!(
+        "<line x1=\"{left}\" y1=\"20\" x2=\"{left}\" y2=\"200\" class=\"axis\"/><line x1=\"{left}\" y1=\"200\" x2=\"{}\" y2=\"200\" class=\"axis\"/><text x=\"{}\" y=\"24\" text-anchor=\"end\" class=\"value\">{max}</text><text x=\"{}\" y=\"204\" text-anchor=\"end\" class=\"value\">0</text>",
+        left + col * n,
+        left - 4,
+        left - 4
+    ));
     for (i, w) in report.weeks.iter().enumerate() {
-        let x = 30 + i * col;
+        let x = left + 1 + i * col;
         let total_h = (w.changes as f64 / max as f64 * 180.0).round() as usize;
         let agent_h = (w.agent_changes as f64 / max as f64 * 180.0).round() as usize;
         svg.push_str(&format!(
             "<rect x=\"{x}\" y=\"{}\" width=\"{}\" height=\"{total_h}\" class=\"bar b3\"><title>{}: {} changes</title></rect><rect x=\"{x}\" y=\"{}\" width=\"{}\" height=\"{agent_h}\" class=\"bar b0\"><title>{}: {} with agent commits</title></rect>",
             200 - total_h,
-            col.saturating_sub(2),
+            col.saturating_sub(2).max(1),
             esc(&w.week),
             w.changes,
             200 - agent_h,
-            col.saturating_sub(2),
+            col.saturating_sub(2).max(1),
             esc(&w.week),
             w.agent_changes
         ));
+        if i % step == 0 {
+            svg.push_str(&format!(
+                "<text x=\"{x}\" y=\"218\" class=\"label week\">{}</text>",
+                esc(&w.week)
+            ));
+        }
     }
-    if let (Some(first), Some(last)) = (report.weeks.first(), report.weeks.last())
-        && report.weeks.len() > 1
-    {
-        svg.push_str(&format!(
-            "<text x=\"30\" y=\"220\" class=\"label\">{}</text><text x=\"{}\" y=\"220\" text-anchor=\"end\" class=\"label\">{}</text>",
-            esc(&first.week),
-            width - 10,
-            esc(&last.week)
-        ));
-    }
+    // The legend.
+    svg.push_str(&format!(
+        "<rect x=\"{left}\" y=\"240\" width=\"12\" height=\"12\" class=\"b3\"/><text x=\"{}\" y=\"251\" class=\"label\">all changes</text><rect x=\"{}\" y=\"240\" width=\"12\" height=\"12\" class=\"b0\"/><text x=\"{}\" y=\"251\" class=\"label\">changes with agent commits</text>",
+        left + 16,
+        left + 120,
+        left + 136
+    ));
     svg.push_str("</svg>");
     svg
 }
@@ -105,6 +119,24 @@ fn table(head: &[&str], rows: Vec<Vec<String>>) -> String {
     t
 }
 
+/// Who signed a hard-stop change off, what overrode it, or what it lacks.
+pub(crate) fn signoff(x: &crate::HardStop) -> String {
+    if !x.overridden_by.is_empty() {
+        return format!("override by {}", x.overridden_by.join("; "));
+    }
+    if !x.missing.is_empty() {
+        return format!("missing: {}", x.missing.join("; "));
+    }
+    if x.signed_by.is_empty() {
+        return "—".to_owned();
+    }
+    x.signed_by
+        .iter()
+        .map(|(role, p)| format!("{role}: {}", p.join(", ")))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 fn link(commit: &str) -> String {
     format!(
         "<a href=\"#c-{commit}\"><code>{}</code></a>",
@@ -119,7 +151,8 @@ h1{font-size:1.7rem;margin-bottom:.2rem}h2{margin-top:2.2rem;border-bottom:1px s
 .kpi{border:1px solid #d0d7de;border-radius:8px;padding:.6rem .9rem;min-width:9rem}.kpi b{display:block;font-size:1.5rem}
 table{border-collapse:collapse;width:100%;margin:.6rem 0}th,td{border-bottom:1px solid #eaeef2;padding:.3rem .5rem;text-align:left;vertical-align:top}
 th{background:#f6f8fa}code{font-size:.9em}.bad{color:#b42318}.ok{color:#1a7f37}
-svg .label{font-size:12px;fill:#1b1f24}svg .value{font-size:12px;fill:#57606a}
+svg .label{font-size:12px;fill:#1b1f24}svg .value{font-size:12px;fill:#57606a}svg .axis{stroke:#8c959f;stroke-width:1}
+td{overflow-wrap:anywhere}details>summary{cursor:pointer;margin:.6rem 0}
 .b0{fill:#0969da}.b1{fill:#8250df}.b2{fill:#bf3989}.b3{fill:#afb8c1}
 @media print{body{margin:0;max-width:none;font-size:11pt}a{color:inherit;text-decoration:none}h2{break-after:avoid}table,svg{break-inside:avoid}}
 ";
@@ -133,12 +166,19 @@ pub(crate) fn render(r: &Report) -> String {
         short_id(&r.range.tip)
     ));
     h.push_str(&format!(
-        "<header><h1>Compliance report</h1><p class=\"sub\">{} · <code>{}..{}</code>{}{}</p></header><main>",
+        "<header><h1>Compliance report: {}</h1><p class=\"sub\">branch {} · <code>{}..{}</code>{}{} · policy {} · generated {}</p></header><main>",
+        esc(&r.range.repository),
         esc(&r.range.branch),
         short_id(&r.range.base),
         short_id(&r.range.tip),
         r.range.since.as_deref().map(|s| format!(" · since {}", esc(s))).unwrap_or_default(),
         r.range.until.as_deref().map(|s| format!(" · until {}", esc(s))).unwrap_or_default(),
+        if r.range.policy == "none" {
+            "embedded default".to_owned()
+        } else {
+            format!("<code>{}</code>", short_id(&r.range.policy))
+        },
+        esc(&r.range.generated),
     ));
     let t = &r.totals;
     h.push_str(
@@ -235,6 +275,7 @@ pub(crate) fn render(r: &Report) -> String {
 
     h.push_str("<section aria-labelledby=\"share\"><h2 id=\"share\">Agent share over time</h2>");
     h.push_str(&weeks_chart(r));
+    h.push_str("<details><summary>The figures per week</summary>");
     h.push_str(&table(
         &["week", "changes", "with agent commits"],
         r.weeks
@@ -248,7 +289,7 @@ pub(crate) fn render(r: &Report) -> String {
             })
             .collect(),
     ));
-    h.push_str("</section>");
+    h.push_str("</details></section>");
 
     // Approvals.
     let a = &r.approvals;
@@ -300,12 +341,7 @@ pub(crate) fn render(r: &Report) -> String {
                     link(&x.commit),
                     esc(&x.summary),
                     esc(&x.decision),
-                    esc(&x
-                        .signed_by
-                        .iter()
-                        .map(|(role, p)| format!("{role}: {}", p.join(", ")))
-                        .collect::<Vec<_>>()
-                        .join("; ")),
+                    esc(&signoff(x)),
                 ]
             })
             .collect(),
@@ -427,7 +463,12 @@ pub(crate) fn render(r: &Report) -> String {
         h.push_str("</section>");
     }
 
-    h.push_str("<section aria-labelledby=\"commits\"><h2 id=\"commits\">Commits</h2><table><thead><tr><th scope=\"col\">commit</th><th scope=\"col\">subject</th><th scope=\"col\">origin</th><th scope=\"col\">tier</th><th scope=\"col\">signature</th><th scope=\"col\">transcript</th><th scope=\"col\">evidence</th></tr></thead><tbody>");
+    h.push_str(&format!(
+        "<section aria-labelledby=\"commits\"><h2 id=\"commits\">Commits</h2><details{}><summary>{} commit(s)</summary>",
+        if r.commits.len() <= 20 { " open" } else { "" },
+        r.commits.len()
+    ));
+    h.push_str("<table><thead><tr><th scope=\"col\">commit</th><th scope=\"col\">subject</th><th scope=\"col\">origin</th><th scope=\"col\">tier</th><th scope=\"col\">signature</th><th scope=\"col\">transcript</th><th scope=\"col\">evidence</th></tr></thead><tbody>");
     for c in &r.commits {
         h.push_str(&format!(
             "<tr id=\"c-{}\"><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
@@ -448,7 +489,7 @@ pub(crate) fn render(r: &Report) -> String {
                 .join("<br>")
         ));
     }
-    h.push_str("</tbody></table></section>");
+    h.push_str("</tbody></table></details></section>");
     h.push_str("</main><footer><p class=\"sub\">Generated by factory from the repository's history, policy, signatures and notes. Schema of the figures: factory.report/v1 (<code>factory report --format json</code>).</p></footer></body></html>\n");
     h
 }

@@ -172,6 +172,13 @@ pub struct RangeInfo {
     pub since: Option<String>,
     /// The last day, when given.
     pub until: Option<String>,
+    /// The repository's name (its directory).
+    pub repository: String,
+    /// When the report was made (RFC 3339 UTC).
+    pub generated: String,
+    /// The policy governing the tip: the blob id of its `.factory/policy.toml`, or `none` for
+    /// the embedded default.
+    pub policy: String,
 }
 
 /// Counts over the range.
@@ -243,10 +250,14 @@ pub struct HardStop {
     pub commit: String,
     /// Its subject.
     pub summary: String,
-    /// `pass`, `override` or `blocked`.
+    /// `pass`, `override`, `ungoverned` or `blocked`.
     pub decision: String,
     /// (role, people) met.
     pub signed_by: Vec<(String, Vec<String>)>,
+    /// The overrides it landed on (`person: reason`).
+    pub overridden_by: Vec<String>,
+    /// What it still lacks, when blocked.
+    pub missing: Vec<String>,
 }
 
 /// Something the audit found wrong.
@@ -367,6 +378,31 @@ fn week_of(secs: i64) -> String {
     let (year, _, _) = factory_trust::civil::civil_from_days(thursday);
     let start = days_from_civil(year, 1, 1);
     format!("{year}-W{:02}", (thursday - start) / 7 + 1)
+}
+
+/// The weeks from the first to the last, the empty ones included (so that a gap shows as one).
+fn continuous_weeks(mut weeks: BTreeMap<String, (u64, u64)>) -> BTreeMap<String, (u64, u64)> {
+    let monday = |label: &str| -> Option<i64> {
+        let (year, week) = label.split_once("-W")?;
+        let (year, week): (i64, i64) = (year.parse().ok()?, week.parse().ok()?);
+        // ISO week 1 holds January 4th.
+        let jan4 = days_from_civil(year, 1, 4);
+        let weekday = (jan4 + 3).rem_euclid(7);
+        Some(jan4 - weekday + (week - 1) * 7)
+    };
+    let (Some(first), Some(last)) = (
+        weeks.keys().next().and_then(|w| monday(w)),
+        weeks.keys().next_back().and_then(|w| monday(w)),
+    ) else {
+        return weeks;
+    };
+    // At most ten years of weeks: a range is not longer than that, and a bad label is no loop.
+    let mut day = first;
+    while day < last && day - first < 3_660 {
+        weeks.entry(week_of(day * 86_400)).or_default();
+        day += 7;
+    }
+    weeks
 }
 
 fn stats(mut values: Vec<f64>) -> Stats {
@@ -625,7 +661,14 @@ fn build(
             hard_stop.push(HardStop {
                 commit: d.tip.clone(),
                 summary: summary.clone(),
-                decision: d.decision.to_owned(),
+                decision: decision::landing_verdict(d).to_owned(),
+                overridden_by: d
+                    .evaluation
+                    .overrides
+                    .iter()
+                    .map(|o| format!("{}: {}", o.person, o.reason))
+                    .collect(),
+                missing: d.evaluation.unmet.iter().map(|u| u.what.clone()).collect(),
                 signed_by: d
                     .evaluation
                     .met
@@ -822,7 +865,7 @@ fn build(
         transcripts,
         signatures,
         metrics,
-        weeks: weeks
+        weeks: continuous_weeks(weeks)
             .into_iter()
             .map(|(week, (changes, agent_changes))| Week {
                 week,
@@ -839,6 +882,15 @@ fn build(
 mod tests {
     use super::*;
     use factory_trust::civil::parse_day;
+
+    #[test]
+    fn a_gap_of_weeks_shows_as_one() {
+        let mut weeks = BTreeMap::new();
+        weeks.insert("2025-W51".to_owned(), (2, 1));
+        weeks.insert("2026-W02".to_owned(), (1, 0));
+        let all: Vec<String> = continuous_weeks(weeks).into_keys().collect();
+        assert_eq!(all, ["2025-W51", "2025-W52", "2026-W01", "2026-W02"]);
+    }
 
     #[test]
     fn iso_weeks_and_days() {

@@ -7,10 +7,17 @@ use crate::escape::escape_markdown as cell;
 pub(crate) fn render(r: &Report) -> String {
     let t = &r.totals;
     let mut m = format!(
-        "# Compliance report\n\n{} `{}..{}`\n\n",
+        "# Compliance report: {}\n\nbranch {} `{}..{}` · policy {} · generated {}\n\n",
+        cell(&r.range.repository),
         cell(&r.range.branch),
         short_id(&r.range.base),
-        short_id(&r.range.tip)
+        short_id(&r.range.tip),
+        if r.range.policy == "none" {
+            "embedded default".to_owned()
+        } else {
+            format!("`{}`", short_id(&r.range.policy))
+        },
+        cell(&r.range.generated)
     );
     m.push_str(&format!(
         "| changes | commits | agent commits | human commits | agent share | blocked today | transcript coverage | valid approvals |\n|---|---|---|---|---|---|---|---|\n| {} | {} | {} | {} | {}% | {} | {}% | {} |\n\n",
@@ -53,15 +60,11 @@ pub(crate) fn render(r: &Report) -> String {
     m.push_str("\n## Hard-stop changes\n\n");
     for h in &r.hard_stop {
         m.push_str(&format!(
-            "- `{}` {} — {}; signed by {}\n",
+            "- `{}` {} — {}; {}\n",
             short_id(&h.commit),
             cell(&h.summary),
             h.decision,
-            h.signed_by
-                .iter()
-                .map(|(r, p)| format!("{}: {}", cell(r), cell(&p.join(", "))))
-                .collect::<Vec<_>>()
-                .join("; ")
+            cell(&crate::html::signoff(h))
         ));
     }
     m.push_str(&format!("\n## Violations ({})\n\n", r.violations.len()));

@@ -112,12 +112,27 @@ pub(crate) fn run(env: &mut Env, args: Args) -> Result<ExitCode, CliError> {
         }
         None => None,
     };
+    // Name the branch, not `HEAD`.
+    let branch = match (&args.branch, repo.head_branch()) {
+        (None, Some(name)) => name.trim_start_matches("refs/heads/").to_owned(),
+        (None, None) => "HEAD (detached)".to_owned(),
+        (Some(_), _) => branch,
+    };
+    let top = repo.workdir().unwrap_or_else(|| repo.git_dir().to_owned());
     let range = RangeInfo {
         base: base.to_string(),
         tip: tip.to_string(),
         branch,
         since: args.since.clone(),
         until: args.until.clone(),
+        repository: top
+            .file_name()
+            .map(|n| n.to_string_lossy().trim_end_matches(".git").to_owned())
+            .unwrap_or_default(),
+        generated: factory_trust::civil::rfc3339(factory_gate::now()),
+        policy: repo
+            .blob_id_at(tip, ".factory/policy.toml")?
+            .map_or_else(|| "none".to_owned(), |id| id.to_string()),
     };
     let report = factory_report::generate(
         &repo,
