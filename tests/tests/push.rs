@@ -1848,3 +1848,30 @@ fn a_push_over_smart_http_is_judged_by_the_server_hook() {
     let text = w.push_main(true, "approved, over HTTP");
     assert!(text.contains("pass (gated, tier review"), "{text}");
 }
+
+#[test]
+fn pre_push_stops_a_push_that_leaves_its_approval_behind() {
+    let w = World::new();
+    success(w.factory(&["hooks", "install"]), "hooks install");
+    w.agent_commit(
+        "src/api.rs",
+        "fn routes(r: Router) -> Router { r.route(\"/orders\", get(list)) }\n",
+        "Add the orders endpoint",
+    );
+    w.attach_transcript();
+    w.approve("bob", "maintainer");
+    let before = w.server_ref("refs/heads/main");
+    // The branch alone: the server would not see the approval, so the client stops it first.
+    let o = w.push_with_hooks(&["main"]);
+    let text = stderr(&o) + &stdout(&o);
+    assert!(!o.status.success(), "{text}");
+    assert!(
+        text.contains("the push is stopped before it is sent")
+            && text.contains("needs 1 approval(s) by `maintainer` (0 counted)"),
+        "{text}"
+    );
+    assert_eq!(w.server_ref("refs/heads/main"), before);
+    // With the notes it lands.
+    let o = w.push_with_hooks(&["main", "refs/notes/factory/*:refs/notes/factory/*"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}

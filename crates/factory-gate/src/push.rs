@@ -123,19 +123,15 @@ pub struct PushContext {
 
 impl PushContext {
     /// The context of a client's push to a remote, from the remote's listing
-    /// (`git ls-remote --symref REMOTE HEAD 'refs/heads/*'`) and this clone's notes. A branch at
-    /// a commit this clone lacks is an error when the judgement needs it — the default branch
-    /// (policy, protected branches, base of new refs), or any when no other is known — and
-    /// names that branch.
-    pub fn from_remote_listing(
-        repo: &Repo,
-        listing: &str,
-        notes: Notes,
-    ) -> Result<PushContext, String> {
-        let mut ctx = PushContext {
-            notes,
-            ..PushContext::default()
-        };
+    /// (`git ls-remote --symref REMOTE HEAD 'refs/heads/*' 'refs/notes/factory/*'`): its
+    /// branches, its default branch, and its notes — what the server will read unless the push
+    /// updates them, so that a push that leaves its approval behind is stopped here as the
+    /// server would refuse it. A branch at a commit this clone lacks is an error when the
+    /// judgement needs it — the default branch (policy, protected branches, base of new refs),
+    /// or any when no other is known — and so is a notes ref this clone lacks; the error names
+    /// the ref.
+    pub fn from_remote_listing(repo: &Repo, listing: &str) -> Result<PushContext, String> {
+        let mut ctx = PushContext::default();
         let mut missing: Vec<String> = Vec::new();
         for line in listing.lines() {
             if let Some(rest) = line.strip_prefix("ref: ") {
@@ -147,6 +143,18 @@ impl PushContext {
             let Some((hex, name)) = line.split_once('\t') else {
                 continue;
             };
+            if name == factory_git::APPROVALS_REF || name == factory_git::TRANSCRIPTS_REF {
+                let id = ObjectId::from_hex(hex.as_bytes()).map_err(|_| name.to_owned())?;
+                if !repo.has_object(id) {
+                    return Err(name.to_owned());
+                }
+                if name == factory_git::APPROVALS_REF {
+                    ctx.notes.approvals = Some(id);
+                } else {
+                    ctx.notes.transcripts = Some(id);
+                }
+                continue;
+            }
             if let (Ok(id), true) = (
                 ObjectId::from_hex(hex.as_bytes()),
                 name.starts_with("refs/heads/"),

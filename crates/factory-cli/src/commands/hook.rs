@@ -17,7 +17,7 @@ pub(crate) enum Command {
     /// git runs it with the remote's name and URL as arguments and one line per ref on stdin:
     /// `<local ref> <local oid> <remote ref> <remote oid>`. The remote's branches are listed
     /// with `git ls-remote`; approvals and transcripts are read from the notes being pushed, else
-    /// from this clone's notes. Exit 0 lets the push go, 1 stops it (blocked), 2 or 3 stops it
+    /// from the remote's notes — as the server reads them. Exit 0 lets the push go, 1 stops it (blocked), 2 or 3 stops it
     /// too (bad input, error).
     PrePush {
         /// The remote's name (or its URL when pushing to a URL).
@@ -153,7 +153,14 @@ pub(crate) fn run(env: &mut Env, cmd: Command) -> Result<ExitCode, CliError> {
 fn remote_context(repo: &Repo, remote: &str) -> Result<PushContext, CliError> {
     let listing = repo
         .git(
-            &["ls-remote", "--symref", remote, "HEAD", "refs/heads/*"],
+            &[
+                "ls-remote",
+                "--symref",
+                remote,
+                "HEAD",
+                "refs/heads/*",
+                "refs/notes/factory/*",
+            ],
             None,
         )
         .map_err(|e| {
@@ -161,10 +168,14 @@ fn remote_context(repo: &Repo, remote: &str) -> Result<PushContext, CliError> {
                 "cannot list the branches of {remote}, so the push cannot be judged: {e}"
             ))
         })?;
-    let notes = Notes::current(repo).map_err(block)?;
-    PushContext::from_remote_listing(repo, &listing, notes).map_err(|name| {
+    PushContext::from_remote_listing(repo, &listing).map_err(|name| {
+        let help = if name.starts_with("refs/notes/") {
+            "factory notes sync (fetches and merges factory's notes), then push again"
+        } else {
+            "git fetch first"
+        };
         CliError::Config(miette::miette!(
-            help = "git fetch first",
+            help = help,
             "{name} on {remote} is at a commit this clone does not have: the push cannot be judged"
         ))
     })
