@@ -809,6 +809,48 @@ fn reaches_base(
     }
 }
 
+/// The statements of a notes commit by the change they name, built once per process and notes
+/// commit: a history audit judges every landing against the same approvals notes.
+type ChangeIndex = std::collections::HashMap<String, Vec<(ObjectId, Statement)>>;
+
+static CHANGE_INDEX: std::sync::Mutex<Option<(ObjectId, std::sync::Arc<ChangeIndex>)>> =
+    std::sync::Mutex::new(None);
+
+/// The statements on the approvals notes commit `approvals` that name `change`, with the
+/// commit each is on. Malformed lines are skipped here (the tip's own note reports them).
+fn statements_of_change(
+    repo: &Repo,
+    approvals: ObjectId,
+    change: &str,
+) -> Result<Vec<(ObjectId, Statement)>, GateError> {
+    let cached = CHANGE_INDEX.lock().ok().and_then(|g| {
+        g.as_ref()
+            .filter(|(id, _)| *id == approvals)
+            .map(|(_, i)| i.clone())
+    });
+    let index = match cached {
+        Some(index) => index,
+        None => {
+            let mut index = ChangeIndex::new();
+            for (annotated, bytes) in repo.notes_containing(approvals, b"\"change\"")? {
+                let (good, _) = approval::parse_note_lenient(&String::from_utf8_lossy(&bytes));
+                for st in good.into_iter().filter(|s| !s.change.is_empty()) {
+                    index
+                        .entry(st.change.clone())
+                        .or_default()
+                        .push((annotated, st));
+                }
+            }
+            let index = std::sync::Arc::new(index);
+            if let Ok(mut g) = CHANGE_INDEX.lock() {
+                *g = Some((approvals, index.clone()));
+            }
+            index
+        }
+    };
+    Ok(index.get(change).cloned().unwrap_or_default())
+}
+
 /// What the other commits of a change say of it: the agents that made it and everyone who
 /// claimed it (requesters, authors, committers).
 #[derive(Debug, Default)]
@@ -901,25 +943,19 @@ fn judge(
         facts.iter().map(|f| f.commit.as_str()).collect();
     let mut sources: Vec<(ObjectId, ObjectId)> = Vec::new();
     if let Some(approvals) = notes.approvals {
-        for (annotated, bytes) in repo
-            .notes_containing(approvals, change.as_bytes())
-            .map_err(git)?
-        {
+        for (annotated, st) in statements_of_change(repo, approvals, &change)? {
             if annotated == tip {
                 continue;
             }
-            let (good, _) = approval::parse_note_lenient(&String::from_utf8_lossy(&bytes));
-            for st in good.into_iter().filter(|s| s.change == change) {
-                // The same change made elsewhere (before a rebase or a squash): its commits'
-                // origin and claims go with it.
-                if !in_range.contains(annotated.to_string().as_str())
-                    && let Ok(b) = ObjectId::from_hex(st.base.as_bytes())
-                    && !sources.contains(&(b, annotated))
-                {
-                    sources.push((b, annotated));
-                }
-                statements.push(st);
+            // The same change made elsewhere (before a rebase or a squash): its commits'
+            // origin and claims go with it.
+            if !in_range.contains(annotated.to_string().as_str())
+                && let Ok(b) = ObjectId::from_hex(st.base.as_bytes())
+                && !sources.contains(&(b, annotated))
+            {
+                sources.push((b, annotated));
             }
+            statements.push(st);
         }
     }
     let provenance = provenance(repo, policy, keyring, &sources)?;
