@@ -140,7 +140,8 @@ fn bad_input_is_refused_and_nothing_is_written() {
     );
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        stderr(&out).contains("broken.jsonl:2: not JSON"),
+        stderr(&out).contains("broken.jsonl: no message text found")
+            && stderr(&out).contains("1 damaged line(s) skipped"),
         "{}",
         stderr(&out)
     );

@@ -23,11 +23,13 @@ pub enum Format {
     SpecStory,
     /// Cursor "Export chat" markdown.
     Cursor,
+    /// Qwen Code session JSONL (Gemini-style `parts` in Claude-style lines).
+    QwenCode,
 }
 
 impl Format {
     /// Every format with its name (as `--format` takes it).
-    pub const ALL: [(Format, &'static str); 9] = [
+    pub const ALL: [(Format, &'static str); 10] = [
         (Format::ClaudeCode, "claude-code"),
         (Format::Codex, "codex"),
         (Format::GeminiJsonl, "gemini"),
@@ -37,6 +39,7 @@ impl Format {
         (Format::Aider, "aider"),
         (Format::SpecStory, "specstory"),
         (Format::Cursor, "cursor"),
+        (Format::QwenCode, "qwen-code"),
     ];
 
     /// The format's name.
@@ -67,25 +70,20 @@ impl Format {
                     return Some(Format::CopilotJson);
                 }
             }
-            let first = trimmed.lines().next().unwrap_or("");
-            let Ok(serde_json::Value::Object(line)) =
-                serde_json::from_str::<serde_json::Value>(first)
-            else {
-                return None;
-            };
-            let has = |k: &str| line.contains_key(k);
-            let kind = line.get("type").and_then(|t| t.as_str()).unwrap_or("");
-            if has("payload") && has("timestamp") {
-                return Some(Format::Codex);
-            }
-            if has("data") && kind.contains('.') {
-                return Some(Format::CopilotJsonl);
-            }
-            if has("projectHash") || (has("sessionId") && has("startTime")) {
-                return Some(Format::GeminiJsonl);
-            }
-            if kind == "summary" || has("parentUuid") || has("leafUuid") {
-                return Some(Format::ClaudeCode);
+            // JSON lines: the first line that says which agent wrote it (sessions often open
+            // with bookkeeping lines — snapshots, modes, titles — of no format's own).
+            for line in trimmed.lines().take(500) {
+                // The first object of the line: a torn line may hold two.
+                let Some(Ok(serde_json::Value::Object(line))) =
+                    serde_json::Deserializer::from_str(line)
+                        .into_iter::<serde_json::Value>()
+                        .next()
+                else {
+                    continue;
+                };
+                if let Some(format) = Format::of_line(&line) {
+                    return Some(format);
+                }
             }
             return None;
         }
@@ -97,6 +95,43 @@ impl Format {
         }
         if text.contains("**User**") && text.contains("**Cursor**") {
             return Some(Format::Cursor);
+        }
+        None
+    }
+}
+
+impl Format {
+    /// The format one JSON line belongs to, if it tells.
+    fn of_line(line: &serde_json::Map<String, serde_json::Value>) -> Option<Format> {
+        let has = |k: &str| line.contains_key(k);
+        let kind = line.get("type").and_then(|t| t.as_str()).unwrap_or("");
+        if has("payload") && has("timestamp") {
+            return Some(Format::Codex);
+        }
+        if has("data") && kind.contains('.') {
+            return Some(Format::CopilotJsonl);
+        }
+        if has("projectHash") || (has("sessionId") && has("startTime")) {
+            return Some(Format::GeminiJsonl);
+        }
+        let message = line.get("message").and_then(|m| m.as_object());
+        if matches!(kind, "user" | "assistant" | "tool_result" | "system")
+            && (has("parentUuid") || has("sessionId") || has("uuid"))
+        {
+            // Qwen Code keeps Gemini's `parts`; Claude Code has `content`.
+            if message.is_some_and(|m| m.contains_key("parts")) {
+                return Some(Format::QwenCode);
+            }
+            if message.is_some_and(|m| m.contains_key("content")) {
+                return Some(Format::ClaudeCode);
+            }
+        }
+        let claude_only = matches!(
+            kind,
+            "file-history-snapshot" | "queue-operation" | "progress" | "custom-title" | "ai-title"
+        );
+        if claude_only || (kind == "summary" && has("leafUuid")) {
+            return Some(Format::ClaudeCode);
         }
         None
     }

@@ -106,6 +106,9 @@ pub struct Message {
     /// Part of a sub-agent's side conversation.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub sidechain: bool,
+    /// For a sub-agent's turn: the id of the tool call that started the sub-agent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_tool: Option<String>,
 }
 
 impl Message {
@@ -120,6 +123,7 @@ impl Message {
             edits: Vec::new(),
             model: None,
             sidechain: false,
+            parent_tool: None,
         }
     }
 }
@@ -185,6 +189,14 @@ pub struct Source {
     /// The file's name (without directories).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file: Option<String>,
+    /// Lines of the file that could not be read (damaged) and were skipped; an auditor sees
+    /// that the transcript is not whole.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub skipped_lines: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Cuts `text` to at most `max` bytes on a character boundary, marking the cut.
@@ -222,6 +234,7 @@ impl Transcript {
                 format: format.to_owned(),
                 importer_version,
                 file: None,
+                skipped_lines: 0,
             },
             redactions: BTreeMap::new(),
             digest: String::new(),

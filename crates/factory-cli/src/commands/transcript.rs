@@ -140,6 +140,13 @@ fn attach(
             t.tool_call_count(),
             t.edit_count(),
         ))?;
+        if t.source.skipped_lines > 0 {
+            env.ui.err(&format!(
+                "factory: warning: {} damaged line(s) of {} could not be read and were skipped (the note records it)\n",
+                t.source.skipped_lines,
+                t.source.file.as_deref().unwrap_or("the file")
+            ));
+        }
     }
     if !changed {
         env.ui.outln("(already attached: the note is unchanged)")?;

@@ -3,11 +3,11 @@
 //! `tool_result`, `image`); `summary` lines carry a title; sub-agent lines are `isSidechain`;
 //! `toolUseResult` holds the structured patch of an edit.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde_json::Value;
 
-use super::{Imported, add_tokens, json_lines, output_summary, s, text_of};
+use super::{Failure, Imported, add_tokens, json_lines, output_summary, s, text_of};
 use crate::schema::{Edit, Message, Role, ToolCall, Transcript, Usage};
 
 const VERSION: u32 = 1;
@@ -70,151 +70,234 @@ fn patch_from_hunks(hunks: &[Value]) -> String {
 
 pub(crate) fn import(text: &str) -> Imported {
     let mut t = Transcript::new("claude-code", "claude-code", VERSION);
-    let mut usage = Usage::default();
-    let mut has_usage = false;
-    // tool_use id → (message index, tool call index, edit index if it edits a file)
-    let mut calls: HashMap<String, (usize, usize, Option<usize>)> = HashMap::new();
-    for (line_no, v) in json_lines(text)? {
-        let kind = s(&v, "type").unwrap_or("");
-        if kind == "summary" {
-            if t.title.is_none() {
-                t.title = s(&v, "summary").map(str::to_owned);
+    let lines = json_lines(text);
+    t.source.skipped_lines = lines.skipped.len() as u64;
+    let mut st = State::default();
+    let mut title: Option<(Option<String>, String)> = None;
+    let mut uuids: HashSet<String> = HashSet::new();
+    for (line_no, v) in lines.values {
+        if let Some(u) = s(&v, "uuid") {
+            uuids.insert(u.to_owned());
+        }
+        match s(&v, "type").unwrap_or("") {
+            // A title: a summary names the conversation leaf it summarises; titles the agent
+            // or the user gave win.
+            "summary" => {
+                if title.is_none()
+                    && let Some(text) = s(&v, "summary")
+                {
+                    title = Some((s(&v, "leafUuid").map(str::to_owned), text.to_owned()));
+                }
             }
-            continue;
-        }
-        if kind != "user" && kind != "assistant" {
-            continue;
-        }
-        if t.session_id.is_empty() {
-            t.session_id = s(&v, "sessionId").unwrap_or("").to_owned();
-        }
-        if t.agent.version.is_none() {
-            t.agent.version = s(&v, "version").map(str::to_owned);
-        }
-        if t.cwd.is_none() {
-            t.cwd = s(&v, "cwd").map(str::to_owned);
-        }
-        if t.branch.is_none() {
-            t.branch = s(&v, "gitBranch")
-                .filter(|b| !b.is_empty())
-                .map(str::to_owned);
-        }
-        let Some(message) = v.get("message") else {
-            return Err((Some(line_no), format!("a `{kind}` line without `message`")));
-        };
-        let role = if kind == "assistant" {
-            Role::Assistant
-        } else if v.get("isMeta").and_then(Value::as_bool) == Some(true) {
-            Role::System
-        } else {
-            Role::User
-        };
-        let mut m = Message::new(role, "");
-        m.timestamp = s(&v, "timestamp").map(str::to_owned);
-        m.sidechain = v.get("isSidechain").and_then(Value::as_bool) == Some(true);
-        m.model = s(message, "model").map(str::to_owned);
-        if let Some(model) = &m.model {
-            t.note_model(model);
-        }
-        if let Some(u) = message.get("usage") {
-            has_usage = true;
-            add_tokens(&mut usage.input_tokens, u, "input_tokens");
-            add_tokens(&mut usage.output_tokens, u, "output_tokens");
-            add_tokens(&mut usage.cache_read_tokens, u, "cache_read_input_tokens");
-            add_tokens(
-                &mut usage.cache_write_tokens,
-                u,
-                "cache_creation_input_tokens",
-            );
-        }
-        let content = message.get("content").unwrap_or(&Value::Null);
-        let mut texts = Vec::new();
-        let mut only_results = matches!(content, Value::Array(a) if !a.is_empty());
-        match content {
-            Value::Array(blocks) => {
-                for b in blocks {
-                    match s(b, "type").unwrap_or("") {
-                        "tool_result" => {
-                            let id = s(b, "tool_use_id").unwrap_or("");
-                            if let Some(&(mi, ci, ei)) = calls.get(id) {
-                                // The tool_use may be in this very line: `m`, not pushed yet.
-                                let msg = t.messages.get_mut(mi).unwrap_or(&mut m);
-                                let call = &mut msg.tool_calls[ci];
-                                call.output =
-                                    Some(output_summary(b.get("content").unwrap_or(&Value::Null)));
-                                call.is_error =
-                                    b.get("is_error").and_then(Value::as_bool) == Some(true);
-                                let hunks = v
-                                    .get("toolUseResult")
-                                    .and_then(|r| r.get("structuredPatch"))
-                                    .and_then(Value::as_array)
-                                    .filter(|h| !h.is_empty());
-                                if let (Some(ei), Some(hunks)) = (ei, hunks) {
-                                    msg.edits[ei].patch = Some(patch_from_hunks(hunks));
-                                }
-                            }
-                        }
-                        "text" => {
-                            only_results = false;
-                            texts.push(s(b, "text").unwrap_or("").to_owned());
-                        }
-                        "thinking" => {
-                            only_results = false;
-                            let th = s(b, "thinking").unwrap_or("");
-                            m.thinking = Some(match m.thinking.take() {
-                                Some(prev) => format!("{prev}\n{th}"),
-                                None => th.to_owned(),
-                            });
-                        }
-                        "tool_use" => {
-                            only_results = false;
-                            let name = s(b, "name").unwrap_or("").to_owned();
-                            let input = b.get("input").cloned().unwrap_or(Value::Null);
-                            let edit = EDIT_TOOLS.contains(&name.as_str()).then(|| {
-                                let path = s(&input, "file_path")
-                                    .or_else(|| s(&input, "notebook_path"))
-                                    .unwrap_or("")
-                                    .to_owned();
-                                m.edits.push(Edit {
-                                    path,
-                                    patch: patch_from_input(&name, &input),
-                                });
-                                m.edits.len() - 1
-                            });
-                            let id = s(b, "id").map(str::to_owned);
-                            if let Some(id) = &id {
-                                calls.insert(
-                                    id.clone(),
-                                    (t.messages.len(), m.tool_calls.len(), edit),
-                                );
-                            }
-                            m.tool_calls.push(ToolCall {
-                                id,
-                                name,
-                                input,
-                                output: None,
-                                is_error: false,
-                            });
-                        }
-                        "image" => {
-                            only_results = false;
-                            texts.push("[image]".to_owned());
-                        }
-                        _ => only_results = false,
+            "custom-title" | "ai-title" => {
+                if let Some(text) = s(&v, "customTitle")
+                    .or_else(|| s(&v, "aiTitle"))
+                    .or_else(|| s(&v, "title"))
+                {
+                    title = Some((None, text.to_owned()));
+                }
+            }
+            // A prompt typed while the agent worked, queued for its next turn.
+            "queue-operation" => {
+                if s(&v, "operation") == Some("enqueue")
+                    && let Some(content) = v.get("content")
+                {
+                    let text = text_of(content);
+                    if !text.trim().is_empty() {
+                        let mut m = Message::new(Role::User, text);
+                        m.timestamp = s(&v, "timestamp").map(str::to_owned);
+                        t.messages.push(m);
                     }
                 }
             }
-            other => texts.push(text_of(other)),
+            // A sub-agent's turn, nested under the Task call that started it.
+            "progress" => {
+                let data = v.get("data").unwrap_or(&Value::Null);
+                if s(data, "type") == Some("agent_progress")
+                    && let Some(inner) = data.get("message")
+                {
+                    let parent = s(&v, "parentToolUseID").map(str::to_owned);
+                    turn(&mut t, &mut st, inner, line_no, parent)?;
+                }
+            }
+            "user" | "assistant" => turn(&mut t, &mut st, &v, line_no, None)?,
+            // Snapshots, modes, links and other bookkeeping: not the conversation.
+            _ => {}
         }
-        if only_results {
-            // A user line that only returns tool results is folded into the calls above.
-            continue;
-        }
-        m.text = texts.join("\n");
-        t.messages.push(m);
     }
-    if has_usage {
-        t.usage = Some(usage);
+    t.title = title
+        .filter(|(leaf, _)| leaf.as_ref().is_none_or(|l| uuids.contains(l)))
+        .map(|(_, text)| text);
+    if st.has_usage {
+        t.usage = Some(st.usage);
     }
     Ok(t)
+}
+
+/// What the lines of one session share while they are read.
+#[derive(Default)]
+struct State {
+    usage: Usage,
+    has_usage: bool,
+    /// Replies whose usage is counted: every content block of one reply repeats it.
+    counted: HashSet<String>,
+    /// tool_use id → (message index, tool call index, edit index if it edits a file)
+    calls: HashMap<String, (usize, usize, Option<usize>)>,
+}
+
+/// One `user` or `assistant` line (of the session, or of a sub-agent under `parent`).
+fn turn(
+    t: &mut Transcript,
+    st: &mut State,
+    v: &Value,
+    line_no: usize,
+    parent: Option<String>,
+) -> Result<(), Failure> {
+    let kind = s(v, "type").unwrap_or("");
+    if kind != "user" && kind != "assistant" {
+        return Ok(());
+    }
+    if t.session_id.is_empty() {
+        t.session_id = s(v, "sessionId").unwrap_or("").to_owned();
+    }
+    if t.agent.version.is_none() {
+        t.agent.version = s(v, "version").map(str::to_owned);
+    }
+    if t.cwd.is_none() {
+        t.cwd = s(v, "cwd").map(str::to_owned);
+    }
+    if t.branch.is_none() {
+        t.branch = s(v, "gitBranch")
+            .filter(|b| !b.is_empty())
+            .map(str::to_owned);
+    }
+    // A damaged turn (no message) is skipped and counted, never the whole file.
+    let Some(message) = v.get("message") else {
+        let _ = line_no;
+        t.source.skipped_lines += 1;
+        return Ok(());
+    };
+    // Context the agent injected (instructions, a compaction summary) is not the user's.
+    let injected = ["isMeta", "isCompactSummary", "isVisibleInTranscriptOnly"]
+        .iter()
+        .any(|k| v.get(*k).and_then(Value::as_bool) == Some(true));
+    let role = if kind == "assistant" {
+        Role::Assistant
+    } else if injected {
+        Role::System
+    } else {
+        Role::User
+    };
+    let mut m = Message::new(role, "");
+    m.timestamp = s(v, "timestamp").map(str::to_owned);
+    m.sidechain = parent.is_some() || v.get("isSidechain").and_then(Value::as_bool) == Some(true);
+    m.parent_tool = parent;
+    // `<synthetic>` marks messages the program made up (an interruption notice): no model.
+    m.model = s(message, "model")
+        .filter(|m| !m.starts_with('<'))
+        .map(str::to_owned);
+    if let Some(model) = &m.model {
+        t.note_model(model);
+    }
+    // Usage once per reply: each content block of a streamed reply repeats it.
+    let fresh = match s(message, "id") {
+        Some(id) => st.counted.insert(id.to_owned()),
+        None => true,
+    };
+    if let Some(u) = message.get("usage").filter(|_| fresh) {
+        st.has_usage = true;
+        let usage = &mut st.usage;
+        add_tokens(&mut usage.input_tokens, u, "input_tokens");
+        add_tokens(&mut usage.output_tokens, u, "output_tokens");
+        add_tokens(&mut usage.cache_read_tokens, u, "cache_read_input_tokens");
+        add_tokens(
+            &mut usage.cache_write_tokens,
+            u,
+            "cache_creation_input_tokens",
+        );
+    }
+    let content = message.get("content").unwrap_or(&Value::Null);
+    let mut texts = Vec::new();
+    let mut only_results = matches!(content, Value::Array(a) if !a.is_empty());
+    match content {
+        Value::Array(blocks) => {
+            for b in blocks {
+                match s(b, "type").unwrap_or("") {
+                    "tool_result" => {
+                        let id = s(b, "tool_use_id").unwrap_or("");
+                        if let Some(&(mi, ci, ei)) = st.calls.get(id) {
+                            // The tool_use may be in this very line: `m`, not pushed yet.
+                            let msg = t.messages.get_mut(mi).unwrap_or(&mut m);
+                            let call = &mut msg.tool_calls[ci];
+                            call.output =
+                                Some(output_summary(b.get("content").unwrap_or(&Value::Null)));
+                            call.is_error =
+                                b.get("is_error").and_then(Value::as_bool) == Some(true);
+                            let hunks = v
+                                .get("toolUseResult")
+                                .and_then(|r| r.get("structuredPatch"))
+                                .and_then(Value::as_array)
+                                .filter(|h| !h.is_empty());
+                            if let (Some(ei), Some(hunks)) = (ei, hunks) {
+                                msg.edits[ei].patch = Some(patch_from_hunks(hunks));
+                            }
+                        }
+                    }
+                    "text" => {
+                        only_results = false;
+                        texts.push(s(b, "text").unwrap_or("").to_owned());
+                    }
+                    "thinking" => {
+                        only_results = false;
+                        let th = s(b, "thinking").unwrap_or("");
+                        m.thinking = Some(match m.thinking.take() {
+                            Some(prev) => format!("{prev}\n{th}"),
+                            None => th.to_owned(),
+                        });
+                    }
+                    "tool_use" => {
+                        only_results = false;
+                        let name = s(b, "name").unwrap_or("").to_owned();
+                        let input = b.get("input").cloned().unwrap_or(Value::Null);
+                        let edit = EDIT_TOOLS.contains(&name.as_str()).then(|| {
+                            let path = s(&input, "file_path")
+                                .or_else(|| s(&input, "notebook_path"))
+                                .unwrap_or("")
+                                .to_owned();
+                            m.edits.push(Edit {
+                                path,
+                                patch: patch_from_input(&name, &input),
+                            });
+                            m.edits.len() - 1
+                        });
+                        let id = s(b, "id").map(str::to_owned);
+                        if let Some(id) = &id {
+                            st.calls
+                                .insert(id.clone(), (t.messages.len(), m.tool_calls.len(), edit));
+                        }
+                        m.tool_calls.push(ToolCall {
+                            id,
+                            name,
+                            input,
+                            output: None,
+                            is_error: false,
+                        });
+                    }
+                    "image" => {
+                        only_results = false;
+                        texts.push("[image]".to_owned());
+                    }
+                    _ => only_results = false,
+                }
+            }
+        }
+        other => texts.push(text_of(other)),
+    }
+    if only_results {
+        // A user line that only returns tool results is folded into the calls above.
+        return Ok(());
+    }
+    m.text = texts.join("\n");
+    t.messages.push(m);
+    Ok(())
 }

@@ -37,10 +37,12 @@ pub(crate) fn patch_edits(text: &str) -> Vec<Edit> {
 
 pub(crate) fn import(text: &str) -> Imported {
     let mut t = Transcript::new("codex", "codex", VERSION);
+    let lines = json_lines(text);
+    t.source.skipped_lines = lines.skipped.len() as u64;
     let mut usage: Option<Usage> = None;
     let mut model: Option<String> = None;
     let mut calls: HashMap<String, usize> = HashMap::new();
-    for (line_no, v) in json_lines(text)? {
+    for (line_no, v) in lines.values {
         let stamp = s(&v, "timestamp").map(str::to_owned);
         let p = v.get("payload").unwrap_or(&Value::Null);
         match s(&v, "type").unwrap_or("") {

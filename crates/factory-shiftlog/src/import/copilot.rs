@@ -32,9 +32,11 @@ fn edit_of(name: &str, args: &Value) -> Option<Edit> {
 
 pub(crate) fn import_jsonl(text: &str) -> Imported {
     let mut t = Transcript::new("copilot-cli", "copilot", VERSION);
+    let lines = json_lines(text);
+    t.source.skipped_lines = lines.skipped.len() as u64;
     let mut model: Option<String> = None;
     let mut calls: HashMap<String, (usize, usize)> = HashMap::new();
-    for (line_no, v) in json_lines(text)? {
+    for (line_no, v) in lines.values {
         let data = v.get("data").unwrap_or(&Value::Null);
         let stamp = s(&v, "timestamp").map(str::to_owned);
         let kind = s(&v, "type").unwrap_or("");

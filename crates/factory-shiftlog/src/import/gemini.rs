@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use super::{Imported, add_tokens, json_lines, output_summary, s, text_of};
+use super::{Imported, json_lines, output_summary, s, text_of};
 use crate::schema::{Edit, Message, Role, ToolCall, Transcript, Usage};
 
 const VERSION: u32 = 1;
@@ -55,9 +55,11 @@ fn message(t: &mut Transcript, usage: &mut Option<Usage>, v: &Value) -> Message 
     }
     if let Some(tokens) = v.get("tokens") {
         let u = usage.get_or_insert_with(Usage::default);
-        add_tokens(&mut u.input_tokens, tokens, "input");
-        add_tokens(&mut u.output_tokens, tokens, "output");
-        add_tokens(&mut u.cache_read_tokens, tokens, "cached");
+        // `input` includes the cached tokens, and `thoughts` are output not in `output`.
+        let n = |k: &str| tokens.get(k).and_then(Value::as_u64).unwrap_or(0);
+        u.input_tokens += n("input").saturating_sub(n("cached"));
+        u.output_tokens += n("output") + n("thoughts");
+        u.cache_read_tokens += n("cached");
     }
     for call in v
         .get("toolCalls")
@@ -110,10 +112,12 @@ fn finish(mut t: Transcript, usage: Option<Usage>, messages: Vec<Message>) -> Tr
 
 pub(crate) fn import_jsonl(text: &str) -> Imported {
     let mut t = Transcript::new("gemini-cli", "gemini", VERSION);
+    let lines = json_lines(text);
+    t.source.skipped_lines = lines.skipped.len() as u64;
     let mut usage = None;
     let mut order: Vec<String> = Vec::new();
     let mut latest: HashMap<String, Value> = HashMap::new();
-    for (line_no, v) in json_lines(text)? {
+    for (line_no, v) in lines.values {
         if let Some(set) = v.get("$set") {
             header(&mut t, set);
         } else if let Some(id) = s(&v, "id") {

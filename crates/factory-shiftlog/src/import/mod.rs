@@ -5,6 +5,7 @@ mod codex;
 mod copilot;
 mod gemini;
 mod markdown;
+mod qwen;
 
 use crate::detect::Format;
 use crate::schema::Transcript;
@@ -53,10 +54,26 @@ pub fn import(file: &str, text: &str, format: Option<Format>) -> Result<Transcri
         Format::Aider => markdown::import_aider(text),
         Format::SpecStory => markdown::import_specstory(text),
         Format::Cursor => markdown::import_cursor(text),
+        Format::QwenCode => qwen::import(text),
     }
     .map_err(|(line, message)| err(line, message))?;
-    if t.messages.is_empty() {
-        return Err(err(None, format!("no messages found (read as {format})")));
+    // An import that yields no text is an error, never a silent empty note: the wrong
+    // format, or not a session at all.
+    let said = |m: &crate::schema::Message| {
+        !m.text.trim().is_empty() || !m.tool_calls.is_empty() || m.thinking.is_some()
+    };
+    if !t.messages.iter().any(said) {
+        return Err(err(
+            None,
+            format!(
+                "no message text found (read as {format}{}): not a session of that format?",
+                if t.source.skipped_lines > 0 {
+                    format!(", {} damaged line(s) skipped", t.source.skipped_lines)
+                } else {
+                    String::new()
+                }
+            ),
+        ));
     }
     t.source.file = std::path::Path::new(file)
         .file_name()
@@ -74,20 +91,40 @@ pub(crate) type Imported = Result<Transcript, Failure>;
 /// Where an import failed (a 1-based line, when there is one) and why.
 pub(crate) type Failure = (Option<usize>, String);
 
-/// Parses each non-empty line as a JSON object, naming the line of the first that is not.
-pub(crate) fn json_lines(text: &str) -> Result<Vec<(usize, serde_json::Value)>, Failure> {
-    let mut out = Vec::new();
+/// JSON lines, read leniently: every object of every line, in order (a damaged line holding two
+/// objects yields both), and the 1-based numbers of the lines that could not be read whole.
+pub(crate) struct JsonLines {
+    /// (line, object).
+    pub(crate) values: Vec<(usize, serde_json::Value)>,
+    /// Lines skipped, wholly or from the point where they stopped being JSON.
+    pub(crate) skipped: Vec<usize>,
+}
+
+/// Reads JSON lines leniently (see [`JsonLines`]).
+pub(crate) fn json_lines(text: &str) -> JsonLines {
+    let mut out = JsonLines {
+        values: Vec::new(),
+        skipped: Vec::new(),
+    };
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
         }
-        match serde_json::from_str::<serde_json::Value>(line) {
-            Ok(v @ serde_json::Value::Object(_)) => out.push((i + 1, v)),
-            Ok(_) => return Err((Some(i + 1), "expected a JSON object".into())),
-            Err(e) => return Err((Some(i + 1), format!("not JSON: {e}"))),
+        let mut damaged = false;
+        for v in serde_json::Deserializer::from_str(line).into_iter::<serde_json::Value>() {
+            match v {
+                Ok(v @ serde_json::Value::Object(_)) => out.values.push((i + 1, v)),
+                Ok(_) | Err(_) => {
+                    damaged = true;
+                    break;
+                }
+            }
+        }
+        if damaged {
+            out.skipped.push(i + 1);
         }
     }
-    Ok(out)
+    out
 }
 
 /// A string field, if present.
