@@ -74,6 +74,32 @@ const BUILT_IN: &[(&str, &str)] = &[
         "jwt",
         r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}",
     ),
+    ("npm-token", r"\bnpm_[A-Za-z0-9]{36}\b"),
+    ("pypi-token", r"\bpypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{40,}"),
+    (
+        "url-credentials",
+        r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s:/@]+:(?P<secret>[^\s@/]{3,})@",
+    ),
+    (
+        "basic-auth",
+        r#"(?:\s-u|--user)\s+["']?[^\s:"']+:(?P<secret>[^\s"']{3,})"#,
+    ),
+    (
+        "authorization-header",
+        r"(?i)\bauthorization\s*[:=]\s*[\x22']?(?:bearer|basic|token|digest)\s+(?P<secret>[A-Za-z0-9._~+/=-]{8,})",
+    ),
+    (
+        "bearer-token",
+        r"(?i)\bbearer\s+(?P<secret>[A-Za-z0-9._~+/-]{20,}=*)",
+    ),
+    (
+        "env-secret",
+        r"(?m)^\s*(?:export\s+)?[A-Z][A-Z0-9_]*(?:KEY|TOKEN|SECRET|PASSWORD|PASSWD|PASS|PWD|CREDENTIALS?)[A-Z0-9_]*\s*=\s*[\x22']?(?P<secret>[^\s\x22']{6,})",
+    ),
+    (
+        "hex-key",
+        r#"(?i)(?:key|token|secret|signature|salt)[\w-]*["']?\s*[:=]\s*["']?(?P<secret>[0-9a-f]{32,})\b"#,
+    ),
     (
         "password",
         r#"(?i)(?:password|passwd|pwd|passphrase|secret|api_?key|access_?token|auth_?token)["']?\s*[:=]\s*["']?(?P<secret>[^\s"',;]{6,})"#,
@@ -167,29 +193,72 @@ impl Redactor {
             out = replaced.into_owned();
             *counts.entry(kind.clone()).or_default() += n;
         }
-        // High-entropy tokens: long, mixed letters and digits, and random-looking.
+        // High-entropy tokens: long, mixed letters and digits, and random-looking — but not
+        // paths, URLs, data URIs or the integrity hashes of lockfiles, which look random too.
         let mut n = 0u64;
-        let replaced = self.token.replace_all(&out, |caps: &regex::Captures<'_>| {
-            let tok = &caps[0];
-            let mixed = tok.bytes().any(|b| b.is_ascii_uppercase())
-                && tok.bytes().any(|b| b.is_ascii_lowercase())
-                && tok.bytes().any(|b| b.is_ascii_digit());
-            if tok.len() >= self.config.entropy_min_len
-                && mixed
-                && !tok.starts_with("REDACTED")
-                && entropy(tok) >= self.config.entropy_threshold
-            {
+        let mut result = String::with_capacity(out.len());
+        let mut last = 0;
+        for m in self.token.find_iter(&out) {
+            let tok = m.as_str();
+            let before = &out[..m.start()];
+            if self.is_secret_token(tok, before) {
+                result.push_str(&out[last..m.start()]);
+                result.push_str(&marker("high-entropy"));
+                last = m.end();
                 n += 1;
-                marker("high-entropy")
-            } else {
-                tok.to_owned()
             }
-        });
+        }
         if n > 0 {
-            out = replaced.into_owned();
+            result.push_str(&out[last..]);
+            out = result;
             *counts.entry("high-entropy".to_owned()).or_default() += n;
         }
         out
+    }
+
+    /// Whether a token (with the text before it) is taken for a secret by its entropy.
+    fn is_secret_token(&self, tok: &str, before: &str) -> bool {
+        let mixed = tok.bytes().any(|b| b.is_ascii_uppercase())
+            && tok.bytes().any(|b| b.is_ascii_lowercase())
+            && tok.bytes().any(|b| b.is_ascii_digit());
+        if tok.len() < self.config.entropy_min_len
+            || !mixed
+            || tok.starts_with("REDACTED")
+            || entropy(tok) < self.config.entropy_threshold
+        {
+            return false;
+        }
+        // A path, or part of a URL: the word it is in has `://` before it (secrets in URLs —
+        // credentials, webhooks, query tokens — have their own rules).
+        let word = &before[before.rfind(char::is_whitespace).map_or(0, |i| i + 1)..];
+        if tok.starts_with('/') || word.contains("://") {
+            return false;
+        }
+        // Path-like: every segment short or plain words.
+        if tok.contains('/')
+            && tok.split('/').all(|seg| {
+                seg.len() <= 16
+                    || seg.bytes().all(|b| {
+                        b.is_ascii_lowercase()
+                            || b.is_ascii_digit()
+                            || b == b'-'
+                            || b == b'_'
+                            || b == b'.'
+                    })
+            })
+        {
+            return false;
+        }
+        // Data URIs (images in a transcript) and lockfile integrity hashes.
+        let lower = before.to_ascii_lowercase();
+        if lower.ends_with("base64,")
+            || ["sha1-", "sha256-", "sha384-", "sha512-"]
+                .iter()
+                .any(|p| tok.starts_with(p))
+        {
+            return false;
+        }
+        true
     }
 
     fn redact_value(&self, v: &mut Value, counts: &mut BTreeMap<String, u64>) {

@@ -20,7 +20,8 @@ fn planted() -> Vec<(&'static str, String, String)> {
         ("stripe-key", format!("sk_live_{}", "4eC39HqLyjWDarjtT1zdp7dc"), "Stripe.api_key = '{}'".into()),
         ("jwt", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U".into(), "Authorization: Bearer {}".into()),
         ("private-key", PRIVATE_KEY.into(), "the key:\n{}\nend".into()),
-        ("password", "hunter2hunter2".into(), "DB_PASSWORD=\"{}\"".into()),
+        ("password", "hunter2hunter2".into(), "db_password: \"{}\"".into()),
+        ("env-secret", "correct-horse-battery".into(), "DB_PASSWORD=\"{}\"".into()),
         ("high-entropy", "q7Z3xK9mP2vL8nR4tW6yB1cD5fG0hJ".into(), "nonce {} sent".into()),
         ("internal-host", "build-17.corp.example".into(), "ssh {}".into()),
     ];
