@@ -310,3 +310,33 @@ fn qwen_code_is_recognised_and_read() {
     let err = import(&file, &text, Some(Format::ClaudeCode)).unwrap_err();
     assert!(err.to_string().contains("no message text found"), "{err}");
 }
+
+/// Codex injects instructions and the environment as user turns: they are context, and a web
+/// search is a tool call.
+#[test]
+fn codex_context_is_not_the_users_and_web_searches_are_calls() {
+    let text = [
+        r#"{"timestamp":"2026-01-05T10:00:00Z","type":"session_meta","payload":{"id":"s-cx","cwd":"/w","cli_version":"0.50.0"}}"#,
+        r##"{"timestamp":"2026-01-05T10:00:01Z","type":"response_item","payload":{"type":"message","role":"user","content":[{"type":"input_text","text":"# AGENTS.md instructions for /w\n\nUse cargo."}]}}"##,
+        r#"{"timestamp":"2026-01-05T10:00:01Z","type":"response_item","payload":{"type":"message","role":"user","content":[{"type":"input_text","text":"<environment_context>\n  <cwd>/w</cwd>\n</environment_context>"}]}}"#,
+        r#"{"timestamp":"2026-01-05T10:00:02Z","type":"response_item","payload":{"type":"message","role":"user","content":[{"type":"input_text","text":"Which axum version handles this?"}]}}"#,
+        r#"{"timestamp":"2026-01-05T10:00:03Z","type":"response_item","payload":{"type":"web_search_call","id":"ws_1","status":"completed","action":{"type":"search","query":"axum 0.8 router"}}}"#,
+        r#"{"timestamp":"2026-01-05T10:00:04Z","type":"response_item","payload":{"type":"message","role":"assistant","content":[{"type":"output_text","text":"axum 0.8."}]}}"#,
+        r#"{"timestamp":"2026-01-05T10:00:05Z","type":"response_item","payload":{"type":"message","role":"user","content":[{"type":"input_text","text":"<turn_aborted>\n</turn_aborted>"}]}}"#,
+    ]
+    .join("\n");
+    let t = import("rollout.jsonl", &text, None).unwrap();
+    let users: Vec<&str> = t
+        .messages
+        .iter()
+        .filter(|m| m.role == Role::User)
+        .map(|m| m.text.as_str())
+        .collect();
+    assert_eq!(users, ["Which axum version handles this?"]);
+    assert_eq!(
+        t.messages.iter().filter(|m| m.role == Role::System).count(),
+        3
+    );
+    let search = &t.tool_call_count();
+    assert_eq!(*search, 1);
+}

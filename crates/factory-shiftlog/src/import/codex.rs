@@ -75,13 +75,15 @@ pub(crate) fn import(text: &str) -> Imported {
             }
             "response_item" => match s(p, "type").unwrap_or("") {
                 "message" => {
+                    let text = text_of(p.get("content").unwrap_or(&Value::Null));
                     let role = match s(p, "role").unwrap_or("") {
                         "assistant" => Role::Assistant,
-                        "user" => Role::User,
+                        // What Codex injects as the user's turn — the repository's AGENTS.md
+                        // instructions, the environment, an aborted turn's notice — is context.
+                        "user" if !injected(&text) => Role::User,
                         _ => Role::System,
                     };
-                    let mut m =
-                        Message::new(role, text_of(p.get("content").unwrap_or(&Value::Null)));
+                    let mut m = Message::new(role, text);
                     m.timestamp = stamp;
                     if role == Role::Assistant {
                         m.model = model.clone();
@@ -130,6 +132,20 @@ pub(crate) fn import(text: &str) -> Imported {
                     });
                     t.messages.push(m);
                 }
+                // A web search the model ran: a tool call with its query.
+                "web_search_call" => {
+                    let mut m = Message::new(Role::Assistant, "");
+                    m.timestamp = stamp;
+                    m.model = model.clone();
+                    m.tool_calls.push(ToolCall {
+                        id: s(p, "id").map(str::to_owned),
+                        name: "web_search".to_owned(),
+                        input: p.get("action").cloned().unwrap_or(Value::Null),
+                        output: s(p, "status").map(str::to_owned),
+                        is_error: false,
+                    });
+                    t.messages.push(m);
+                }
                 "function_call_output" | "custom_tool_call_output" => {
                     let id = s(p, "call_id").unwrap_or("");
                     let Some(&mi) = calls.get(id) else {
@@ -155,6 +171,16 @@ pub(crate) fn import(text: &str) -> Imported {
     }
     t.usage = usage;
     Ok(t)
+}
+
+/// Whether a user-role message is context Codex injected rather than the user's words.
+fn injected(text: &str) -> bool {
+    let t = text.trim_start();
+    t.starts_with("<environment_context>")
+        || t.starts_with("<user_instructions>")
+        || t.starts_with("<turn_aborted>")
+        || t.starts_with("# AGENTS.md instructions")
+        || t.starts_with("<INSTRUCTIONS>")
 }
 
 /// Every string inside a JSON value.
