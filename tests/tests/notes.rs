@@ -278,3 +278,117 @@ fn remap_after_a_squash_merge_unions_the_transcripts() {
     assert!(out.contains("2 session(s) squashed from"), "{out}");
     assert_eq!(sessions(&home, &dir, "HEAD"), ["s-claude", "s-codex"]);
 }
+
+/// An agent fleet syncs its notes all at once: 32 clones, each with its own session on the same
+/// commit, run `factory notes sync` concurrently against one bare server with factory's hook.
+/// Lost races are retried; every session arrives, none twice.
+#[test]
+fn thirty_two_clones_sync_notes_at_once_and_nothing_is_lost() {
+    let repo = TestRepo::new();
+    let home = repo.home().to_owned();
+    let bare = home.join("fleet.git");
+    run(
+        &home,
+        &home,
+        "git",
+        &[
+            "init",
+            "--quiet",
+            "--bare",
+            "--initial-branch=main",
+            bare.to_str().unwrap(),
+        ],
+    );
+    run(
+        &home,
+        &bare,
+        factory_bin(),
+        &["hooks", "install", "--server"],
+    );
+    let seed = home.join("seed");
+    run(
+        &home,
+        &home,
+        "git",
+        &[
+            "clone",
+            "--quiet",
+            bare.to_str().unwrap(),
+            seed.to_str().unwrap(),
+        ],
+    );
+    std::fs::write(seed.join("README.md"), "# fleet\n").unwrap();
+    run(&home, &seed, "git", &["add", "README.md"]);
+    run(&home, &seed, "git", &["commit", "--quiet", "-m", "Start"]);
+    run(&home, &seed, "git", &["push", "--quiet", "origin", "main"]);
+    const CLONES: usize = 32;
+    let mut dirs = Vec::new();
+    for i in 0..CLONES {
+        let dir = home.join(format!("clone-{i}"));
+        run(
+            &home,
+            &home,
+            "git",
+            &[
+                "clone",
+                "--quiet",
+                bare.to_str().unwrap(),
+                dir.to_str().unwrap(),
+            ],
+        );
+        run(&home, &dir, factory_bin(), &["notes", "setup"]);
+        let session = home.join(format!("session-{i}.md"));
+        std::fs::write(
+            &session,
+            format!(
+                "# aider chat started at 2026-01-05 10:{i:02}:00\n\n#### task {i}\n\nDone {i}.\n"
+            ),
+        )
+        .unwrap();
+        run(
+            &home,
+            &dir,
+            factory_bin(),
+            &["transcript", "attach", session.to_str().unwrap()],
+        );
+        dirs.push(dir);
+    }
+    let failures: Vec<String> = std::thread::scope(|scope| {
+        let handles: Vec<_> = dirs
+            .iter()
+            .map(|dir| {
+                let home = home.clone();
+                scope.spawn(move || {
+                    let mut cmd = Command::new(factory_bin());
+                    cmd.current_dir(dir).args(["notes", "sync"]);
+                    hermetic(&mut cmd, &home);
+                    let out = cmd.output().expect("runs");
+                    (!out.status.success()).then(|| {
+                        format!(
+                            "{}: exit {:?}: {}",
+                            dir.display(),
+                            out.status.code(),
+                            String::from_utf8_lossy(&out.stderr)
+                        )
+                    })
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .filter_map(|h| h.join().unwrap())
+            .collect()
+    });
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    let on_server = text(&run(
+        &home,
+        &bare,
+        "git",
+        &["notes", "--ref=factory/transcripts", "show", "main"],
+    ));
+    let mut lines: Vec<&str> = on_server.lines().collect();
+    assert_eq!(lines.len(), CLONES, "every session arrived");
+    lines.sort();
+    lines.dedup();
+    assert_eq!(lines.len(), CLONES, "none twice");
+}

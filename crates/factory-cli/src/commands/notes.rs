@@ -154,7 +154,23 @@ pub(crate) fn setup_config(repo: &Repo, only: Option<String>) -> Result<Vec<Stri
     Ok(changes)
 }
 
-fn sync(env: &mut Env, repo: &Repo, remote: &str, no_push: bool) -> Result<ExitCode, CliError> {
+/// How many times a lost race (the remote's notes moved between our fetch and our push) is
+/// retried before `sync` gives up as contended.
+const SYNC_ATTEMPTS: u32 = 10;
+
+/// A pause before retry `attempt` (from 1): exponential from 40 ms, capped at 1.5 s, with up to
+/// as much again of jitter so that a fleet of clones does not retry in step.
+fn backoff(attempt: u32) -> std::time::Duration {
+    let base = (40u64 << attempt.min(6)).min(1500);
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos() as u64)
+        ^ u64::from(std::process::id()).wrapping_mul(0x9e37_79b9);
+    std::time::Duration::from_millis(base + seed % (base + 1))
+}
+
+/// Fetches the remote's notes and merges them into ours; returns what happened per ref.
+fn fetch_and_merge(repo: &Repo, remote: &str) -> Result<Vec<String>, CliError> {
     let staging = remote_notes(remote);
     repo.git(
         &[
@@ -176,6 +192,7 @@ fn sync(env: &mut Env, repo: &Repo, remote: &str, no_push: bool) -> Result<ExitC
             None,
         )
         .map_err(git_err)?;
+    let mut done = Vec::new();
     for theirs in fetched.lines() {
         let name = theirs.trim_start_matches(&format!("{staging}/"));
         let ours = format!("refs/notes/factory/{name}");
@@ -185,7 +202,7 @@ fn sync(env: &mut Env, repo: &Repo, remote: &str, no_push: bool) -> Result<ExitC
         if !exists {
             repo.git(&["update-ref", &ours, theirs], None)
                 .map_err(git_err)?;
-            env.ui.outln(&format!("{ours}: taken from {remote}"))?;
+            done.push(format!("{ours}: taken from {remote}"));
             continue;
         }
         let before = repo.git(&["rev-parse", &ours], None).map_err(git_err)?;
@@ -207,28 +224,72 @@ fn sync(env: &mut Env, repo: &Repo, remote: &str, no_push: bool) -> Result<ExitC
         } else {
             "merged"
         };
-        env.ui.outln(&format!("{ours}: {what} with {remote}"))?;
+        done.push(format!("{ours}: {what} with {remote}"));
     }
-    if !no_push {
+    Ok(done)
+}
+
+fn sync(env: &mut Env, repo: &Repo, remote: &str, no_push: bool) -> Result<ExitCode, CliError> {
+    // Fetch, merge, push; a push that loses a race with another clone's (the remote's notes
+    // moved meanwhile, or its ref was locked) starts again from the fetch.
+    let mut attempt = 0;
+    let (done, pushed) = loop {
+        let done = fetch_and_merge(repo, remote)?;
+        if no_push {
+            break (done, false);
+        }
         let local = repo
             .git(
                 &["for-each-ref", "--format=%(refname)", "refs/notes/factory/"],
                 None,
             )
             .map_err(git_err)?;
-        if !local.trim().is_empty() {
-            repo.git(
-                &[
-                    "push",
-                    "--quiet",
-                    remote,
-                    &format!("{NOTES_GLOB}:{NOTES_GLOB}"),
-                ],
-                None,
-            )
-            .map_err(git_err)?;
-            env.ui.outln(&format!("pushed factory notes to {remote}"))?;
+        if local.trim().is_empty() {
+            break (done, false);
         }
+        match repo.git(
+            &[
+                "push",
+                "--quiet",
+                remote,
+                &format!("{NOTES_GLOB}:{NOTES_GLOB}"),
+            ],
+            None,
+        ) {
+            Ok(_) => break (done, true),
+            Err(e) => {
+                let message = e.to_string();
+                let race = [
+                    "fetch first",
+                    "non-fast-forward",
+                    "cannot lock ref",
+                    "failed to update ref",
+                    "incorrect old value",
+                ]
+                .iter()
+                .any(|m| message.contains(m));
+                if !race {
+                    return Err(git_err(e));
+                }
+                attempt += 1;
+                if attempt >= SYNC_ATTEMPTS {
+                    return Err(CliError::usage(format!(
+                        "contended: the notes of {remote} kept moving during {SYNC_ATTEMPTS} attempts to push ours (last: {e}); nothing is lost here, run `factory notes sync` again"
+                    )));
+                }
+                std::thread::sleep(backoff(attempt));
+            }
+        }
+    };
+    for d in done {
+        env.ui.outln(&d)?;
+    }
+    if pushed {
+        env.ui.outln(&if attempt == 0 {
+            format!("pushed factory notes to {remote}")
+        } else {
+            format!("pushed factory notes to {remote} (after {attempt} lost race(s))")
+        })?;
     }
     env.ui.flush()?;
     Ok(ExitCode::SUCCESS)
