@@ -90,7 +90,8 @@ impl Format {
         if text.contains("# aider chat started at") {
             return Some(Format::Aider);
         }
-        if text.contains("_**User") && text.contains("_**Assistant") {
+        if text.contains("_**User") && (text.contains("_**Assistant") || text.contains("_**Agent"))
+        {
             return Some(Format::SpecStory);
         }
         if text.contains("**User**") && text.contains("**Cursor**") {

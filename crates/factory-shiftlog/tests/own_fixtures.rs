@@ -340,3 +340,48 @@ fn codex_context_is_not_the_users_and_web_searches_are_calls() {
     let search = &t.tool_call_count();
     assert_eq!(*search, 1);
 }
+
+/// SpecStory 2.1 names the model (and mode) in its headers, keeps thinking in `Thought Process`
+/// blocks and edits in `Edit file:` blocks.
+#[test]
+fn specstory_2_1_agent_headers_thinking_and_edits() {
+    let text = "# Add a cap (2026-01-05 10:00Z)\n\n_**User (2026-01-05 10:00Z)**_\n\nCap refunds at the total.\n\n---\n\n_**Agent (model gpt-5, mode Agent)**_\n\n<details><summary>Thought Process</summary>The cap belongs in refund().</details>\n\nCapping it.\n\n<details><summary>Edit file: src/refunds.rs</summary>\n\n```diff\n-    total\n+    total.min(cap)\n```\n\n</details>\n\n---\n\n_**Assistant (model claude-4-sonnet)**_\n\nDone.\n";
+    assert_eq!(Format::detect(text), Some(Format::SpecStory));
+    let t = import("history.md", text, None).unwrap();
+    assert_eq!(t.messages.len(), 3, "{:#?}", t.messages);
+    assert_eq!(t.messages[0].role, Role::User);
+    assert_eq!(
+        t.messages[0].timestamp.as_deref(),
+        Some("2026-01-05 10:00Z")
+    );
+    let agent = &t.messages[1];
+    assert_eq!(agent.role, Role::Assistant);
+    assert_eq!(agent.model.as_deref(), Some("gpt-5"));
+    assert_eq!(agent.timestamp, None, "no model in the timestamp");
+    assert_eq!(
+        agent.thinking.as_deref(),
+        Some("The cap belongs in refund().")
+    );
+    assert_eq!(agent.edits.len(), 1);
+    assert_eq!(agent.edits[0].path, "src/refunds.rs");
+    assert_eq!(
+        agent.edits[0].patch.as_deref(),
+        Some("-    total\n+    total.min(cap)\n")
+    );
+    assert_eq!(t.models, ["gpt-5", "claude-4-sonnet"]);
+}
+
+/// aider 0.86 prints `Model:`; edit paths may be headings with Windows separators.
+#[test]
+fn aider_model_lines_and_heading_paths() {
+    let text = "# aider chat started at 2026-01-05 10:00:00\n\n> Aider v0.86.1\n> Model: gpt-4.1 with diff edit format\n\n#### style the header\n\n### app\\styles\\app.css\n```\n<<<<<<< SEARCH\nh1 {}\n=======\nh1 { color: red; }\n>>>>>>> REPLACE\n```\n";
+    let t = import(".aider.chat.history.md", text, None).unwrap();
+    assert_eq!(t.models, ["gpt-4.1"]);
+    let edits: Vec<&str> = t
+        .messages
+        .iter()
+        .flat_map(|m| &m.edits)
+        .map(|e| e.path.as_str())
+        .collect();
+    assert_eq!(edits, ["app/styles/app.css"]);
+}

@@ -50,8 +50,15 @@ fn aider_edits(text: &str) -> Vec<Edit> {
             {
                 back -= 1;
             }
+            // The path as aider writes it: bare, or as a `### ` heading, in backticks or bold,
+            // with Windows separators.
             let path = if back > 0 {
-                lines[back - 1].trim().to_owned()
+                lines[back - 1]
+                    .trim()
+                    .trim_start_matches('#')
+                    .trim()
+                    .trim_matches(['`', '*'])
+                    .replace('\\', "/")
             } else {
                 String::new()
             };
@@ -118,7 +125,10 @@ pub(crate) fn import_aider(text: &str) -> Imported {
             {
                 t.commit = rest.split_whitespace().next().map(str::to_owned);
             }
-            if let Some(model) = out.strip_prefix("Main model: ") {
+            if let Some(model) = out
+                .strip_prefix("Main model: ")
+                .or_else(|| out.strip_prefix("Model: "))
+            {
                 t.note_model(model.split_whitespace().next().unwrap_or(""));
             }
             push_line(&mut t, Role::Tool, out, &stamp);
@@ -140,11 +150,11 @@ pub(crate) fn import_aider(text: &str) -> Imported {
                 .version
                 .get_or_insert_with(|| version.trim().to_owned());
         }
-        if let Some(model) = m
-            .text
-            .lines()
-            .find_map(|l| l.trim().strip_prefix("Main model: "))
-        {
+        if let Some(model) = m.text.lines().find_map(|l| {
+            l.trim()
+                .strip_prefix("Main model: ")
+                .or_else(|| l.trim().strip_prefix("Model: "))
+        }) {
             let model = model.split_whitespace().next().unwrap_or("").to_owned();
             if !t.models.contains(&model) && !model.is_empty() {
                 t.models.push(model);
@@ -159,37 +169,61 @@ pub(crate) fn import_aider(text: &str) -> Imported {
     Ok(t)
 }
 
-/// A `<details><summary>…</summary>` block of a SpecStory turn, as a tool call.
-fn specstory_tools(text: &str) -> Vec<ToolCall> {
-    text.match_indices("<summary>")
-        .filter_map(|(at, _)| {
-            let rest = &text[at + "<summary>".len()..];
-            let summary = &rest[..rest.find("</summary>")?];
-            let name = summary
-                .split(['•', '"'])
-                .next()
-                .unwrap_or(summary)
-                .trim()
-                .trim_start_matches("Tool use:")
-                .trim()
-                .trim_matches('*')
-                .to_owned();
-            Some(ToolCall {
-                id: None,
-                name,
-                input: Value::String(summary.trim().to_owned()),
-                output: None,
-                is_error: false,
-            })
-        })
-        .collect()
+/// The `<details><summary>…</summary>…</details>` blocks of a SpecStory turn: thinking
+/// (`Thought Process`), file edits (`Edit file: PATH`, with the diff inside when there is one)
+/// and tool calls.
+fn specstory_blocks(m: &mut Message) {
+    let text = m.text.clone();
+    let mut thinking = Vec::new();
+    for (at, _) in text.match_indices("<summary>") {
+        let rest = &text[at + "<summary>".len()..];
+        let Some(end) = rest.find("</summary>") else {
+            continue;
+        };
+        let summary = rest[..end].trim();
+        let body = &rest[end + "</summary>".len()..];
+        let body = body[..body.find("</details>").unwrap_or(body.len())].trim();
+        if summary.starts_with("Thought Process") {
+            thinking.push(body.to_owned());
+            continue;
+        }
+        if let Some(path) = summary.strip_prefix("Edit file:") {
+            let patch = body
+                .split("```")
+                .nth(1)
+                .map(|fenced| fenced.split_once('\n').map_or("", |(_, p)| p).to_owned());
+            m.edits.push(Edit {
+                path: path.trim().trim_matches(['`', '*']).to_owned(),
+                patch,
+            });
+        }
+        let name = summary
+            .split(['•', '"', ':'])
+            .next()
+            .unwrap_or(summary)
+            .trim()
+            .trim_start_matches("Tool use")
+            .trim()
+            .trim_matches('*')
+            .to_owned();
+        m.tool_calls.push(ToolCall {
+            id: None,
+            name,
+            input: Value::String(summary.to_owned()),
+            output: None,
+            is_error: false,
+        });
+    }
+    if !thinking.is_empty() {
+        m.thinking = Some(thinking.join("\n"));
+    }
 }
 
 /// Splits a markdown export at header lines, each giving a role and maybe a timestamp.
 fn split_turns(
     t: &mut Transcript,
     text: &str,
-    header: impl Fn(&str) -> Option<(Role, Option<String>)>,
+    mut header: impl FnMut(&str) -> Option<(Role, Option<String>)>,
 ) {
     for line in text.lines() {
         if let Some((role, stamp)) = header(line.trim()) {
@@ -208,23 +242,36 @@ fn split_turns(
 
 pub(crate) fn import_specstory(text: &str) -> Imported {
     let mut t = Transcript::new("cursor", "specstory", VERSION);
+    // Headers: `_**User (2025-10-03 10:00Z)**_`, `_**Assistant**_`, and since SpecStory 2.1
+    // `_**Agent (model gpt-5, mode Agent)**_` or `_**Assistant (model claude-4-sonnet)**_`: the
+    // parenthesis holds a time, or the model (and mode).
+    let mut models: Vec<Option<String>> = Vec::new();
     split_turns(&mut t, text, |line| {
         let inner = line.strip_prefix("_**")?.strip_suffix("**_")?;
-        let (who, stamp) = match inner.split_once(" (") {
-            Some((who, rest)) => (who, Some(rest.trim_end_matches(')').to_owned())),
+        let (who, paren) = match inner.split_once(" (") {
+            Some((who, rest)) => (who, Some(rest.trim_end_matches(')'))),
             None => (inner, None),
         };
         let role = match who {
             "User" => Role::User,
-            "Assistant" => Role::Assistant,
+            "Assistant" | "Agent" => Role::Assistant,
             _ => return None,
         };
-        Some((role, stamp))
+        let model = paren
+            .and_then(|p| p.strip_prefix("model "))
+            .map(|m| m.split(',').next().unwrap_or(m).trim().to_owned());
+        let stamp = paren.filter(|p| !p.starts_with("model ") && !p.starts_with("mode "));
+        models.push(model);
+        Some((role, stamp.map(str::to_owned)))
     });
-    for m in &mut t.messages {
+    for (m, model) in t.messages.iter_mut().zip(models.clone()) {
         if m.role == Role::Assistant {
-            m.tool_calls = specstory_tools(&m.text);
+            m.model = model;
+            specstory_blocks(m);
         }
+    }
+    for model in models.into_iter().flatten() {
+        t.note_model(&model);
     }
     Ok(t)
 }
