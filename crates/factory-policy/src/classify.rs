@@ -74,7 +74,12 @@ fn trimmed(text: &BStr) -> String {
     format!("{}…", &s[..end])
 }
 
-fn first_match<'a>(patterns: &LinePatterns, lines: &'a Lines) -> Option<(u32, &'a BStr)> {
+fn first_match<'a>(
+    patterns: &LinePatterns,
+    lines: &'a Lines,
+    parts: crate::lexer::Parts,
+    path: &[u8],
+) -> Option<(u32, &'a BStr)> {
     if lines.is_empty() || patterns.surely_absent(lines.text()) {
         return None;
     }
@@ -84,9 +89,19 @@ fn first_match<'a>(patterns: &LinePatterns, lines: &'a Lines) -> Option<(u32, &'
     if candidates.is_empty() {
         return None;
     }
-    lines
-        .iter()
-        .find(|(_, line)| candidates.iter().any(|&i| patterns.is_match(i, line)))
+    if parts.is_any() {
+        return lines
+            .iter()
+            .find(|(_, line)| candidates.iter().any(|&i| patterns.is_match(i, line)));
+    }
+    // Only the parts of each line the rule reads (code, comments, strings).
+    let syntax = crate::lexer::syntax_of(path);
+    lines.iter().find(|(_, line)| {
+        let view = crate::lexer::select(&line.to_str_lossy(), syntax, parts);
+        candidates
+            .iter()
+            .any(|&i| patterns.is_match(i, view.as_bytes().as_bstr()))
+    })
 }
 
 /// A policy with per-thread scratch space; one per worker thread.
@@ -243,13 +258,21 @@ impl Classifier<'_> {
                 }
                 let mut hit: Option<(u32, LineSide, String)> = None;
                 if let Some(p) = &rule.added {
-                    match file.added.as_ref().and_then(|l| first_match(p, l)) {
+                    match file
+                        .added
+                        .as_ref()
+                        .and_then(|l| first_match(p, l, rule.lines_in, &file.path))
+                    {
                         Some((n, text)) => hit = Some((n, LineSide::Added, trimmed(text))),
                         None => continue,
                     }
                 }
                 if let Some(p) = &rule.removed {
-                    match file.removed.as_ref().and_then(|l| first_match(p, l)) {
+                    match file
+                        .removed
+                        .as_ref()
+                        .and_then(|l| first_match(p, l, rule.lines_in, &file.path))
+                    {
                         Some((n, text)) => {
                             hit = hit.or(Some((n, LineSide::Removed, trimmed(text))));
                         }

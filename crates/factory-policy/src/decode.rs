@@ -809,6 +809,7 @@ pub(crate) fn decode(name: &str, text: &str) -> Result<Policy, PolicyError> {
         paths: GOVERNANCE_PATHS.iter().map(|p| (*p).to_owned()).collect(),
         added_lines: Vec::new(),
         removed_lines: Vec::new(),
+        lines_in: crate::lexer::Parts::ANY,
         kinds: Vec::new(),
         min_files_changed: None,
         min_lines_changed: None,
@@ -947,6 +948,30 @@ pub(crate) fn decode(name: &str, text: &str) -> Result<Policy, PolicyError> {
                     );
                 }
             }
+            let mut lines_in = crate::lexer::Parts::ANY;
+            if let Some(parts) = cx.strings(t, "lines-in") {
+                lines_in = crate::lexer::Parts::default();
+                for at in parts {
+                    match at.value.as_str() {
+                        "code" => lines_in.code = true,
+                        "comments" => lines_in.comments = true,
+                        "strings" => lines_in.strings = true,
+                        "any" => lines_in = crate::lexer::Parts::ANY,
+                        other => {
+                            let help = suggestion(other, ["code", "comments", "strings", "any"])
+                                .unwrap_or_else(|| {
+                                    "parts are: code, comments, strings, any".to_owned()
+                                });
+                            cx.p.error_help(
+                                at.span.clone(),
+                                format!("unknown part of a line `{other}`"),
+                                "unknown part",
+                                help,
+                            );
+                        }
+                    }
+                }
+            }
             let mut kinds = Vec::new();
             for at in cx.strings(t, "kinds").unwrap_or_default() {
                 match ChangeKind::from_name(&at.value) {
@@ -1027,6 +1052,7 @@ pub(crate) fn decode(name: &str, text: &str) -> Result<Policy, PolicyError> {
                     .into_iter()
                     .map(|a| a.value)
                     .collect(),
+                lines_in,
                 kinds,
                 min_files_changed,
                 min_lines_changed,

@@ -14,6 +14,7 @@ mod decode;
 mod edit;
 mod embedded;
 mod glob;
+mod lexer;
 mod model;
 mod problem;
 pub mod schema;
@@ -25,6 +26,7 @@ pub use factory_change::{
     ChangeKind, CommitFacts, ContentNeed, ContentNeeds, FileChange, FileMode, LineSide, Lines,
     Status, Trailer, parse_trailers,
 };
+pub use lexer::Parts;
 pub use model::{
     Agents, DEFAULT_RULE_ID, GOVERNANCE_RULE_ID, Gate, Person, Policy, Requirement, Rule, Tier,
     TierId, Transcripts,

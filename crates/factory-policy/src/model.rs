@@ -143,6 +143,10 @@ pub struct Rule {
     /// Removed-line regexes as written.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub removed_lines: Vec<String>,
+    /// Which parts of a changed line `added-lines` and `removed-lines` read: code, comments,
+    /// string literals (all of them unless `lines-in` says otherwise).
+    #[serde(skip_serializing_if = "is_any")]
+    pub lines_in: crate::lexer::Parts,
     /// Change kinds.
     #[serde(skip_serializing_if = "Vec::is_empty", serialize_with = "kind_names")]
     pub kinds: Vec<ChangeKind>,
@@ -430,6 +434,10 @@ impl Policy {
             .iter()
             .any(|r| r.kinds.contains(&ChangeKind::Binary))
     }
+}
+
+fn is_any(parts: &crate::lexer::Parts) -> bool {
+    parts.is_any()
 }
 
 #[cfg(test)]

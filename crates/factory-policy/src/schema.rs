@@ -306,6 +306,17 @@ pub const RULE: Table = Table {
              evidence names the line number in the old file.",
         ),
         key(
+            "lines-in",
+            "array of strings",
+            false,
+            Some("[\"any\"]"),
+            "Which parts of a changed line `added-lines` and `removed-lines` read: any of `code`, \
+             `comments` (and doc comments), `strings` (the contents of string literals), or `any` \
+             (the line as written). Told apart per language by the file's extension (Rust, C and \
+             C++, Go, Java, Kotlin, C#, Swift, JavaScript and TypeScript, Python, Ruby, shell, \
+             SQL, YAML, TOML); in other files a line is all code.",
+        ),
+        key(
             "kinds",
             "array of strings",
             false,

@@ -156,17 +156,23 @@ pub(crate) fn setup_config(repo: &Repo, only: Option<String>) -> Result<Vec<Stri
 
 /// How many times a lost race (the remote's notes moved between our fetch and our push) is
 /// retried before `sync` gives up as contended.
-const SYNC_ATTEMPTS: u32 = 10;
+const SYNC_ATTEMPTS: u32 = 12;
 
-/// A pause before retry `attempt` (from 1): exponential from 40 ms, capped at 1.5 s, with up to
+/// A pause before retry `attempt` (from 1): exponential from 40 ms, capped at 2 s, with up to
 /// as much again of jitter so that a fleet of clones does not retry in step.
 fn backoff(attempt: u32) -> std::time::Duration {
-    let base = (40u64 << attempt.min(6)).min(1500);
+    let base = (40u64 << attempt.min(6)).min(2000);
     let seed = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos() as u64)
         ^ u64::from(std::process::id()).wrapping_mul(0x9e37_79b9);
     std::time::Duration::from_millis(base + seed % (base + 1))
+}
+
+/// The remote's notes refs and their values, as `git ls-remote` lists them.
+fn remote_notes_listing(repo: &Repo, remote: &str) -> Result<String, CliError> {
+    repo.git(&["ls-remote", remote, NOTES_GLOB], None)
+        .map_err(git_err)
 }
 
 /// Fetches the remote's notes and merges them into ours; returns what happened per ref.
@@ -234,6 +240,7 @@ fn sync(env: &mut Env, repo: &Repo, remote: &str, no_push: bool) -> Result<ExitC
     // moved meanwhile, or its ref was locked) starts again from the fetch.
     let mut attempt = 0;
     let (done, pushed) = loop {
+        let fetched = remote_notes_listing(repo, remote).unwrap_or_default();
         let done = fetch_and_merge(repo, remote)?;
         if no_push {
             break (done, false);
@@ -259,15 +266,13 @@ fn sync(env: &mut Env, repo: &Repo, remote: &str, no_push: bool) -> Result<ExitC
             Ok(_) => break (done, true),
             Err(e) => {
                 let message = e.to_string();
-                let race = [
-                    "fetch first",
-                    "non-fast-forward",
-                    "cannot lock ref",
-                    "failed to update ref",
-                    "incorrect old value",
-                ]
-                .iter()
-                .any(|m| message.contains(m));
+                // A lost race: the remote's notes moved since our fetch (whether git or
+                // the server's hook noticed it first). Anything else is final.
+                let now = remote_notes_listing(repo, remote).unwrap_or_default();
+                // The server's hook refusing a notes commit that does not descend from the
+                // server's is the same race, seen from the other side.
+                let race = (now != fetched || message.contains("does not descend from"))
+                    && !message.contains("Could not read from remote");
                 if !race {
                     return Err(git_err(e));
                 }
