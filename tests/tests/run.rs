@@ -285,7 +285,22 @@ fn the_agent_gets_the_policy_and_no_secrets() {
     );
     let preamble = std::fs::read_to_string(run_dir.join("preamble.md")).unwrap();
     assert!(
-        preamble.contains("## Hard stop (`hard-stop`)") && preamble.contains("`payments/`"),
+        preamble.contains("## Hard stop (`hard-stop`)") && preamble.contains("payments/"),
+        "{preamble}"
+    );
+    // The truth: path rules with their exclusions; content rules apart, never their file
+    // scopes as hard-stop paths (every source file is not hard-stop).
+    let hard = preamble
+        .split("## Hard stop")
+        .nth(1)
+        .and_then(|s| s.split("## Needs review").next())
+        .unwrap();
+    assert!(
+        hard.contains("!tests/") && !hard.contains("`*.rs`"),
+        "{hard}"
+    );
+    assert!(
+        preamble.contains("## Rules on what lines say") && preamble.contains("auth-code"),
         "{preamble}"
     );
 }

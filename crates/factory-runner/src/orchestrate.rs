@@ -95,10 +95,14 @@ fn git_err(e: impl std::fmt::Display) -> OrchestrateError {
 /// and of the tiers that need review, and the tiers agents may not make.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Brief {
-    /// Path patterns whose changes are hard-stop.
+    /// Path rules whose changes are hard-stop: one line per rule, its patterns in order with
+    /// their `!` exclusions, in gitignore syntax (the last matching pattern decides).
     pub hard_stop: Vec<String>,
-    /// Path patterns whose changes need review.
+    /// Path rules whose changes need review, written the same way.
     pub review: Vec<String>,
+    /// Content rules (they fire on what added or removed lines say, not on paths): tier, id,
+    /// description and the files they read.
+    pub content: Vec<String>,
     /// Tiers agents may not make (`forbid-agent`).
     pub forbidden: Vec<String>,
 }
@@ -145,6 +149,7 @@ impl<'a> Plan<'a> {
         env.insert("FACTORY_HARD_STOP_PATHS".to_owned(), b.hard_stop.join("\n"));
         env.insert("FACTORY_REVIEW_PATHS".to_owned(), b.review.join("\n"));
         env.insert("FACTORY_FORBIDDEN_TIERS".to_owned(), b.forbidden.join(","));
+        env.insert("FACTORY_CONTENT_RULES".to_owned(), b.content.join("\n"));
         Plan {
             repo,
             runner,
@@ -239,39 +244,52 @@ fn git_in(dir: &Path, args: &[&str]) -> Result<String, String> {
 /// The policy's paths by tier class, for the agent.
 pub fn brief(policy: &Policy) -> Brief {
     let highest = policy.highest_tier();
-    let mut hard = Vec::new();
-    let mut review = Vec::new();
+    let mut out = Brief::default();
     for rule in &policy.rules {
         let tier = policy.tier(rule.tier);
-        let target = if rule.tier == highest {
-            &mut hard
-        } else if !tier.requires.is_empty() {
-            &mut review
-        } else {
+        let hard = rule.tier == highest;
+        if !hard && tier.requires.is_empty() {
             continue;
+        }
+        let has_lines = !rule.added_lines.is_empty() || !rule.removed_lines.is_empty();
+        if has_lines {
+            let scope = if rule.paths.is_empty() {
+                "every file".to_owned()
+            } else {
+                rule.paths.join(" ")
+            };
+            out.content.push(format!(
+                "{} {}: {} (in {scope})",
+                tier.name, rule.id, rule.description
+            ));
+            continue;
+        }
+        if rule.paths.is_empty() {
+            continue;
+        }
+        let line = format!("{}: {}", rule.id, rule.paths.join(" "));
+        let target = if hard {
+            &mut out.hard_stop
+        } else {
+            &mut out.review
         };
-        for p in &rule.paths {
-            if !p.starts_with('!') && !target.contains(p) {
-                target.push(p.clone());
-            }
+        if !target.contains(&line) {
+            target.push(line);
         }
     }
-    let forbidden = policy
+    out.forbidden = policy
         .tiers
         .iter()
         .filter(|t| t.forbid_agent)
         .map(|t| t.name.clone())
         .collect();
-    Brief {
-        hard_stop: hard,
-        review,
-        forbidden,
-    }
+    out
 }
 
 /// The preamble written into each worktree (`FACTORY_PREAMBLE.md`): what the policy says.
 pub fn preamble(policy: &Policy, brief: &Brief) -> String {
     let (hard, review, forbidden) = (&brief.hard_stop, &brief.review, &brief.forbidden);
+    let content = &brief.content;
     let mut text = String::from(
         "# What the repository's policy says about your change\n\nYour work is committed on its own branch and judged by the policy before it lands.\n\n",
     );
@@ -279,12 +297,23 @@ pub fn preamble(policy: &Policy, brief: &Brief) -> String {
         "## Hard stop (`{}`): sign-off by people with distinct roles\n\n",
         policy.tier_name(policy.highest_tier())
     ));
+    text.push_str(
+        "Paths, per rule, in gitignore syntax: a `!` pattern excludes what the patterns before it matched.\n\n",
+    );
     for p in hard {
         text.push_str(&format!("- `{p}`\n"));
     }
     text.push_str("\n## Needs review\n\n");
     for p in review {
         text.push_str(&format!("- `{p}`\n"));
+    }
+    if !content.is_empty() {
+        text.push_str(
+            "\n## Rules on what lines say\n\nThese fire on the added or removed lines of the files named, wherever they are:\n\n",
+        );
+        for c in content {
+            text.push_str(&format!("- {c}\n"));
+        }
     }
     if !forbidden.is_empty() {
         text.push_str(&format!(
