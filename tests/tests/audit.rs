@@ -386,3 +386,69 @@ fn a_branch_behind_its_target_answers_only_for_what_it_brings() {
     assert_eq!(doc["base"], base.as_str(), "{doc}");
     assert_eq!(o.status.code(), Some(0), "{doc}");
 }
+
+/// A dry run judges with the proposed policy's own keys when it names people: a commit signed
+/// by a key the base does not know is good under the proposal (say, an imported policy), and the
+/// output says which keys were used.
+#[test]
+fn a_dry_run_uses_the_proposed_policys_keys() {
+    let (repo, _, base) = repo();
+    let key = repo.home().join("erin");
+    let k = repo
+        .command("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", "erin", "-f"])
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(k.status.success());
+    let public = std::fs::read_to_string(key.with_extension("pub")).unwrap();
+    repo.write("docs/a.md", "# a\n");
+    repo.git(&["add", "docs/a.md"]);
+    let o = repo
+        .command("git")
+        .args(["-c", "gpg.format=ssh", "-c"])
+        .arg(format!("user.signingkey={}", key.display()))
+        .args(["commit", "--quiet", "-S", "-m", "Docs by erin"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let proposal = repo.home().join("proposal");
+    std::fs::create_dir_all(&proposal).unwrap();
+    let file = proposal.join("policy.toml");
+    std::fs::write(
+        &file,
+        factory_policy::DEFAULT_POLICY.text.to_owned()
+            + &format!(
+                "\n[people.erin]\nroles = [\"maintainer\", \"validation-architect\", \"domain-expert\"]\nkeys = [\"{}\"]\n",
+                public.trim()
+            ),
+    )
+    .unwrap();
+    let range = format!("{base}..HEAD");
+    let o = out(
+        &repo,
+        &[
+            "audit",
+            &range,
+            "--policy",
+            &file.display().to_string(),
+            "--format",
+            "json",
+        ],
+    );
+    let v = json(&o);
+    assert_eq!(
+        v["current"]["commits"][0]["signature"], "unknown-key",
+        "{v}"
+    );
+    assert_eq!(
+        v["proposed"]["decision"]["commits"][0]["signature"], "good",
+        "{v}"
+    );
+    assert!(
+        v["proposed"]["policy"]
+            .as_str()
+            .is_some_and(|p| p.ends_with("(with its own keys)")),
+        "{v}"
+    );
+}

@@ -13,7 +13,7 @@ use crate::ui::Ui;
 /// The keys directory beside the policy.
 pub(crate) const KEYS_DIR: &str = ".factory/keys";
 
-fn read_dir(dir: &Path) -> Result<Vec<(String, Vec<u8>)>, CliError> {
+pub(crate) fn read_dir(dir: &Path) -> Result<Vec<(String, Vec<u8>)>, CliError> {
     let mut out = Vec::new();
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Ok(out);

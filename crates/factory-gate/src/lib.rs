@@ -669,16 +669,21 @@ pub fn decide_under(
     decide_loaded(repo, base, tip, notes, &options, &loaded)
 }
 
-/// A dry run: base..tip judged with a proposed policy's tiers and rules, and the base's keys
-/// and policy binding (so approvals given under the real policy still count).
+/// A dry run: base..tip judged with a proposed policy's tiers and rules, its keys when given
+/// (else the base's), and the base's policy binding (so approvals given under the real policy
+/// still count).
 pub fn decide_proposed(
     repo: &Repo,
     base: ObjectId,
     tip: ObjectId,
     notes: &Notes,
     proposed: &Policy,
+    keys: Option<&Keyring>,
 ) -> Result<Decision, GateError> {
-    let (_, blob, keyring) = base_policy(repo, base)?;
+    let (_, blob, base_keys) = base_policy(repo, base)?;
+    // The proposed policy's own keys when it comes with them (a policy imported from another
+    // tool names people whose keys the base does not know).
+    let keyring = keys.cloned().unwrap_or(base_keys);
     decide_loaded(
         repo,
         base,

@@ -29,8 +29,9 @@ pub(crate) struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
-    /// Dry run: also judge the range with this proposed policy (its tiers and rules; the base's
-    /// keys) and show its decision beside the current one. The exit code stays the current
+    /// Dry run: also judge the range with this proposed policy (its tiers and rules, and its
+    /// people's keys — inline, and `keys/` beside the file — when it names people, else the
+    /// base's) and show its decision beside the current one. The exit code stays the current
     /// policy's.
     #[arg(long, value_name = "FILE")]
     policy: Option<std::path::PathBuf>,
@@ -168,9 +169,31 @@ pub(crate) fn run(env: &mut Env, args: Args) -> Result<ExitCode, CliError> {
             let text = std::fs::read_to_string(&path)
                 .map_err(|e| CliError::usage(format!("cannot read {}: {e}", path.display())))?;
             let policy = factory_policy::Policy::parse(&file.display().to_string(), &text)?;
+            // Its people's keys (inline, and `keys/` beside the file) when it names people;
+            // else the base's.
+            let dir = path.parent().map(|d| d.join("keys")).unwrap_or_default();
+            let files = crate::keys::read_dir(&dir)?;
+            let keyring = if policy.people.is_empty() {
+                None
+            } else {
+                Some(
+                    factory_trust::Keyring::from_policy(&policy, &files).map_err(|problems| {
+                        crate::keys::key_problems(
+                            &mut env.ui,
+                            &file.display().to_string(),
+                            &problems,
+                        )
+                    })?,
+                )
+            };
+            let name = match &keyring {
+                Some(_) => format!("{} (with its own keys)", file.display()),
+                None => format!("{} (with the base's keys)", file.display()),
+            };
             Some((
-                file.display().to_string(),
-                factory_gate::decide_proposed(&repo, base, tip, &notes, &policy).map_err(block)?,
+                name,
+                factory_gate::decide_proposed(&repo, base, tip, &notes, &policy, keyring.as_ref())
+                    .map_err(block)?,
             ))
         }
         None => None,
