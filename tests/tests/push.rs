@@ -187,12 +187,7 @@ fn a_docs_only_agent_commit_with_a_transcript_lands() {
 #[test]
 fn an_endpoint_needs_an_approval_pushed_with_it() {
     let w = World::new();
-    w.agent_commit(
-        "src/api.rs",
-        "fn routes(r: Router) -> Router { r.route(\"/orders\", get(list)) }\n",
-        "Add the orders endpoint",
-    );
-    w.attach_transcript();
+    w.endpoint_commit();
     let text = w.push_main(false, "an endpoint without approval");
     assert!(
         text.contains("needs 1 approval(s) by `maintainer`")
@@ -385,12 +380,7 @@ fn pre_push_and_audit_agree_with_the_server() {
     success(w.factory(&["hooks", "install"]), "hooks install");
     // An existing hook stays: the second install keeps it chained, and it still runs.
     let hooks = w.dev.path().join(".git/hooks");
-    w.agent_commit(
-        "src/api.rs",
-        "fn routes(r: Router) -> Router { r.route(\"/orders\", get(list)) }\n",
-        "Add the orders endpoint",
-    );
-    w.attach_transcript();
+    w.endpoint_commit();
     let base = w.dev.git(&["rev-parse", "origin/main"]).trim().to_owned();
     let range = format!("{base}..HEAD");
     let audit = w.factory(&["audit", &range, "--format", "json"]);
@@ -498,12 +488,7 @@ fn a_new_protected_branch_is_judged_against_the_default_branch() {
         .args(["symbolic-ref", "HEAD", "refs/heads/master"])
         .output()
         .unwrap();
-    w.agent_commit(
-        "src/api.rs",
-        "fn routes(r: Router) -> Router { r.route(\"/orders\", get(list)) }\n",
-        "Add the orders endpoint",
-    );
-    w.attach_transcript();
+    w.endpoint_commit();
     let o = w.push(&[
         "HEAD:refs/heads/release/1",
         "refs/notes/factory/*:refs/notes/factory/*",
@@ -1388,9 +1373,8 @@ fn attack_a_statement_dated_in_the_future_does_not_count() {
 
 /// Real workflows: an approval covers a change, wherever and however that change lands.
 impl World {
-    /// A topic branch from main with an agent's endpoint and its transcript; returns its tip.
-    fn topic_with_an_endpoint(&self) -> String {
-        self.dev.git(&["switch", "--quiet", "-c", "topic", "main"]);
+    /// An agent's commit adding the orders endpoint at src/api.rs, with its transcript.
+    fn endpoint_commit(&self) -> String {
         let tip = self.agent_commit(
             "src/api.rs",
             "fn routes(r: Router) -> Router { r.route(\"/orders\", get(list)) }\n",
@@ -1398,6 +1382,12 @@ impl World {
         );
         self.attach_transcript();
         tip
+    }
+
+    /// A topic branch from main with an agent's endpoint and its transcript; returns its tip.
+    fn topic_with_an_endpoint(&self) -> String {
+        self.dev.git(&["switch", "--quiet", "-c", "topic", "main"]);
+        self.endpoint_commit()
     }
 
     /// An agent's documentation change landed on main (with its transcript): main moves.
@@ -1832,12 +1822,7 @@ fn a_push_over_smart_http_is_judged_by_the_server_hook() {
     let w = World::new();
     let http = w.serve_over_http();
     w.dev.git(&["remote", "set-url", "origin", &http.url]);
-    w.agent_commit(
-        "src/api.rs",
-        "fn routes(r: Router) -> Router { r.route(\"/orders\", get(list)) }\n",
-        "Add the orders endpoint",
-    );
-    w.attach_transcript();
+    w.endpoint_commit();
     let text = w.push_main(false, "an endpoint without approval, over HTTP");
     assert!(
         text.contains("remote: factory: refs/heads/main")
@@ -1853,12 +1838,7 @@ fn a_push_over_smart_http_is_judged_by_the_server_hook() {
 fn pre_push_stops_a_push_that_leaves_its_approval_behind() {
     let w = World::new();
     success(w.factory(&["hooks", "install"]), "hooks install");
-    w.agent_commit(
-        "src/api.rs",
-        "fn routes(r: Router) -> Router { r.route(\"/orders\", get(list)) }\n",
-        "Add the orders endpoint",
-    );
-    w.attach_transcript();
+    w.endpoint_commit();
     w.approve("bob", "maintainer");
     let before = w.server_ref("refs/heads/main");
     // The branch alone: the server would not see the approval, so the client stops it first.

@@ -274,11 +274,7 @@ pub fn junit_all(decisions: &[Decision]) -> String {
     let mut cases = String::new();
     let mut failures = 0;
     for d in decisions {
-        let summary = d
-            .commits
-            .iter()
-            .find(|c| c.commit == d.tip)
-            .map_or("", |c| c.summary.as_str());
+        let summary = tip_summary(d);
         cases.push_str(&format!(
             "    <testcase name=\"{}\" classname=\"factory.{}\">\n",
             xml(&format!("{}..{} {summary}", &d.base[..12], &d.tip[..12])),
@@ -310,11 +306,7 @@ pub fn markdown_all(decisions: &[Decision]) -> String {
         decisions.len()
     );
     for d in decisions {
-        let summary = d
-            .commits
-            .iter()
-            .find(|c| c.commit == d.tip)
-            .map_or("", |c| c.summary.as_str());
+        let summary = tip_summary(d);
         out.push_str(&format!(
             "| `{}..{}` | {} | {} | {} |\n",
             &d.base[..12],
@@ -345,4 +337,12 @@ pub fn landing_verdict(d: &Decision) -> &'static str {
     } else {
         "pass"
     }
+}
+
+/// The subject of a decision's tip (empty when the tip is not among its commits).
+pub fn tip_summary(d: &Decision) -> &str {
+    d.commits
+        .iter()
+        .find(|c| c.commit == d.tip)
+        .map_or("", |c| c.summary.as_str())
 }

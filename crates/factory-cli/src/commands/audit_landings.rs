@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use factory_gate::{Decision, Notes, decide_history};
 use factory_git::{ObjectId, Repo};
-use factory_report::decision::{junit_all, landing_verdict, markdown_all, sarif_all};
+use factory_report::decision::{junit_all, landing_verdict, markdown_all, sarif_all, tip_summary};
 
 use super::audit::Format;
 use crate::Env;
@@ -45,11 +45,7 @@ pub(crate) fn run(
         Format::Markdown => env.ui.out(&markdown_all(&landings))?,
         Format::Human => {
             for d in &landings {
-                let summary = d
-                    .commits
-                    .iter()
-                    .find(|c| c.commit == d.tip)
-                    .map_or("", |c| c.summary.as_str());
+                let summary = tip_summary(d);
                 env.ui.outln(&format!(
                     "{:10} {}..{} {:9} {}",
                     landing_verdict(d),
