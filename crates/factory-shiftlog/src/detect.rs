@@ -25,11 +25,13 @@ pub enum Format {
     Cursor,
     /// Qwen Code session JSONL (Gemini-style `parts` in Claude-style lines).
     QwenCode,
+    /// Cline's `api_conversation_history.json` (Anthropic Messages API turns).
+    Cline,
 }
 
 impl Format {
     /// Every format with its name (as `--format` takes it).
-    pub const ALL: [(Format, &'static str); 10] = [
+    pub const ALL: [(Format, &'static str); 11] = [
         (Format::ClaudeCode, "claude-code"),
         (Format::Codex, "codex"),
         (Format::GeminiJsonl, "gemini"),
@@ -40,6 +42,7 @@ impl Format {
         (Format::SpecStory, "specstory"),
         (Format::Cursor, "cursor"),
         (Format::QwenCode, "qwen-code"),
+        (Format::Cline, "cline"),
     ];
 
     /// The format's name.
@@ -58,6 +61,17 @@ impl Format {
     /// Recognises a format from the file's content, or None.
     pub fn detect(text: &str) -> Option<Format> {
         let trimmed = text.trim_start_matches('\u{feff}').trim_start();
+        // An array of Messages API turns: Cline's conversation history.
+        if trimmed.starts_with('[')
+            && let Ok(serde_json::Value::Array(turns)) =
+                serde_json::from_str::<serde_json::Value>(trimmed)
+            && !turns.is_empty()
+            && turns.iter().all(|t| {
+                t.get("role").and_then(|r| r.as_str()).is_some() && t.get("content").is_some()
+            })
+        {
+            return Some(Format::Cline);
+        }
         if trimmed.starts_with('{') {
             // One JSON document, or JSON lines?
             if let Ok(serde_json::Value::Object(doc)) =

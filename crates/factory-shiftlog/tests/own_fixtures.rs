@@ -385,3 +385,33 @@ fn aider_model_lines_and_heading_paths() {
         .collect();
     assert_eq!(edits, ["app/styles/app.css"]);
 }
+
+/// Cline's conversation history: Messages API turns; the environment it appends to user turns
+/// is context, not kept as the user's words.
+#[test]
+fn cline_history_is_read_with_its_environment_as_context() {
+    let (file, text) = fixture("cline.json");
+    assert_eq!(Format::detect(&text), Some(Format::Cline));
+    let t = import(&file, &text, None).unwrap();
+    let roles: Vec<Role> = t.messages.iter().map(|m| m.role).collect();
+    assert_eq!(
+        roles,
+        [
+            Role::User,
+            Role::Assistant,
+            Role::Assistant,
+            Role::Assistant
+        ],
+        "{:#?}",
+        t.messages
+    );
+    assert!(
+        t.messages[0].text.contains("Add a /health route")
+            && !t.messages[0].text.contains("VSCode")
+    );
+    assert_eq!(t.tool_call_count(), 2);
+    assert_eq!(
+        t.messages[2].tool_calls[0].output.as_deref(),
+        Some("The content was successfully saved to src/api.rs.")
+    );
+}

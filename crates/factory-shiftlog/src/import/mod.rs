@@ -1,6 +1,7 @@
 //! Importers, one per format, each turning a file into a [`Transcript`].
 
 mod claude;
+mod cline;
 mod codex;
 mod copilot;
 mod gemini;
@@ -55,6 +56,7 @@ pub fn import(file: &str, text: &str, format: Option<Format>) -> Result<Transcri
         Format::SpecStory => markdown::import_specstory(text),
         Format::Cursor => markdown::import_cursor(text),
         Format::QwenCode => qwen::import(text),
+        Format::Cline => cline::import(text),
     }
     .map_err(|(line, message)| err(line, message))?;
     // An import that yields no text is an error, never a silent empty note: the wrong
