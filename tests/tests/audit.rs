@@ -451,4 +451,24 @@ fn a_dry_run_uses_the_proposed_policys_keys() {
             .is_some_and(|p| p.ends_with("(with its own keys)")),
         "{v}"
     );
+    // The report's dry run reads the same keys.
+    let o = out(
+        &repo,
+        &[
+            "report",
+            &range,
+            "--format",
+            "json",
+            "--policy",
+            &file.display().to_string(),
+        ],
+    );
+    let r = json(&o);
+    assert!(
+        r["dry_run"]["policy"]
+            .as_str()
+            .is_some_and(|p| p.ends_with("(with its own keys)")),
+        "{}",
+        r["dry_run"]
+    );
 }

@@ -73,3 +73,22 @@ pub(crate) fn keyring(
     Keyring::from_policy(policy, &files)
         .map_err(|problems| key_problems(ui, &source.name, &problems))
 }
+
+/// The keys of a proposed policy (a dry run of `audit --policy` or `report --policy`): its
+/// people's, inline and in `keys/` beside the file, when it names people; None (the base's keys)
+/// when it names none.
+pub(crate) fn of_proposal(
+    ui: &mut Ui,
+    path: &Path,
+    name: &str,
+    policy: &Policy,
+) -> Result<Option<Keyring>, CliError> {
+    if policy.people.is_empty() {
+        return Ok(None);
+    }
+    let dir = path.parent().map(|d| d.join("keys")).unwrap_or_default();
+    let files = read_dir(&dir)?;
+    Keyring::from_policy(policy, &files)
+        .map(Some)
+        .map_err(|problems| key_problems(ui, name, &problems))
+}

@@ -496,15 +496,15 @@ pub fn decide_with(
 /// parent, as the push that made it was or should have been), oldest first.
 ///
 /// `proposed` judges with another policy instead of each base's (a dry run): tiers and
-/// requirements come from it, while keys and the policy binding of approvals stay the base's,
-/// so that approvals given under the real policy still count where the proposed one accepts
-/// them.
+/// requirements come from it, and its keys when given (else the base's), while the policy
+/// binding of approvals stays the base's, so that approvals given under the real policy still
+/// count where the proposed one accepts them.
 pub fn decide_history(
     repo: &Repo,
     base: ObjectId,
     tip: ObjectId,
     notes: &Notes,
-    proposed: Option<&Policy>,
+    proposed: Option<(&Policy, Option<&Keyring>)>,
     progress: Option<&(dyn Fn(u64, u64) + Sync)>,
 ) -> Result<Vec<Decision>, GateError> {
     let listed = repo
@@ -583,7 +583,7 @@ pub fn decide_history(
     for (governance, members) in groups {
         let (base_policy_, blob, keyring) = base_policy(repo, steps[members[0]].1)?;
         let loaded: Loaded = match proposed {
-            Some(p) => (p.clone(), blob, keyring),
+            Some((p, keys)) => (p.clone(), blob, keys.cloned().unwrap_or(keyring)),
             None => (base_policy_, blob, keyring),
         };
         let mut per_step: Vec<Vec<ObjectId>> = Vec::new();

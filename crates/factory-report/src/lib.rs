@@ -52,20 +52,21 @@ pub enum ReportError {
 }
 
 /// The report of `base..tip` (described by `range`), judged with the notes as they are; with
-/// `proposed` (its name and the policy), also what that policy would have decided (a dry run).
+/// `proposed` (its name, the policy and its keys when it has its own), also what that policy
+/// would have decided (a dry run).
 pub fn generate(
     repo: &Repo,
     notes: &Notes,
     base: ObjectId,
     tip: ObjectId,
     range: RangeInfo,
-    proposed: Option<(&str, &Policy)>,
+    proposed: Option<(&str, &Policy, Option<&factory_trust::Keyring>)>,
 ) -> Result<Report, ReportError> {
     let (decisions, lines, dry) = std::thread::scope(|scope| {
         let lines = scope.spawn(|| line_counts(repo, base, tip));
         let decisions = decide_history(repo, base, tip, notes, None, None);
         let dry = proposed
-            .map(|(_, p)| decide_history(repo, base, tip, notes, Some(p), None))
+            .map(|(_, p, keys)| decide_history(repo, base, tip, notes, Some((p, keys)), None))
             .transpose();
         let lines = lines.join().unwrap_or_else(|_| {
             Err(ReportError::Output {
@@ -82,7 +83,7 @@ pub fn generate(
         &lines,
         dry.as_deref()
             .zip(proposed)
-            .map(|(d, (name, _))| (name.to_owned(), d)),
+            .map(|(d, (name, _, _))| (name.to_owned(), d)),
     ))
 }
 

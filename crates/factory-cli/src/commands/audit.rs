@@ -169,23 +169,8 @@ pub(crate) fn run(env: &mut Env, args: Args) -> Result<ExitCode, CliError> {
             let text = std::fs::read_to_string(&path)
                 .map_err(|e| CliError::usage(format!("cannot read {}: {e}", path.display())))?;
             let policy = factory_policy::Policy::parse(&file.display().to_string(), &text)?;
-            // Its people's keys (inline, and `keys/` beside the file) when it names people;
-            // else the base's.
-            let dir = path.parent().map(|d| d.join("keys")).unwrap_or_default();
-            let files = crate::keys::read_dir(&dir)?;
-            let keyring = if policy.people.is_empty() {
-                None
-            } else {
-                Some(
-                    factory_trust::Keyring::from_policy(&policy, &files).map_err(|problems| {
-                        crate::keys::key_problems(
-                            &mut env.ui,
-                            &file.display().to_string(),
-                            &problems,
-                        )
-                    })?,
-                )
-            };
+            let keyring =
+                crate::keys::of_proposal(&mut env.ui, &path, &file.display().to_string(), &policy)?;
             let name = match &keyring {
                 Some(_) => format!("{} (with its own keys)", file.display()),
                 None => format!("{} (with the base's keys)", file.display()),

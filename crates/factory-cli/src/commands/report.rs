@@ -34,7 +34,8 @@ pub(crate) struct Args {
     /// Write to FILE instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     out: Option<PathBuf>,
-    /// Dry run: also judge the range with this proposed policy and show what it would have
+    /// Dry run: also judge the range with this proposed policy (and its people's keys, inline
+    /// and in `keys/` beside the file, when it names people) and show what it would have
     /// blocked beside the current policy's result.
     #[arg(long, value_name = "FILE")]
     policy: Option<PathBuf>,
@@ -105,10 +106,14 @@ pub(crate) fn run(env: &mut Env, args: Args) -> Result<ExitCode, CliError> {
             let path = env.cwd.join(file);
             let text = std::fs::read_to_string(&path)
                 .map_err(|e| CliError::usage(format!("cannot read {}: {e}", path.display())))?;
-            Some((
-                file.display().to_string(),
-                Policy::parse(&file.display().to_string(), &text)?,
-            ))
+            let name = file.display().to_string();
+            let policy = Policy::parse(&name, &text)?;
+            let keys = crate::keys::of_proposal(&mut env.ui, &path, &name, &policy)?;
+            let name = match &keys {
+                Some(_) => format!("{name} (with its own keys)"),
+                None => format!("{name} (with the base's keys)"),
+            };
+            Some((name, policy, keys))
         }
         None => None,
     };
@@ -140,7 +145,9 @@ pub(crate) fn run(env: &mut Env, args: Args) -> Result<ExitCode, CliError> {
         base,
         tip,
         range,
-        proposed.as_ref().map(|(name, p)| (name.as_str(), p)),
+        proposed
+            .as_ref()
+            .map(|(name, p, keys)| (name.as_str(), p, keys.as_ref())),
     )
     .map_err(report_error)?;
     let text = factory_report::render(
