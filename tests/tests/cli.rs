@@ -391,3 +391,45 @@ fn completions_and_man_pages_are_generated() {
         .unwrap();
     assert_eq!(bad.status.code(), Some(2));
 }
+
+#[test]
+fn classify_explain_says_why_each_rule_fired_or_not() {
+    let repo = TestRepo::new();
+    repo.write("src/lib.rs", "fn main() {}\n");
+    repo.commit("Base");
+    repo.write(
+        "src/lib.rs",
+        "/// Argon2 Memory-Hard Password Hashing Function.\nfn main() {}\n",
+    );
+    repo.write("tests/data/crypto-refresh/key.pem", "not a key\n");
+    repo.commit("Document the KDF and add a test vector");
+    let out = factory(&repo, &["classify", "--explain", "HEAD"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains(
+            "skipped   auth-code (hard-stop): line 1 matched only in a comment or string"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("excluded  crypto (hard-stop) by `!tests/`"),
+        "{text}"
+    );
+    assert!(text.contains("fired     tests (auto)"), "{text}");
+    let json = json(&factory(
+        &repo,
+        &["classify", "--explain", "HEAD", "--format", "json"],
+    ));
+    assert_ne!(
+        json[0]["tier"], "hard-stop",
+        "prose and a test vector are not a hard stop: {json}"
+    );
+    let rules = json[0]["files"][0]["rules"].as_array().unwrap();
+    assert!(
+        rules
+            .iter()
+            .any(|r| r["rule"] == "auth-code" && r["outcome"] == "outside-parts"),
+        "{json}"
+    );
+}

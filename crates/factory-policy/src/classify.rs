@@ -384,3 +384,132 @@ fn commit_description(rule: &Rule, files: u64, lines: u64) -> String {
     }
     parts.join(", ")
 }
+
+/// Why a rule did or did not fire on one file (see [`Classifier::explain`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case", tag = "outcome")]
+pub enum Outcome {
+    /// It fired, at this line when a line rule fired.
+    Fired {
+        /// The line, for a line rule.
+        line: Option<u32>,
+        /// Its text.
+        text: Option<String>,
+    },
+    /// The file is not in the rule's `paths`.
+    OutOfScope,
+    /// The file is in the rule's `paths` but a `!` pattern excludes it.
+    Excluded {
+        /// The excluding pattern.
+        pattern: String,
+    },
+    /// The file is not of the rule's `kinds`.
+    OtherKind,
+    /// No changed line matched.
+    NoLine,
+    /// A changed line matched, but only in a part of the line the rule does not read (a
+    /// comment or a string).
+    OutsideParts {
+        /// The line.
+        line: u32,
+    },
+}
+
+/// One rule's outcome on one file.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Trace {
+    /// The rule.
+    pub rule: String,
+    /// Its tier.
+    pub tier: TierId,
+    /// What happened.
+    #[serde(flatten)]
+    pub outcome: Outcome,
+}
+
+impl Classifier<'_> {
+    /// For one file, every rule with file conditions and why it fired or not: out of its paths,
+    /// excluded by a `!` pattern (named), of another kind, no matching line, or a match only in
+    /// a comment or string the rule does not read. Commit conditions are not traced.
+    pub fn explain(&mut self, file: &FileChange) -> Vec<Trace> {
+        self.match_paths(file);
+        let policy = self.policy;
+        let mut out = Vec::new();
+        for rule in &policy.rules {
+            if !rule.has_file_conditions() {
+                continue;
+            }
+            let outcome = if rule.path_list.is_some_and(|l| !self.matched[l]) {
+                match excluding_pattern(&rule.paths, &file.path) {
+                    Some(pattern) => Outcome::Excluded { pattern },
+                    None => Outcome::OutOfScope,
+                }
+            } else if !rule.kinds.is_empty() && !rule.kinds.iter().any(|k| file.is_kind(*k)) {
+                Outcome::OtherKind
+            } else if rule.added.is_none() && rule.removed.is_none() {
+                Outcome::Fired {
+                    line: None,
+                    text: None,
+                }
+            } else {
+                let sides = [(&rule.added, &file.added), (&rule.removed, &file.removed)];
+                let mut outcome = Outcome::NoLine;
+                for (patterns, lines) in sides {
+                    let (Some(p), Some(lines)) = (patterns, lines) else {
+                        continue;
+                    };
+                    if let Some((n, text)) = first_match(p, lines, rule.lines_in, &file.path) {
+                        outcome = Outcome::Fired {
+                            line: Some(n),
+                            text: Some(trimmed(text)),
+                        };
+                        break;
+                    }
+                    if let Some((n, _)) =
+                        first_match(p, lines, crate::lexer::Parts::ANY, &file.path)
+                    {
+                        outcome = Outcome::OutsideParts { line: n };
+                    }
+                }
+                outcome
+            };
+            out.push(Trace {
+                rule: rule.id.clone(),
+                tier: rule.tier,
+                outcome,
+            });
+        }
+        out
+    }
+}
+
+/// The `!` pattern of `paths` that decides `path` out, if one does (the last matching pattern
+/// decides, as in `.gitignore`).
+fn excluding_pattern(paths: &[String], path: &[u8]) -> Option<String> {
+    // The last matching pattern decides; a `!` pattern only excludes what a pattern before it
+    // took in.
+    let mut last: Option<&String> = None;
+    let mut taken = false;
+    for p in paths {
+        let body = p.strip_prefix('!').unwrap_or(p);
+        let Ok(pattern) = crate::glob::PathPattern::compile(body) else {
+            continue;
+        };
+        let Ok(index) = crate::glob::PathIndex::build(vec![vec![pattern]]) else {
+            continue;
+        };
+        let mut hit = Vec::new();
+        index.matching(path, &mut Scratch::default(), &mut hit);
+        if hit.first() == Some(&true) {
+            if p.starts_with('!') {
+                if taken {
+                    last = Some(p);
+                }
+            } else {
+                taken = true;
+                last = Some(p);
+            }
+        }
+    }
+    last.filter(|p| p.starts_with('!')).cloned()
+}

@@ -19,7 +19,7 @@ mod model;
 mod problem;
 pub mod schema;
 
-pub use classify::{Classifier, Evidence, Origin, Verdict};
+pub use classify::{Classifier, Evidence, Origin, Outcome, Trace, Verdict};
 pub use edit::{EditError, NewPerson, add_person};
 pub use embedded::{DEFAULT_POLICY, SHIPPED_POLICIES, ShippedPolicy, shipped};
 pub use factory_change::{

@@ -29,6 +29,11 @@ pub(crate) struct Args {
     /// Use this policy file instead of the repository's (for dry runs).
     #[arg(long, value_name = "FILE")]
     policy: Option<PathBuf>,
+    /// For each file, which rules fired on which line and why the others did not (a path
+    /// excluded by a `!` pattern, another kind, no matching line, a match only in a comment or
+    /// string).
+    #[arg(long)]
+    explain: bool,
 }
 
 /// Output formats.
@@ -47,6 +52,9 @@ pub(crate) fn run(env: &mut Env, args: Args) -> Result<ExitCode, CliError> {
     let policy = source.parse()?;
     let spec = args.commits.spec();
     let commits = repo.commits(&spec)?;
+    if args.explain {
+        return super::explain::run(env, &repo, &policy, &commits, args.format);
+    }
     let classified = classify_commits(&repo, &policy, &commits)?;
     print(
         &mut env.ui,

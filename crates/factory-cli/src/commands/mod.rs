@@ -9,6 +9,7 @@ pub(crate) mod demo;
 mod demo_gate;
 pub(crate) mod docs;
 pub(crate) mod doctor;
+mod explain;
 pub(crate) mod hook;
 mod import;
 pub(crate) mod init;
