@@ -104,6 +104,38 @@ fn first_match<'a>(
     })
 }
 
+/// Whether every changed line of `file` (blank lines aside) lies in `parts`, and there is one.
+fn only_in(file: &FileChange, parts: crate::lexer::Parts) -> bool {
+    let Some(syntax) = crate::lexer::syntax_of(&file.path) else {
+        return false;
+    };
+    let outside = crate::lexer::Parts {
+        code: !parts.code,
+        comments: !parts.comments,
+        strings: !parts.strings,
+    };
+    let mut any = false;
+    for lines in [&file.added, &file.removed] {
+        let Some(lines) = lines else {
+            return false;
+        };
+        for (_, line) in lines.iter() {
+            let line = line.to_str_lossy();
+            if line.trim().is_empty() {
+                continue;
+            }
+            any = true;
+            if !crate::lexer::select(&line, Some(syntax), outside)
+                .trim()
+                .is_empty()
+            {
+                return false;
+            }
+        }
+    }
+    any
+}
+
 /// A policy with per-thread scratch space; one per worker thread.
 #[derive(Debug)]
 pub struct Classifier<'p> {
@@ -254,6 +286,11 @@ impl Classifier<'_> {
             self.match_paths(file);
             for (ri, rule) in policy.rules.iter().enumerate() {
                 if !commit_ok[ri] || !rule.has_file_conditions() || !self.covers(rule, file) {
+                    continue;
+                }
+                if let Some(parts) = rule.lines_only_in
+                    && !only_in(file, parts)
+                {
                     continue;
                 }
                 let mut hit: Option<(u32, LineSide, String)> = None;
@@ -446,6 +483,11 @@ impl Classifier<'_> {
                 }
             } else if !rule.kinds.is_empty() && !rule.kinds.iter().any(|k| file.is_kind(*k)) {
                 Outcome::OtherKind
+            } else if rule
+                .lines_only_in
+                .is_some_and(|parts| !only_in(file, parts))
+            {
+                Outcome::NoLine
             } else if rule.added.is_none() && rule.removed.is_none() {
                 Outcome::Fired {
                     line: None,

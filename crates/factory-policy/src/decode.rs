@@ -810,6 +810,7 @@ pub(crate) fn decode(name: &str, text: &str) -> Result<Policy, PolicyError> {
         added_lines: Vec::new(),
         removed_lines: Vec::new(),
         lines_in: crate::lexer::Parts::ANY,
+        lines_only_in: None,
         kinds: Vec::new(),
         min_files_changed: None,
         min_lines_changed: None,
@@ -948,9 +949,13 @@ pub(crate) fn decode(name: &str, text: &str) -> Result<Policy, PolicyError> {
                     );
                 }
             }
-            let mut lines_in = crate::lexer::Parts::ANY;
-            if let Some(parts) = cx.strings(t, "lines-in") {
-                lines_in = crate::lexer::Parts::default();
+            let mut outer_lines_in = crate::lexer::Parts::ANY;
+            let mut lines_only_in = None;
+            for (key, target) in [("lines-in", 0), ("lines-only-in", 1)] {
+                let Some(parts) = cx.strings(t, key) else {
+                    continue;
+                };
+                let mut lines_in = crate::lexer::Parts::default();
                 for at in parts {
                     match at.value.as_str() {
                         "code" => lines_in.code = true,
@@ -971,7 +976,13 @@ pub(crate) fn decode(name: &str, text: &str) -> Result<Policy, PolicyError> {
                         }
                     }
                 }
+                if target == 0 {
+                    outer_lines_in = lines_in;
+                } else {
+                    lines_only_in = Some(lines_in);
+                }
             }
+            let lines_in = outer_lines_in;
             let mut kinds = Vec::new();
             for at in cx.strings(t, "kinds").unwrap_or_default() {
                 match ChangeKind::from_name(&at.value) {
@@ -1053,6 +1064,7 @@ pub(crate) fn decode(name: &str, text: &str) -> Result<Policy, PolicyError> {
                     .map(|a| a.value)
                     .collect(),
                 lines_in,
+                lines_only_in,
                 kinds,
                 min_files_changed,
                 min_lines_changed,

@@ -147,6 +147,10 @@ pub struct Rule {
     /// string literals (all of them unless `lines-in` says otherwise).
     #[serde(skip_serializing_if = "is_any")]
     pub lines_in: crate::lexer::Parts,
+    /// The rule fires on a file only when every changed line lies in these parts (blank lines
+    /// aside): `["comments"]` for a comment-only edit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lines_only_in: Option<crate::lexer::Parts>,
     /// Change kinds.
     #[serde(skip_serializing_if = "Vec::is_empty", serialize_with = "kind_names")]
     pub kinds: Vec<ChangeKind>,
@@ -199,12 +203,13 @@ impl Rule {
         self.path_list.is_some()
             || self.added.is_some()
             || self.removed.is_some()
+            || self.lines_only_in.is_some()
             || !self.kinds.is_empty()
     }
 
     /// Whether the rule needs the added or removed lines of the files it covers.
     pub fn needs_lines(&self) -> bool {
-        self.added.is_some() || self.removed.is_some()
+        self.added.is_some() || self.removed.is_some() || self.lines_only_in.is_some()
     }
 }
 

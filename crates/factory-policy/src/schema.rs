@@ -317,6 +317,15 @@ pub const RULE: Table = Table {
              SQL, YAML, TOML); in other files a line is all code.",
         ),
         key(
+            "lines-only-in",
+            "array of strings",
+            false,
+            None,
+            "The rule fires on a file only when every changed line (blank lines aside) lies in \
+             these parts of a line (`code`, `comments`, `strings`): `[\"comments\"]` matches an \
+             edit of comments alone. A file of a language factory does not know never matches.",
+        ),
+        key(
             "kinds",
             "array of strings",
             false,
