@@ -1855,3 +1855,27 @@ fn pre_push_stops_a_push_that_leaves_its_approval_behind() {
     let o = w.push_with_hooks(&["main", "refs/notes/factory/*:refs/notes/factory/*"]);
     assert!(o.status.success(), "{}", stderr(&o));
 }
+
+/// Removing the policy around the gate does not make the history that follows "before
+/// adoption": the removal itself is a landing judged by the policy it removes, and blocks.
+#[test]
+fn attack_removing_the_policy_in_history_does_not_make_later_landings_ungoverned() {
+    let w = World::new();
+    let start = w.server_ref("refs/heads/main").unwrap();
+    w.dev.git(&["rm", "--quiet", "-r", ".factory"]);
+    w.dev.commit("Drop the policy");
+    w.endpoint_commit();
+    w.dev.git(&["checkout", &start, "--", ".factory"]);
+    w.dev.commit("Bring the policy back");
+    // As if it had landed around the hooks.
+    let tip = w.dev.git(&["rev-parse", "HEAD"]).trim().to_owned();
+    w.dev.git(&["update-ref", "refs/remotes/origin/main", &tip]);
+    let o = w.factory(&["audit", "--all-landed"]);
+    let text = stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{text}");
+    let removal = text
+        .lines()
+        .find(|l| l.ends_with("Drop the policy"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(removal.starts_with("blocked"), "{text}");
+}

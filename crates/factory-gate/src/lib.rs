@@ -927,7 +927,14 @@ fn judge(
     let mut seen_transcripts: Vec<String> = Vec::new();
     let range_time = facts.iter().find(|f| f.commit == tip_hex).map(|f| f.time);
 
-    let change = change_id(repo, base, tip)?;
+    // The range's change identity binds statements; with no approvals notes and no statement
+    // at hand there is nothing to bind (a whole-history audit of a repository without factory's
+    // notes pays no extra tree diff per landing).
+    let change = if notes.approvals.is_some() || !extra.is_empty() {
+        change_id(repo, base, tip)?
+    } else {
+        String::new()
+    };
     let mut statements: Vec<Statement> = match Notes::read(repo, notes.approvals, tip)? {
         None => Vec::new(),
         Some(bytes) => {

@@ -95,14 +95,10 @@ impl Repo {
             notes_ref: notes.to_string(),
             source,
         };
-        let tree = repo
-            .find_commit(notes)
-            .map_err(err)?
-            .tree_id()
-            .map_err(err)?;
+        let tree = notes_tree(&repo, notes, err)?;
         let hex = commit.to_string();
         let mut found: Vec<(String, ObjectId)> = Vec::new();
-        let mut pending: Vec<(ObjectId, String)> = vec![(tree.detach(), String::new())];
+        let mut pending: Vec<(ObjectId, String)> = vec![(tree, String::new())];
         while let Some((tree_id, prefix)) = pending.pop() {
             let tree = repo.find_object(tree_id).map_err(err)?.into_tree();
             let rest = &hex[prefix.len()..];
@@ -148,14 +144,10 @@ impl Repo {
             notes_ref: notes.to_string(),
             source,
         };
-        let tree = repo
-            .find_commit(notes)
-            .map_err(err)?
-            .tree_id()
-            .map_err(err)?;
+        let tree = notes_tree(&repo, notes, err)?;
         let finder = bstr::ByteSlice::find;
         let mut out = Vec::new();
-        let mut pending: Vec<(ObjectId, String)> = vec![(tree.detach(), String::new())];
+        let mut pending: Vec<(ObjectId, String)> = vec![(tree, String::new())];
         while let Some((tree_id, prefix)) = pending.pop() {
             let tree = repo.find_object(tree_id).map_err(err)?.into_tree();
             for entry in tree.iter() {
@@ -198,4 +190,18 @@ impl Repo {
             .map_err(err)?;
         Ok(())
     }
+}
+
+/// The tree of the notes commit `notes`.
+fn notes_tree(
+    repo: &gix::Repository,
+    notes: ObjectId,
+    err: impl Fn(gix::Error) -> NoteError,
+) -> Result<ObjectId, NoteError> {
+    Ok(repo
+        .find_commit(notes)
+        .map_err(&err)?
+        .tree_id()
+        .map_err(&err)?
+        .detach())
 }
