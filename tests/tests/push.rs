@@ -1730,6 +1730,17 @@ fn doctor_names_each_problem_with_its_fix_then_says_healthy() {
     ] {
         assert!(text.contains(fix), "{fix}: {text}");
     }
+    // A policy that does not load is named, with the command that shows why.
+    let policy = w.dev.path().join(".factory/policy.toml");
+    let good = std::fs::read_to_string(&policy).unwrap();
+    std::fs::write(&policy, "version = 1\n[[tier]]\nname = 3\n").unwrap();
+    let o = w.factory(&["doctor"]);
+    assert!(
+        stdout(&o).contains("problem  policy") && stdout(&o).contains("fix: factory policy check"),
+        "{}",
+        stdout(&o)
+    );
+    std::fs::write(&policy, good).unwrap();
     success(w.factory(&["hooks", "install"]), "hooks install");
     success(w.factory(&["notes", "setup"]), "notes setup");
     w.dev.git(&["remote", "set-head", "origin", "--auto"]);

@@ -48,8 +48,13 @@ fn checks(repo: &Repo, env: &Env) -> Vec<Check> {
     // The policy and its keys.
     let source = policy_source::locate(&env.cwd, Some(repo), None);
     let policy = match &source {
-        Err(e) => {
-            out.push(bad("policy", format!("{e:?}"), "fix the policy file"));
+        Err(_) => {
+            // The policy file cannot be read at all (its diagnostics come from `policy check`).
+            out.push(bad(
+                "policy",
+                ".factory/policy.toml cannot be read",
+                "factory policy check",
+            ));
             None
         }
         Ok(s) if matches!(s.origin, Origin::Embedded) => {
