@@ -679,28 +679,25 @@ fn build(
                     .collect(),
             });
         }
+        let summary_of = |commit: &str| {
+            d.commits
+                .iter()
+                .find(|c| c.commit == commit)
+                .map(|c| c.summary.clone())
+                .unwrap_or_default()
+        };
         for r in &d.reasons {
             match r {
                 Reason::MissingTranscript { commit } => violations.push(Violation {
                     kind: "missing-transcript",
                     commit: commit.clone(),
-                    summary: d
-                        .commits
-                        .iter()
-                        .find(|c| c.commit == *commit)
-                        .map(|c| c.summary.clone())
-                        .unwrap_or_default(),
+                    summary: summary_of(commit),
                     detail: "an agent commit without a transcript".into(),
                 }),
                 Reason::UnsignedHumanCommit { commit, signature } => violations.push(Violation {
                     kind: "unsigned-human-commit",
                     commit: commit.clone(),
-                    summary: d
-                        .commits
-                        .iter()
-                        .find(|c| c.commit == *commit)
-                        .map(|c| c.summary.clone())
-                        .unwrap_or_default(),
+                    summary: summary_of(commit),
                     detail: format!("signature: {signature}"),
                 }),
                 _ => {}
