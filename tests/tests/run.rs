@@ -23,7 +23,7 @@ fn repo(extra_policy: &str) -> TestRepo {
     repo.write(
         ".factory/runners.toml",
         format!(
-            "[runner.fake]\ncommand = [\"sh\", \"{}\"]\ntranscript = \"{{run_dir}}/session.jsonl\"\ntranscript-format = \"claude-code\"\nagent = \"fake-agent/1.0\"\ntimeout = 60\n",
+            "[runner.fake]\ncommand = [\"sh\", \"{0}\"]\ntranscript = \"{{run_dir}}/session.jsonl\"\ntranscript-format = \"claude-code\"\nagent = \"fake-agent/1.0\"\ntimeout = 60\n\n[runner.bare]\ncommand = [\"sh\", \"{0}\"]\ntranscript = \"{{run_dir}}/session.jsonl\"\ntranscript-format = \"claude-code\"\nagent = \"fake-agent/1.0\"\nsandbox = \"none\"\n",
             fixtures_dir().join("fake-agent.sh").display()
         ),
     );
@@ -36,6 +36,14 @@ fn repo(extra_policy: &str) -> TestRepo {
 fn run(repo: &TestRepo, args: &[&str]) -> Output {
     repo.command(factory_bin())
         .args(["run", "--runner", "fake"])
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn run_with(repo: &TestRepo, runner: &str, args: &[&str]) -> Output {
+    repo.command(factory_bin())
+        .args(["run", "--runner", runner])
         .args(args)
         .output()
         .unwrap()
@@ -180,13 +188,16 @@ fn parallel_runs_do_not_interfere() {
     assert_eq!((branches.len(), sessions.len()), (4, 4));
 }
 
+/// Unsandboxed (`sandbox = "none"`): the agent's process group is killed, so the child's PID
+/// can be checked on the host. A sandboxed run's end is checked in tests/tests/sandbox.rs.
 #[test]
 fn a_timeout_kills_the_agent_and_its_children_and_leaves_the_base() {
     let repo = repo("");
     let main = repo.git(&["rev-parse", "main"]);
     let started = std::time::Instant::now();
-    let o = run(
+    let o = run_with(
         &repo,
+        "bare",
         &[
             "--timeout",
             "1",

@@ -35,6 +35,10 @@ pub(crate) struct Facts {
     pub(crate) evidence: Vec<EvidenceReport>,
     pub(crate) agent: Option<String>,
     pub(crate) time: i64,
+    /// Claimed versus verified origin.
+    pub(crate) agent_origin: factory_trust::AgentOrigin,
+    /// The transcript digests the commit carries (`Agent-Transcript` trailers).
+    pub(crate) bound_transcripts: Vec<String>,
 }
 
 pub(crate) struct Cache {
@@ -58,7 +62,7 @@ impl Cache {
         let path = git_dir
             .join("factory")
             .join("cache")
-            .join(concat!("audit-v4-", env!("CARGO_PKG_VERSION")))
+            .join(concat!("audit-v5-", env!("CARGO_PKG_VERSION")))
             .join(format!("{key}.jsonl"));
         let mut cache = Cache {
             path,

@@ -21,7 +21,8 @@ use factory_git::{APPROVALS_REF, ObjectId, RangeSpec, Repo, TRANSCRIPTS_REF};
 use factory_policy::{DEFAULT_POLICY, Origin, Policy, PolicyError};
 use factory_trust::approval::{self, Statement};
 use factory_trust::{
-    Evaluation, KeyProblem, Keyring, RangeCommit, RangeFacts, Verdict, evaluate, verify_commit,
+    AgentOrigin, Evaluation, KeyProblem, Keyring, RangeCommit, RangeFacts, Verdict, evaluate,
+    verify_commit,
 };
 use rayon::prelude::*;
 use serde::Serialize;
@@ -30,6 +31,9 @@ use serde::Serialize;
 pub const POLICY_PATH: &str = ".factory/policy.toml";
 /// The keys' directory in a tree.
 pub const KEYS_DIR: &str = ".factory/keys";
+/// The trailer that binds a commit to the digest of the session `factory run` attached to it
+/// (`Agent-Transcript: sha256:…`), inside the signed commit.
+pub const TRANSCRIPT_TRAILER: &str = "Agent-Transcript";
 
 /// Why the gate could not decide (callers block).
 #[derive(Debug, thiserror::Error)]
@@ -143,6 +147,22 @@ pub enum Reason {
         /// The commit.
         commit: String,
     },
+    /// The transcript note of a commit does not hold the session the commit is bound to
+    /// (`Agent-Transcript`): it was swapped or never attached.
+    TranscriptMismatch {
+        /// The commit.
+        commit: String,
+        /// The digest the commit carries.
+        digest: String,
+    },
+    /// The commit's agent origin is not proved and the policy requires it
+    /// (`require-verified-agents`), or it is signed by one agent's key and claims another.
+    UnverifiedAgent {
+        /// The commit.
+        commit: String,
+        /// Why.
+        message: String,
+    },
     /// A human commit has no good signature by a person of the policy, and the policy requires
     /// one (`[gate] require-signed-human-commits`).
     UnsignedHumanCommit {
@@ -187,6 +207,14 @@ impl std::fmt::Display for Reason {
                 "{} is an agent commit without a transcript (factory transcript attach)",
                 short(commit)
             ),
+            Reason::TranscriptMismatch { commit, digest } => write!(
+                f,
+                "{} is bound to transcript {digest} (Agent-Transcript), which its transcript note does not hold",
+                short(commit)
+            ),
+            Reason::UnverifiedAgent { commit, message } => {
+                write!(f, "{} {message}", short(commit))
+            }
             Reason::UnsignedHumanCommit { commit, signature } => write!(
                 f,
                 "{} is a human commit without a good signature by a person of the policy ({signature})",
@@ -280,6 +308,9 @@ pub struct CommitReport {
     pub evidence: Vec<EvidenceReport>,
     /// The agent (`NAME/VERSION`) for agent commits, when known.
     pub agent: Option<String>,
+    /// How the agent origin is known: `human`, `claimed` (the commit says so), `verified`
+    /// (signed by that agent's key) or `mismatch` (signed by an agent key it does not name).
+    pub agent_origin: String,
     /// The models named by the attached transcripts.
     pub models: Vec<String>,
     /// Redactions made in the attached transcripts, by kind.
@@ -429,11 +460,31 @@ fn commit_facts(
             if let Some((committer, _)) = committer(&raw) {
                 claims.push(committer);
             }
+            // What the commit claims, and what its signature proves: a commit signed by an
+            // agent key is that agent's work whatever it says.
+            let claimed = (c.verdict.origin == Origin::Agent).then(|| {
+                c.verdict
+                    .agent
+                    .clone()
+                    .unwrap_or_else(|| "agent".to_owned())
+            });
+            let agent_origin = AgentOrigin::judge(policy, claimed.as_deref(), &signature);
+            let (origin, agent) = match &agent_origin {
+                AgentOrigin::Mismatch {
+                    claimed: None,
+                    signed_by,
+                } => (Origin::Agent, Some(signed_by.clone())),
+                _ => (c.verdict.origin, c.verdict.agent.clone()),
+            };
+            let bound_transcripts = facts
+                .trailer_values(TRANSCRIPT_TRAILER)
+                .map(|v| v.trim().to_owned())
+                .collect();
             Ok(cache::Facts {
                 commit: id.to_string(),
                 summary: c.change_set.commit.summary().to_owned(),
                 tier: policy.tier_name(c.verdict.tier).to_owned(),
-                origin: c.verdict.origin.as_str().to_owned(),
+                origin: origin.as_str().to_owned(),
                 signature,
                 claims,
                 signed_at,
@@ -443,8 +494,10 @@ fn commit_facts(
                     .iter()
                     .map(|e| EvidenceReport::of(policy, e))
                     .collect(),
-                agent: c.verdict.agent.clone(),
+                agent,
                 time: c.change_set.time,
+                agent_origin,
+                bound_transcripts,
             })
         })
         .collect::<Result<_, GateError>>()?;
@@ -1017,6 +1070,7 @@ fn judge(
             Origin::Human
         };
         let mut models = Vec::new();
+        let mut session_digests: Vec<String> = Vec::new();
         let mut redactions = std::collections::BTreeMap::new();
         let transcript = match Notes::read(repo, notes.transcripts, id)? {
             None => false,
@@ -1038,6 +1092,7 @@ fn judge(
                 }
                 let any = !sessions.is_empty();
                 for t in sessions {
+                    session_digests.push(t.digest.clone());
                     seen_transcripts.push(t.digest.clone());
                     for m in t.models {
                         if !models.contains(&m) {
@@ -1054,6 +1109,26 @@ fn judge(
         if origin == Origin::Agent && policy.agents.require_transcript && !transcript {
             reasons.push(Reason::MissingTranscript {
                 commit: id.to_string(),
+            });
+        }
+        // A commit bound to its session: the note must still hold that session. A missing
+        // note is the require-transcript check's to report.
+        if transcript || policy.agents.require_transcript {
+            for digest in &f.bound_transcripts {
+                if transcript && !session_digests.contains(digest) {
+                    reasons.push(Reason::TranscriptMismatch {
+                        commit: id.to_string(),
+                        digest: digest.clone(),
+                    });
+                }
+            }
+        }
+        if policy.agents.require_verified
+            && let Some(message) = f.agent_origin.unproved(policy)
+        {
+            reasons.push(Reason::UnverifiedAgent {
+                commit: id.to_string(),
+                message,
             });
         }
         let signed_by_person = matches!(
@@ -1086,6 +1161,7 @@ fn judge(
             transcript,
             evidence: f.evidence,
             agent: f.agent,
+            agent_origin: f.agent_origin.name().to_owned(),
             models,
             redactions,
             time: f.time,

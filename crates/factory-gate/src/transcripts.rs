@@ -70,6 +70,19 @@ pub fn attach(
     files: &[(String, String)],
     format: Option<Format>,
 ) -> Result<(Vec<Transcript>, bool), AttachError> {
+    let imported = prepare(policy, files, format)?;
+    let changed = store(repo, commit, policy, &imported)?;
+    Ok((imported, changed))
+}
+
+/// Imports transcript files (name, text) — in `format`, or detected — and redacts them under
+/// `policy`, as [`attach`] stores them: their digests are what a commit bound to them carries
+/// (`Agent-Transcript`).
+pub fn prepare(
+    policy: &Policy,
+    files: &[(String, String)],
+    format: Option<Format>,
+) -> Result<Vec<Transcript>, AttachError> {
     let redactor = redactor(policy)?;
     let mut imported = Vec::new();
     for (file, text) in files {
@@ -82,9 +95,20 @@ pub fn attach(
         redactor.redact(&mut t);
         imported.push(t);
     }
+    Ok(imported)
+}
+
+/// Adds prepared transcripts ([`prepare`]) to the commit's note within the policy's size
+/// limit; returns whether the note changed.
+pub fn store(
+    repo: &Repo,
+    commit: ObjectId,
+    policy: &Policy,
+    imported: &[Transcript],
+) -> Result<bool, AttachError> {
     let mut sessions = of(repo, commit)?;
     let mut changed = false;
-    for t in &imported {
+    for t in imported {
         changed |= note::merge(&mut sessions, t.clone());
     }
     let data = note::encode(&sessions);
@@ -105,7 +129,7 @@ pub fn attach(
         )
         .map_err(GateError::from)?;
     }
-    Ok((imported, changed))
+    Ok(changed)
 }
 
 /// Transcripts carried over to a rewritten commit by [`remap`].

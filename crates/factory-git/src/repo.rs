@@ -218,6 +218,15 @@ impl Repo {
         self.shared.git_dir()
     }
 
+    /// The git directory all worktrees share (the git directory itself outside a linked
+    /// worktree).
+    pub fn common_dir(&self) -> &Path {
+        self.shared
+            .common_dir
+            .as_deref()
+            .unwrap_or_else(|| self.shared.git_dir())
+    }
+
     /// Resolves a revision to a commit id (tags are peeled).
     pub fn resolve_commit(&self, spec: &str) -> Result<ObjectId, RevError> {
         let repo = self.local();

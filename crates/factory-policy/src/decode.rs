@@ -8,8 +8,8 @@ use toml_edit::{Document, Item, TableLike, Value};
 use crate::classify::Origin;
 use crate::glob::{PathIndex, PathPattern};
 use crate::model::{
-    Agents, GOVERNANCE_PATHS, GOVERNANCE_RULE_ID, Gate, LinePatterns, Person, Policy, Requirement,
-    Rule, Tier, TierId, Transcripts,
+    AgentPrincipal, Agents, GOVERNANCE_PATHS, GOVERNANCE_RULE_ID, Gate, LinePatterns, Person,
+    Policy, Requirement, Rule, Tier, TierId, Transcripts,
 };
 use crate::problem::{PolicyError, Problems, Severity};
 use crate::schema;
@@ -670,6 +670,7 @@ pub(crate) fn decode(name: &str, text: &str) -> Result<Policy, PolicyError> {
     }
 
     // Agents.
+    let mut agent_key_spans: Vec<(String, At<String>)> = Vec::new();
     let mut agents = Agents {
         trailers: vec!["Agent".to_owned()],
         ..Agents::default()
@@ -678,7 +679,77 @@ pub(crate) fn decode(name: &str, text: &str) -> Result<Policy, PolicyError> {
         match item.as_table_like() {
             None => cx.type_error(item, "agents", "a table"),
             Some(a) => {
-                cx.check_keys(a, &schema::AGENTS, "`[agents]`");
+                // `[agents.NAME]` subtables are principals; every other key is a setting.
+                for (name, value) in a.iter() {
+                    if schema::AGENTS.keys.iter().any(|k| k.name == name) || !value.is_table_like()
+                    {
+                        continue;
+                    }
+                    let span = a.key(name).and_then(|k| k.span());
+                    if !is_handle(name) {
+                        cx.p.error(
+                            span.clone(),
+                            format!("agent name `{name}` is not valid"),
+                            "use lowercase letters, digits, `-`, `_` and `.`",
+                        );
+                    }
+                    let t = value.as_table_like().expect("checked above");
+                    cx.check_keys(t, &schema::AGENT, &format!("agent `{name}`"));
+                    let keys = cx.strings(t, "keys").unwrap_or_default();
+                    if keys.is_empty() {
+                        cx.p.error_help(
+                            span.clone(),
+                            format!("agent `{name}` names no key"),
+                            "no keys",
+                            "add `keys = [\"ssh-ed25519 AAAA... agent\"]`: the key `factory run` signs this agent's commits with",
+                        );
+                    }
+                    for k in &keys {
+                        if !valid_key(&k.value) {
+                            cx.p.error_help(
+                                k.span.clone(),
+                                format!("`{}` is not a key factory understands", k.value),
+                                "not a key",
+                                "write `openpgp:` and a 40- or 64-digit fingerprint, or an SSH public key line such as `ssh-ed25519 AAAA... comment`",
+                            );
+                        }
+                    }
+                    agent_key_spans.extend(keys.iter().map(|k| {
+                        (
+                            name.to_owned(),
+                            At {
+                                value: k.value.clone(),
+                                span: k.span.clone(),
+                            },
+                        )
+                    }));
+                    agents.principals.insert(
+                        name.to_owned(),
+                        AgentPrincipal {
+                            key_spans: keys.iter().map(|k| k.span.clone()).collect(),
+                            keys: keys.into_iter().map(|k| k.value).collect(),
+                        },
+                    );
+                }
+                let unknown: Vec<(String, Option<std::ops::Range<usize>>)> = a
+                    .iter()
+                    .filter(|(name, v)| {
+                        !schema::AGENTS.keys.iter().any(|k| k.name == *name) && !v.is_table_like()
+                    })
+                    .map(|(name, _)| (name.to_owned(), a.key(name).and_then(|k| k.span())))
+                    .collect();
+                for (name, span) in unknown {
+                    let help = suggestion(&name, schema::AGENTS.keys.iter().map(|k| k.name))
+                        .unwrap_or_else(|| {
+                            "`[agents]` takes `trailers`, `authors`, `co-authors`, `require-transcript`, `require-verified-agents`, and `[agents.NAME]` tables of agents".to_owned()
+                        });
+                    cx.p.error_help(
+                        span,
+                        format!("unknown key `{name}` in `[agents]`"),
+                        "unknown key",
+                        help,
+                    );
+                }
                 if let Some(t) = cx.strings(a, "trailers") {
                     agents.trailers = t.into_iter().map(|t| t.value).collect();
                 }
@@ -698,6 +769,46 @@ pub(crate) fn decode(name: &str, text: &str) -> Result<Policy, PolicyError> {
                     }
                 }
                 agents.require_transcript = cx.boolean(a, "require-transcript").unwrap_or(false);
+                agents.require_verified = cx.boolean(a, "require-verified-agents").unwrap_or(false);
+                if agents.require_verified && agents.principals.is_empty() {
+                    let span = a.key("require-verified-agents").and_then(|k| k.span());
+                    cx.p.push(
+                        Severity::Warning,
+                        span,
+                        "`require-verified-agents` is on but no agent is named: every agent commit will be refused".to_owned(),
+                        "no `[agents.NAME]`",
+                        Some("add `[agents.NAME]` with the agent's signing key".to_owned()),
+                    );
+                }
+            }
+        }
+    }
+
+    // An agent is never a person: no shared name, no shared key.
+    let key_id = |k: &str| -> String {
+        match k.strip_prefix("openpgp:") {
+            Some(f) => format!("openpgp:{}", f.to_ascii_uppercase()),
+            None => k.split_whitespace().take(2).collect::<Vec<_>>().join(" "),
+        }
+    };
+    for (agent, key) in &agent_key_spans {
+        if people.contains_key(agent) {
+            cx.p.error_help(
+                key.span.clone(),
+                format!("agent `{agent}` has the name of a person"),
+                "agent",
+                "agents and people are different principals: give the agent another name",
+            );
+        }
+        let id = key_id(&key.value);
+        for (handle, person) in &people {
+            if person.keys.iter().any(|k| key_id(k) == id) {
+                cx.p.error_help(
+                    key.span.clone(),
+                    format!("this key of agent `{agent}` is also a key of person `{handle}`"),
+                    "shared key",
+                    "an agent key never counts as a person: give the agent a key of its own",
+                );
             }
         }
     }

@@ -28,7 +28,7 @@ pub use factory_change::{
 };
 pub use lexer::Parts;
 pub use model::{
-    Agents, DEFAULT_RULE_ID, GOVERNANCE_RULE_ID, Gate, Person, Policy, Requirement, Rule, Tier,
-    TierId, Transcripts,
+    AgentPrincipal, Agents, DEFAULT_RULE_ID, GOVERNANCE_RULE_ID, Gate, Person, Policy, Requirement,
+    Rule, Tier, TierId, Transcripts,
 };
 pub use problem::{PolicyError, Problem, Severity};

@@ -224,10 +224,42 @@ pub struct Agents {
     pub co_authors: Vec<String>,
     /// Agent commits must carry a transcript note.
     pub require_transcript: bool,
+    /// A commit that claims an agent must be signed by that agent's key, and a commit signed
+    /// by an agent key must claim that agent (`require-verified-agents`).
+    pub require_verified: bool,
+    /// The agents named as principals (`[agents.NAME]`), by name.
+    pub principals: std::collections::BTreeMap<String, AgentPrincipal>,
     #[serde(skip)]
     pub(crate) authors_re: Vec<regex::Regex>,
     #[serde(skip)]
     pub(crate) co_authors_re: Vec<regex::Regex>,
+}
+
+/// An agent named in the policy (`[agents.NAME]`): the keys `factory run` signs its commits
+/// with. Agents hold no roles: an agent key never approves, overrides or counts as a person.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AgentPrincipal {
+    /// Signing keys as written (`openpgp:FPR` or an SSH public key line).
+    pub keys: Vec<String>,
+    /// Where each key is written in the policy file, for diagnostics.
+    #[serde(skip)]
+    pub key_spans: Vec<Option<std::ops::Range<usize>>>,
+}
+
+impl Agents {
+    /// The principal an `Agent` trailer value (`NAME` or `NAME/VERSION`) names, if the policy
+    /// names it.
+    pub fn principal_of(&self, claimed: &str) -> Option<&str> {
+        let name = claimed
+            .split('/')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        self.principals
+            .get_key_value(name.as_str())
+            .map(|(k, _)| k.as_str())
+    }
 }
 
 /// How transcripts are stored.

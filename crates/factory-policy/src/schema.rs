@@ -421,7 +421,33 @@ pub const AGENTS: Table = Table {
             Some("false"),
             "Agent commits must carry a transcript note (enforced by the gate).",
         ),
+        key(
+            "require-verified-agents",
+            "boolean",
+            false,
+            Some("false"),
+            "A commit that claims an agent (`Agent: NAME`) must be signed by a key of \
+             `[agents.NAME]`, and a commit signed by an agent key must claim that agent; \
+             anything else is refused by the gate.",
+        ),
     ],
+};
+
+/// `[agents.NAME]`.
+pub const AGENT: Table = Table {
+    header: "[agents.NAME]",
+    doc: "An agent as a principal: the keys `factory run` signs that agent's commits with. \
+          NAME is what its commits' `Agent` trailer says before any `/VERSION`. Agents hold no \
+          roles: a commit or statement signed by an agent key never approves, overrides or \
+          counts as a person, and a key may not be both an agent's and a person's.",
+    keys: &[key(
+        "keys",
+        "array of strings",
+        true,
+        None,
+        "Signing keys: `openpgp:FINGERPRINT` (certificate under `.factory/keys/`) or an SSH \
+         public key line.",
+    )],
 };
 
 /// `[people.NAME]`.
@@ -463,6 +489,7 @@ pub const TABLES: &[Table] = &[
     REQUIREMENT,
     RULE,
     AGENTS,
+    AGENT,
     PERSON,
     TRANSCRIPTS,
     GATE,

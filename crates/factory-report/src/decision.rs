@@ -11,6 +11,8 @@ pub fn reason_commit(r: &Reason) -> Option<&str> {
     match r {
         Reason::Unmet { commit, .. }
         | Reason::MissingTranscript { commit }
+        | Reason::TranscriptMismatch { commit, .. }
+        | Reason::UnverifiedAgent { commit, .. }
         | Reason::UnsignedHumanCommit { commit, .. } => Some(commit),
         _ => None,
     }
@@ -22,6 +24,8 @@ pub fn reason_rule(r: &Reason) -> &'static str {
         Reason::Unmet { .. } => "factory.unmet-requirement",
         Reason::Rejected { .. } => "factory.rejected",
         Reason::MissingTranscript { .. } => "factory.missing-transcript",
+        Reason::TranscriptMismatch { .. } => "factory.transcript-mismatch",
+        Reason::UnverifiedAgent { .. } => "factory.unverified-agent",
         Reason::UnsignedHumanCommit { .. } => "factory.unsigned-human-commit",
         Reason::Refused { .. } => "factory.refused",
         Reason::Error { .. } => "factory.error",

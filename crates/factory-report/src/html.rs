@@ -476,7 +476,8 @@ pub(crate) fn render(r: &Report) -> String {
             short_id(&c.commit),
             esc(&c.summary),
             esc(&match &c.agent {
-                Some(a) => format!("agent ({a})"),
+                Some(a) if c.agent_origin.is_empty() => format!("agent ({a})"),
+                Some(a) => format!("agent ({a}, {})", c.agent_origin),
                 None => c.origin.clone(),
             }),
             esc(&c.tier),

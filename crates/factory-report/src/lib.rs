@@ -341,6 +341,9 @@ pub struct CommitRow {
     pub origin: String,
     /// The agent, for an agent commit.
     pub agent: Option<String>,
+    /// How the agent origin is known: `human`, `claimed`, `verified` or `mismatch`.
+    #[serde(default)]
+    pub agent_origin: String,
     /// Its tier.
     pub tier: String,
     /// Its signature verdict.
@@ -748,6 +751,7 @@ fn build(
                 summary: c.summary.clone(),
                 origin: c.origin.clone(),
                 agent: c.agent.clone(),
+                agent_origin: c.agent_origin.clone(),
                 tier: c.tier.clone(),
                 signature: c.signature.clone(),
                 transcript: c.transcript,

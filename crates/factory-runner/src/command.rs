@@ -7,6 +7,7 @@ use std::time::{Duration, Instant, SystemTime};
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 
+use crate::sandbox::{Layout, Sandbox, expand_home};
 use crate::{
     Cancel, Limits, Outcome, RunError, Runner, RunnerConfig, Status, Task, TranscriptSpot,
     Workspace,
@@ -81,6 +82,10 @@ pub struct CommandRunner {
     format: Option<String>,
     agent: String,
     timeout: Option<Duration>,
+    sandbox: Sandbox,
+    cpu_seconds: Option<u64>,
+    memory_mb: Option<u64>,
+    signing_key: Option<String>,
 }
 
 impl CommandRunner {
@@ -113,6 +118,12 @@ impl CommandRunner {
                 )));
             }
         };
+        let named_files: Vec<PathBuf> = command
+            .iter()
+            .filter(|a| !a.contains('{'))
+            .map(PathBuf::from)
+            .filter(|p| p.is_absolute() && p.is_file())
+            .collect();
         Ok(CommandRunner {
             name: name.to_owned(),
             command,
@@ -131,6 +142,43 @@ impl CommandRunner {
                 .or_else(|| preset.map(|p| p.name.to_owned()))
                 .unwrap_or_else(|| name.to_owned()),
             timeout: config.timeout.map(Duration::from_secs),
+            sandbox: Sandbox {
+                enabled: match config.sandbox.as_deref() {
+                    None | Some("bubblewrap") => true,
+                    Some("none") => false,
+                    Some(other) => {
+                        return Err(RunError::Config(format!(
+                            "runner `{name}`: sandbox `{other}` is not known (`bubblewrap` or `none`; a container image is run with a `command` such as `podman run ...`)"
+                        )));
+                    }
+                },
+                host_network: match config.network.as_deref() {
+                    None | Some("none") => false,
+                    Some("host") => true,
+                    Some(other) => {
+                        return Err(RunError::Config(format!(
+                            "runner `{name}`: network `{other}` is not known (`none` or `host`)"
+                        )));
+                    }
+                },
+                // The configured paths, and the files the command names (an agent script).
+                read_only: config
+                    .read_only
+                    .iter()
+                    .map(|p| expand_home(p))
+                    .chain(named_files)
+                    .collect(),
+                writable: config.writable.iter().map(|p| expand_home(p)).collect(),
+            },
+            cpu_seconds: config.cpu_seconds,
+            memory_mb: config.memory_mb,
+            signing_key: config.signing_key.as_ref().map(|k| {
+                if k.starts_with("openpgp:") {
+                    k.clone()
+                } else {
+                    expand_home(k).display().to_string()
+                }
+            }),
         })
     }
 
@@ -140,7 +188,11 @@ impl CommandRunner {
     }
 
     fn expand(&self, text: &str, ws: &Workspace, task: &Task) -> String {
-        let home = std::env::var("HOME").unwrap_or_default();
+        let home = if self.sandbox.enabled {
+            crate::sandbox::home(&ws.run_dir).display().to_string()
+        } else {
+            std::env::var("HOME").unwrap_or_default()
+        };
         let project: String = ws
             .dir
             .to_string_lossy()
@@ -157,6 +209,28 @@ impl CommandRunner {
     }
 }
 
+/// `cmd` under resource limits, set by `sh`'s `ulimit` before it execs the command (inherited
+/// by the sandbox and every process of the agent): CPU time (SIGXCPU at the limit, SIGKILL a
+/// second later) and address space.
+fn limited(cmd: Command, cpu_seconds: Option<u64>, memory_mb: Option<u64>) -> Command {
+    let mut script = String::new();
+    if let Some(s) = cpu_seconds {
+        script.push_str(&format!("ulimit -S -t {s} && ulimit -H -t {} && ", s + 1));
+    }
+    if let Some(m) = memory_mb {
+        let kib = m.saturating_mul(1024);
+        script.push_str(&format!("ulimit -S -v {kib} && ulimit -H -v {kib} && "));
+    }
+    script.push_str("exec \"$@\"");
+    let mut out = Command::new("/bin/sh");
+    out.arg("-c")
+        .arg(script)
+        .arg("sh")
+        .arg(cmd.get_program())
+        .args(cmd.get_args());
+    out
+}
+
 /// The newest file under `dir` (recursively) modified at or after `since`.
 fn newest_file(dir: &Path, since: SystemTime) -> Option<PathBuf> {
     let mut best: Option<(SystemTime, PathBuf)> = None;
@@ -167,7 +241,10 @@ fn newest_file(dir: &Path, since: SystemTime) -> Option<PathBuf> {
         };
         for e in entries.flatten() {
             let path = e.path();
-            let Ok(meta) = e.metadata() else { continue };
+            // Never through a link: an agent could point one at a file of the user's.
+            let Ok(meta) = std::fs::symlink_metadata(&path) else {
+                continue;
+            };
             if meta.is_dir() {
                 stack.push(path);
             } else if let Ok(m) = meta.modified()
@@ -193,6 +270,18 @@ impl Runner for CommandRunner {
         &self.name
     }
 
+    fn check(&self) -> Result<(), RunError> {
+        self.sandbox.check()
+    }
+
+    fn signing_key(&self) -> Option<String> {
+        self.signing_key.clone()
+    }
+
+    fn agent(&self) -> Option<String> {
+        Some(self.agent.clone())
+    }
+
     fn run(
         &self,
         ws: &Workspace,
@@ -215,9 +304,19 @@ impl Runner for CommandRunner {
             .iter()
             .map(|a| self.expand(a, ws, task))
             .collect();
-        let mut cmd = Command::new(&argv[0]);
-        cmd.args(&argv[1..])
-            .current_dir(&ws.dir)
+        let mut cmd = self.sandbox.command(
+            &Layout {
+                worktree: &ws.dir,
+                run_dir: &ws.run_dir,
+                git_common_dir: &ws.git_common_dir,
+                admin_dir: &ws.admin_dir,
+            },
+            &argv,
+        )?;
+        if self.cpu_seconds.is_some() || self.memory_mb.is_some() {
+            cmd = limited(cmd, self.cpu_seconds, self.memory_mb);
+        }
+        cmd.current_dir(&ws.dir)
             .env_clear()
             .stdin(Stdio::null())
             .stdout(out)
@@ -238,6 +337,10 @@ impl Runner for CommandRunner {
         for (k, v) in &ws.env {
             cmd.env(k, v);
         }
+        if self.sandbox.enabled {
+            cmd.env("HOME", crate::sandbox::home(&ws.run_dir));
+            cmd.env("TMPDIR", "/tmp");
+        }
         // Transcripts written during the run (mtime has a coarse clock on some filesystems).
         let since = SystemTime::now() - Duration::from_secs(2);
         let started = Instant::now();
@@ -252,7 +355,18 @@ impl Runner for CommandRunner {
                     use std::os::unix::process::ExitStatusExt;
                     // Children left behind by the agent go with it.
                     kill_group(pid, Signal::SIGKILL);
+                    // bubblewrap exits 128 + N when the agent died of signal N.
+                    let sigxcpu = Signal::SIGXCPU as i32;
                     break match (s.code(), s.signal()) {
+                        (Some(c), _) if self.cpu_seconds.is_some() && c == 128 + sigxcpu => {
+                            Status::CpuLimit(self.cpu_seconds.unwrap_or_default())
+                        }
+                        (None, Some(sig)) if self.cpu_seconds.is_some() && sig == sigxcpu => {
+                            Status::CpuLimit(self.cpu_seconds.unwrap_or_default())
+                        }
+                        (Some(c), _) if self.sandbox.enabled && c > 128 => {
+                            Status::Signalled(c - 128)
+                        }
                         (Some(c), _) => Status::Exited(c),
                         (None, Some(sig)) => Status::Signalled(sig),
                         (None, None) => Status::Exited(-1),
@@ -298,6 +412,18 @@ impl Runner for CommandRunner {
             } else {
                 return None;
             };
+            // A sandboxed agent wrote its transcript where it could write: a path that leads
+            // elsewhere (through a link it planted) is not its transcript.
+            if self.sandbox.enabled {
+                let real = std::fs::canonicalize(&file).ok()?;
+                let inside = [&ws.dir, &ws.run_dir]
+                    .iter()
+                    .filter_map(|d| std::fs::canonicalize(d).ok())
+                    .any(|d| real.starts_with(d));
+                if !inside {
+                    return None;
+                }
+            }
             Some(TranscriptSpot {
                 path: file,
                 format: self.format.clone(),

@@ -39,6 +39,26 @@ pub struct RunnerConfig {
     pub transcript_format: Option<String>,
     /// The `Agent` trailer of the commit (default: the preset's name, else the runner's).
     pub agent: Option<String>,
+    /// `bubblewrap` (the default): the agent runs in a sandbox that can write only its
+    /// worktree and run directory and sees none of the user's files; `none`: as the user.
+    pub sandbox: Option<String>,
+    /// `none` (the default): no network in the sandbox; `host`: the host's network.
+    pub network: Option<String>,
+    /// Paths bound read-only into the sandbox (`~/` is the user's home): a toolchain, the
+    /// agent CLI's installation.
+    #[serde(default)]
+    pub read_only: Vec<String>,
+    /// Paths bound writable into the sandbox.
+    #[serde(default)]
+    pub writable: Vec<String>,
+    /// CPU time limit of each of the agent's processes, in seconds (RLIMIT_CPU).
+    pub cpu_seconds: Option<u64>,
+    /// Address-space limit of each of the agent's processes, in MiB (RLIMIT_AS).
+    pub memory_mb: Option<u64>,
+    /// The key factory signs the agent's commits with, kept outside the sandbox: an SSH
+    /// private key file (`~/` is the user's home) or `openpgp:FINGERPRINT` (gpg's keyring).
+    /// Its public half belongs in the policy's `[agents.NAME]`.
+    pub signing_key: Option<String>,
 }
 
 fn command_kind() -> String {
@@ -56,6 +76,13 @@ impl Default for RunnerConfig {
             transcript: None,
             transcript_format: None,
             agent: None,
+            sandbox: None,
+            network: None,
+            read_only: Vec::new(),
+            writable: Vec::new(),
+            cpu_seconds: None,
+            memory_mb: None,
+            signing_key: None,
         }
     }
 }

@@ -14,6 +14,7 @@
 mod command;
 mod config;
 pub mod orchestrate;
+pub mod sandbox;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -50,6 +51,10 @@ pub struct Workspace {
     pub preamble: PathBuf,
     /// Environment variables factory adds for the agent (`FACTORY_*`).
     pub env: BTreeMap<String, String>,
+    /// The repository's git directory (shared by all worktrees).
+    pub git_common_dir: PathBuf,
+    /// The worktree's administrative directory (`GIT_DIR` of the worktree).
+    pub admin_dir: PathBuf,
 }
 
 /// Limits of one run.
@@ -86,6 +91,8 @@ pub enum Status {
     TimedOut,
     /// It was cancelled and killed, with its children.
     Cancelled,
+    /// It exceeded its CPU time limit (runners.toml `cpu-seconds`) and was killed.
+    CpuLimit(u64),
 }
 
 impl Status {
@@ -103,6 +110,7 @@ impl std::fmt::Display for Status {
             Status::Signalled(s) => write!(f, "crashed (signal {s})"),
             Status::TimedOut => f.write_str("timed out and was killed"),
             Status::Cancelled => f.write_str("was cancelled and killed"),
+            Status::CpuLimit(s) => write!(f, "exceeded its CPU time limit of {s} s and was killed"),
         }
     }
 }
@@ -155,12 +163,32 @@ pub enum RunError {
     /// The runner is misconfigured.
     #[error("{0}")]
     Config(String),
+    /// The sandbox cannot be made here.
+    #[error("{0}")]
+    Sandbox(String),
 }
 
 /// Runs agents.
 pub trait Runner: Send + Sync + std::fmt::Debug {
     /// The runner's name (its table in runners.toml, or its preset).
     fn name(&self) -> &str;
+
+    /// Checks, before any worktree is made, that runs can happen here (the sandbox can be
+    /// made); the default has nothing to check.
+    fn check(&self) -> Result<(), RunError> {
+        Ok(())
+    }
+
+    /// The agent this runner's commits name (`Agent` trailer), when known before a run.
+    fn agent(&self) -> Option<String> {
+        None
+    }
+
+    /// The key factory signs this runner's commits with (an SSH private key file, or
+    /// `openpgp:FINGERPRINT`), held outside the agent's sandbox; None: commits are unsigned.
+    fn signing_key(&self) -> Option<String> {
+        None
+    }
 
     /// Prepares the workspace before the run (e.g. writes agent configuration); the default does
     /// nothing.

@@ -186,6 +186,48 @@ pub fn tasks(texts: Vec<String>) -> Vec<Task> {
         .collect()
 }
 
+/// The `git -c` settings that sign a commit with the agent key factory holds.
+fn signing_args(key: Option<&str>) -> Vec<String> {
+    let Some(key) = key else {
+        return Vec::new();
+    };
+    let (format, key) = match key.strip_prefix("openpgp:") {
+        Some(fpr) => ("openpgp", fpr),
+        None => ("ssh", key),
+    };
+    [
+        "-c".to_owned(),
+        format!("gpg.format={format}"),
+        "-c".to_owned(),
+        format!("user.signingkey={key}"),
+        "-c".to_owned(),
+        "commit.gpgsign=true".to_owned(),
+    ]
+    .to_vec()
+}
+
+/// Checks before any worktree is made that the runs can happen as the policy wants: the
+/// sandbox can be made, and with `require-verified-agents` the runner signs as an agent the
+/// policy names.
+pub fn preflight(plan: &Plan<'_>) -> Result<(), OrchestrateError> {
+    plan.runner.check()?;
+    let agents = &plan.policy.agents;
+    let agent = plan.runner.agent();
+    if agents.require_verified {
+        let named = agent.as_deref().and_then(|a| agents.principal_of(a));
+        if plan.runner.signing_key().is_none() || named.is_none() {
+            return Err(OrchestrateError::Runner(RunError::Config(format!(
+                "the policy requires verified agents (require-verified-agents): runner `{}` needs `signing-key` in .factory/runners.toml and the policy needs `[agents.{}]` with that key's public half",
+                plan.runner.name(),
+                agent
+                    .as_deref()
+                    .map_or("NAME", |a| a.split('/').next().unwrap_or(a))
+            ))));
+        }
+    }
+    Ok(())
+}
+
 /// Runs `tasks`, `jobs` at a time; the results in the order of `tasks`.
 pub fn run_all(
     plan: &Plan<'_>,
@@ -222,12 +264,35 @@ pub fn run_all(
     results.into_iter().map(|(_, r)| r).collect()
 }
 
-/// Runs git in `dir` with agent-safe settings (no signing: an agent never signs as a person).
-fn git_in(dir: &Path, args: &[&str]) -> Result<String, String> {
+/// A run's worktree as factory's own git commands address it: by its administrative
+/// directory, recorded before the agent ran, never by the `.git` file the agent could rewrite.
+struct Tree<'a> {
+    dir: &'a Path,
+    admin: &'a Path,
+}
+
+/// Runs git on a run's worktree with agent-safe settings: the git directory named explicitly,
+/// no hooks, no fsmonitor command, no signing unless `extra` asks for factory's agent key (an
+/// agent never signs as a person).
+fn git_in(tree: &Tree<'_>, args: &[&str]) -> Result<String, String> {
+    git_in_with(tree, &[], args)
+}
+
+fn git_in_with(tree: &Tree<'_>, extra: &[String], args: &[&str]) -> Result<String, String> {
     let out = std::process::Command::new("git")
         .arg("-C")
-        .arg(dir)
-        .args(["-c", "commit.gpgsign=false"])
+        .arg(tree.dir)
+        .arg(format!("--git-dir={}", tree.admin.display()))
+        .arg(format!("--work-tree={}", tree.dir.display()))
+        .args([
+            "-c",
+            "commit.gpgsign=false",
+            "-c",
+            "core.hooksPath=/dev/null",
+            "-c",
+            "core.fsmonitor=false",
+        ])
+        .args(extra)
         .args(args)
         .output()
         .map_err(|e| format!("cannot run git: {e}"))?;
@@ -372,6 +437,23 @@ pub fn run_task(s: &Plan<'_>, task: &Task) -> Result<TaskReport, OrchestrateErro
             )
             .map_err(git_err)?;
     }
+    // The worktree's administrative directory, before the agent can touch anything.
+    let admin_dir = {
+        let out = std::process::Command::new("git")
+            .arg("-C")
+            .arg(&worktree)
+            .args(["rev-parse", "--absolute-git-dir"])
+            .output()
+            .map_err(|e| git_err(format!("cannot run git: {e}")))?;
+        if !out.status.success() {
+            return Err(git_err(String::from_utf8_lossy(&out.stderr).trim()));
+        }
+        PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+    };
+    let tree = Tree {
+        dir: &worktree,
+        admin: &admin_dir,
+    };
     let task_file = run_dir.join("task.md");
     std::fs::write(&task_file, &task.text).map_err(io)?;
     let preamble = worktree.join("FACTORY_PREAMBLE.md");
@@ -391,6 +473,8 @@ pub fn run_task(s: &Plan<'_>, task: &Task) -> Result<TaskReport, OrchestrateErro
         task_file,
         preamble,
         env,
+        git_common_dir: s.repo.common_dir().to_owned(),
+        admin_dir: admin_dir.clone(),
     };
     let ran = s.runner.prepare(&ws).and_then(|()| {
         s.runner.run(
@@ -463,30 +547,47 @@ pub fn run_task(s: &Plan<'_>, task: &Task) -> Result<TaskReport, OrchestrateErro
     }
     let mut add: Vec<&str> = vec!["add", "--all", "--", "."];
     add.extend(excludes.iter().map(String::as_str));
-    git_in(&worktree, &add).map_err(git_err)?;
-    if git_in(&worktree, &["diff", "--cached", "--quiet"]).is_ok() {
+    git_in(&tree, &add).map_err(git_err)?;
+    if git_in(&tree, &["diff", "--cached", "--quiet"]).is_ok() {
         keep_worktree("the agent changed nothing".into(), &mut report);
         remove_worktree(s, &worktree, &branch, true)?;
         return Ok(report);
     }
-    let session = transcript
-        .as_ref()
-        .and_then(|(path, format)| {
-            let text = std::fs::read_to_string(path).ok()?;
+    // The session as it will be stored (imported, redacted): the commit carries its digest
+    // inside what the agent key signs, so the note cannot be swapped afterwards.
+    let prepared = match &transcript {
+        None => Vec::new(),
+        Some((path, format)) => {
+            let text = std::fs::read_to_string(path).map_err(io)?;
             let fmt = format.as_deref().and_then(Format::from_name);
-            factory_shiftlog::import(&path.display().to_string(), &text, fmt).ok()
-        })
-        .map(|t| t.session_id)
+            factory_gate::transcripts::prepare(
+                s.policy,
+                &[(path.display().to_string(), text)],
+                fmt,
+            )?
+        }
+    };
+    let session = prepared
+        .first()
+        .map(|t| t.session_id.clone())
         .unwrap_or_else(|| task.id.clone());
     let subject: String = report.task.chars().take(72).collect();
-    let message = format!(
+    let mut message = format!(
         "{subject}\n\n{}\n\nAgent: {}\nAgent-Session: {session}\nRequested-By: {}\n",
         task.text.trim(),
         outcome.agent,
         s.requester
     );
-    git_in(
-        &worktree,
+    for t in &prepared {
+        message.push_str(&format!(
+            "{}: {}\n",
+            factory_gate::TRANSCRIPT_TRAILER,
+            t.digest
+        ));
+    }
+    git_in_with(
+        &tree,
+        &signing_args(s.runner.signing_key().as_deref()),
         &["commit", "--quiet", "--no-verify", "-m", &message],
     )
     .map_err(git_err)?;
@@ -498,11 +599,7 @@ pub fn run_task(s: &Plan<'_>, task: &Task) -> Result<TaskReport, OrchestrateErro
     let classified = classify_commits(s.repo, s.policy, &[tip]).map_err(GateError::from)?;
     let tier = s.policy.tier_name(classified[0].verdict.tier).to_owned();
     if s.forbidden.contains(&tier) {
-        git_in(
-            &worktree,
-            &["reset", "--quiet", "--soft", &s.base.to_string()],
-        )
-        .map_err(git_err)?;
+        git_in(&tree, &["reset", "--quiet", "--soft", &s.base.to_string()]).map_err(git_err)?;
         keep_worktree(
             format!(
                 "the change is `{tier}`, which the policy forbids agents to make (forbid-agent); the changes are kept uncommitted in {}",
@@ -513,17 +610,9 @@ pub fn run_task(s: &Plan<'_>, task: &Task) -> Result<TaskReport, OrchestrateErro
         return Ok(report);
     }
     report.commit = Some(tip.to_string());
-    if let Some((path, format)) = &transcript {
-        let text = std::fs::read_to_string(path).map_err(io)?;
-        let fmt = format.as_deref().and_then(Format::from_name);
+    if !prepared.is_empty() {
         let _g = s.lock();
-        factory_gate::transcripts::attach(
-            s.repo,
-            tip,
-            s.policy,
-            &[(path.display().to_string(), text)],
-            fmt,
-        )?;
+        factory_gate::transcripts::store(s.repo, tip, s.policy, &prepared)?;
     }
     remove_worktree(s, &worktree, &branch, false)?;
     let notes = Notes::current(s.repo)?;

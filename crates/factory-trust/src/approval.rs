@@ -13,7 +13,7 @@ use sequoia_openpgp as openpgp;
 use serde::{Deserialize, Serialize};
 
 use crate::keyring::Keyring;
-use crate::verify::{Verdict, verify_openpgp, verify_ssh};
+use crate::verify::{Signers, Verdict, verify_openpgp, verify_ssh};
 
 /// The SSH signature namespace of approval statements.
 pub const APPROVAL_NAMESPACE: &str = "factory-approval";
@@ -172,8 +172,9 @@ pub fn check_signature(statement: &Statement, keyring: &Keyring) -> SignatureChe
             None,
             keyring,
             None,
+            Signers::People,
         ),
-        "openpgp" => verify_openpgp(&sig.armored, &bytes, keyring),
+        "openpgp" => verify_openpgp(&sig.armored, &bytes, keyring, Signers::People),
         other => {
             return SignatureCheck::Bad {
                 reason: format!("unknown signature format `{other}`"),

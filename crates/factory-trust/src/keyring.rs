@@ -32,6 +32,11 @@ pub struct Keyring {
     /// Names and emails by which a person may be claimed (lower case): handle, display name,
     /// email, SSH key comments, OpenPGP user ids.
     pub(crate) identities: BTreeMap<String, Vec<String>>,
+    /// OpenPGP certificates of agents (`[agents.NAME]`), by agent. Consulted for commit
+    /// signatures only, before people's: an agent key never counts as a person.
+    pub(crate) agent_certs: Vec<(String, Cert)>,
+    /// SSH public keys of agents, by agent.
+    pub(crate) agent_ssh: Vec<(String, PublicKey)>,
 }
 
 /// The lower-cased forms of one name or `Name <email>` text: itself, its name, its email.
@@ -152,6 +157,42 @@ impl Keyring {
                 }
             }
         }
+        for (agent, principal) in &policy.agents.principals {
+            for (i, key) in principal.keys.iter().enumerate() {
+                let span = principal.key_spans.get(i).cloned().flatten();
+                let fail = |message: String, help: &str| KeyProblem {
+                    person: agent.clone(),
+                    key: key.clone(),
+                    problem: policy.problem(
+                        span.clone(),
+                        message,
+                        "this key",
+                        Some(help.to_owned()),
+                    ),
+                };
+                if let Some(fpr) = key.strip_prefix("openpgp:") {
+                    let wanted = fpr.to_ascii_uppercase();
+                    match available
+                        .iter()
+                        .find(|c| c.keys().any(|k| k.key().fingerprint().to_hex() == wanted))
+                    {
+                        Some(cert) => ring.agent_certs.push((agent.clone(), cert.clone())),
+                        None => problems.push(fail(
+                            format!("no certificate under .factory/keys/ has the fingerprint {fpr} of agent `{agent}`"),
+                            "add the armored certificate (gpg --export --armor FPR) as .factory/keys/NAME.asc",
+                        )),
+                    }
+                } else {
+                    match PublicKey::from_openssh(key) {
+                        Ok(k) => ring.agent_ssh.push((agent.clone(), k)),
+                        Err(e) => problems.push(fail(
+                            format!("the SSH key of agent `{agent}` cannot be read: {e}"),
+                            "paste the public key line as `ssh-keygen -y` prints it",
+                        )),
+                    }
+                }
+            }
+        }
         if problems.is_empty() {
             Ok(ring)
         } else {
@@ -167,6 +208,8 @@ impl Keyring {
             ssh,
             roles: BTreeMap::new(),
             identities: BTreeMap::new(),
+            agent_certs: Vec::new(),
+            agent_ssh: Vec::new(),
         }
     }
 
@@ -186,9 +229,14 @@ impl Keyring {
             .collect())
     }
 
+    /// Whether the keyring names any agent key.
+    pub fn has_agent_keys(&self) -> bool {
+        !self.agent_certs.is_empty() || !self.agent_ssh.is_empty()
+    }
+
     /// Whether some certificate has a key with this fingerprint or key id (hex).
     pub fn knows_openpgp(&self, id: &str) -> bool {
-        self.certs.iter().any(|(_, c)| {
+        self.certs.iter().chain(&self.agent_certs).any(|(_, c)| {
             c.keys().any(|k| {
                 let fpr = k.key().fingerprint().to_hex();
                 fpr == id || fpr.ends_with(id)

@@ -15,6 +15,7 @@ pub mod civil;
 mod commit;
 mod evaluate;
 mod keyring;
+mod origin;
 pub mod sign;
 mod verify;
 
@@ -25,5 +26,6 @@ pub use evaluate::{
     Evaluation, OverrideRecord, RangeCommit, RangeFacts, StatementStatus, Unmet, evaluate,
 };
 pub use keyring::{KeyProblem, Keyring};
+pub use origin::AgentOrigin;
 pub use sign::{SignError, Signer};
 pub use verify::{SignatureKind, Verdict, judge_now, signature_time, verify_commit};

@@ -48,6 +48,10 @@ pub enum Verdict {
         key: String,
         /// The person's roles in the policy.
         roles: Vec<String>,
+        /// The agent of the policy (`[agents.NAME]`) holding the key: the commit is that
+        /// agent's, verified. `person` is then None and `roles` empty.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        agent: Option<String>,
     },
     /// The signature does not verify (tampered commit or forged signature).
     Bad {
@@ -128,7 +132,7 @@ pub fn verify_commit(raw: &[u8], keyring: &Keyring, allowed: Option<&AllowedSign
     if sig.starts_with("-----BEGIN PGP SIGNATURE-----")
         || sig.starts_with("-----BEGIN PGP MESSAGE-----")
     {
-        verify_openpgp(sig, &signed.payload, keyring)
+        verify_openpgp(sig, &signed.payload, keyring, Signers::AgentsAndPeople)
     } else if sig.starts_with("-----BEGIN SSH SIGNATURE-----") {
         verify_ssh(
             sig,
@@ -137,6 +141,7 @@ pub fn verify_commit(raw: &[u8], keyring: &Keyring, allowed: Option<&AllowedSign
             signed.committer_time,
             keyring,
             allowed,
+            Signers::AgentsAndPeople,
         )
     } else if sig.starts_with("-----BEGIN SIGNED MESSAGE-----") {
         Verdict::Unsupported {
@@ -149,9 +154,36 @@ pub fn verify_commit(raw: &[u8], keyring: &Keyring, allowed: Option<&AllowedSign
     }
 }
 
+/// Whose keys a signature may be made with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Signers {
+    /// Commits: agents' keys (looked up first) and people's.
+    AgentsAndPeople,
+    /// Statements: people's keys only; an agent key is reported as such, never good.
+    People,
+}
+
+/// The first (holder, certificate) of `list` with a key one of `issuers` names.
+fn holder_of<'a>(
+    list: &'a [(String, openpgp::Cert)],
+    issuers: &[openpgp::KeyHandle],
+) -> Option<(&'a String, &'a openpgp::Cert)> {
+    list.iter()
+        .find(|(_, cert)| {
+            cert.keys()
+                .any(|ka| issuers.iter().any(|h| h.aliases(ka.key().key_handle())))
+        })
+        .map(|(owner, cert)| (owner, cert))
+}
+
 /// Verifies an armored OpenPGP signature over `payload` against the keyring, judged at the
 /// signature's creation time.
-pub(crate) fn verify_openpgp(armored: &str, payload: &[u8], keyring: &Keyring) -> Verdict {
+pub(crate) fn verify_openpgp(
+    armored: &str,
+    payload: &[u8],
+    keyring: &Keyring,
+    signers: Signers,
+) -> Verdict {
     let kind = SignatureKind::OpenPgp;
     let malformed = |reason: String| Verdict::Malformed { reason };
     let pile = match PacketPile::from_bytes(armored.as_bytes()) {
@@ -193,18 +225,32 @@ pub(crate) fn verify_openpgp(armored: &str, payload: &[u8], keyring: &Keyring) -
         return malformed("the signature has no creation time".to_owned());
     };
     let policy = StandardPolicy::new();
-    let found = keyring.certs.iter().find_map(|(person, cert)| {
+    let found = match holder_of(&keyring.agent_certs, &issuers) {
+        Some((agent, cert)) => Some((agent.clone(), true, cert)),
+        None => holder_of(&keyring.certs, &issuers).map(|(p, c)| (p.clone(), false, c)),
+    };
+    let found = found.and_then(|(owner, is_agent, cert)| {
         cert.keys()
             .find(|ka| issuers.iter().any(|h| h.aliases(ka.key().key_handle())))
-            .map(|ka| (person, cert, ka))
+            .map(|ka| (owner, is_agent, cert, ka))
     });
-    let Some((person, cert, ka)) = found else {
+    if let Some((agent, true, _, ka)) = &found
+        && signers == Signers::People
+    {
+        return Verdict::Bad {
+            kind,
+            key: ka.key().fingerprint().to_hex(),
+            reason: format!("signed with the key of agent `{agent}`: agents never approve"),
+        };
+    }
+    let Some((owner, is_agent, cert, ka)) = found else {
         return Verdict::UnknownKey {
             kind,
             key: first_issuer.to_hex(),
         };
     };
     let key = ka.key().fingerprint().to_hex();
+    let person = (!is_agent).then(|| owner.clone());
     if let Err(e) = sig.verify_message(ka.key(), payload) {
         return Verdict::Bad {
             kind,
@@ -218,13 +264,13 @@ pub(crate) fn verify_openpgp(armored: &str, payload: &[u8], keyring: &Keyring) -
     ) {
         return Verdict::Revoked {
             kind,
-            person: Some(person.clone()),
+            person: person.clone(),
             key,
         };
     }
     let expired = |reason: String| Verdict::Expired {
         kind,
-        person: Some(person.clone()),
+        person: person.clone(),
         key: key.clone(),
         reason,
     };
@@ -247,7 +293,7 @@ pub(crate) fn verify_openpgp(armored: &str, payload: &[u8], keyring: &Keyring) -
     if matches!(vka.revocation_status(), RevocationStatus::Revoked(_)) {
         return Verdict::Revoked {
             kind,
-            person: Some(person.clone()),
+            person: person.clone(),
             key,
         };
     }
@@ -263,12 +309,23 @@ pub(crate) fn verify_openpgp(armored: &str, payload: &[u8], keyring: &Keyring) -
             reason: "the key is not a signing key".to_owned(),
         };
     }
+    if is_agent {
+        return Verdict::Good {
+            kind,
+            person: None,
+            principal: None,
+            key,
+            roles: Vec::new(),
+            agent: Some(owner),
+        };
+    }
     Verdict::Good {
         kind,
-        person: Some(person.clone()),
+        person: Some(owner.clone()),
         principal: None,
         key,
-        roles: keyring.roles(person).to_vec(),
+        roles: keyring.roles(&owner).to_vec(),
+        agent: None,
     }
 }
 
@@ -281,6 +338,7 @@ pub(crate) fn verify_ssh(
     time: Option<i64>,
     keyring: &Keyring,
     allowed: Option<&AllowedSigners>,
+    signers: Signers,
 ) -> Verdict {
     let kind = SignatureKind::Ssh;
     let sig = match SshSig::from_pem(armored.as_bytes()) {
@@ -305,6 +363,34 @@ pub(crate) fn verify_ssh(
             ),
         };
     }
+    if let Some((agent, key)) = keyring
+        .agent_ssh
+        .iter()
+        .find(|(_, k)| k.key_data() == key_data)
+    {
+        if signers == Signers::People {
+            return Verdict::Bad {
+                kind,
+                key: fingerprint,
+                reason: format!("signed with the key of agent `{agent}`: agents never approve"),
+            };
+        }
+        return match key.verify(namespace, payload, &sig) {
+            Ok(()) => Verdict::Good {
+                kind,
+                person: None,
+                principal: None,
+                key: fingerprint,
+                roles: Vec::new(),
+                agent: Some(agent.clone()),
+            },
+            Err(e) => Verdict::Bad {
+                kind,
+                key: fingerprint,
+                reason: e.to_string(),
+            },
+        };
+    }
     if let Some((person, key)) = keyring.ssh.iter().find(|(_, k)| k.key_data() == key_data) {
         return match key.verify(namespace, payload, &sig) {
             Ok(()) => Verdict::Good {
@@ -313,6 +399,7 @@ pub(crate) fn verify_ssh(
                 principal: None,
                 key: fingerprint,
                 roles: keyring.roles(person).to_vec(),
+                agent: None,
             },
             Err(e) => Verdict::Bad {
                 kind,
@@ -330,6 +417,7 @@ pub(crate) fn verify_ssh(
                     principal: entry.principals.first().cloned(),
                     key: fingerprint,
                     roles: Vec::new(),
+                    agent: None,
                 },
                 Err(e) => Verdict::Bad {
                     kind,

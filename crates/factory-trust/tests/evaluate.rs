@@ -353,6 +353,7 @@ fn self_approval_by_the_author_or_the_requester() {
         principal: None,
         key: "k".into(),
         roles: vec!["maintainer".into()],
+        agent: None,
     };
     // bob signed an (agent) commit of the range: his statement cannot approve it.
     let e = run(
@@ -559,6 +560,7 @@ fn a_human_signed_commit_approves_its_own_diff_and_agents_can_be_forbidden() {
         principal: None,
         key: "k".into(),
         roles: vec!["maintainer".into()],
+        agent: None,
     };
     assert!(run(&w, vec![commit(1, Origin::Human, by_erin, None)], vec![]).pass);
     w.policy.tiers[1].forbid_agent = true;

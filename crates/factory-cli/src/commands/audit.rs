@@ -208,7 +208,11 @@ pub(crate) fn run(env: &mut Env, args: Args) -> Result<ExitCode, CliError> {
                     "{} {:9} {:5} signature {:11} transcript {:3}  {}",
                     &c.commit[..12],
                     c.tier,
-                    c.origin,
+                    if c.origin == "agent" {
+                        format!("agent ({})", c.agent_origin)
+                    } else {
+                        c.origin.clone()
+                    },
                     c.signature,
                     if c.transcript { "yes" } else { "no" },
                     super::plain(&c.summary)

@@ -11,7 +11,9 @@ use serde::Serialize;
 use super::transcript::transcripts_of;
 use crate::Env;
 use crate::error::CliError;
-use crate::policy_source;
+use crate::{keys, policy_source};
+use factory_policy::Origin;
+use factory_trust::{AgentOrigin, Verdict, verify_commit};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
@@ -43,6 +45,8 @@ struct Entry {
     summary: String,
     origin: &'static str,
     agent: Option<String>,
+    /// `human`, `claimed`, `verified` (signed by that agent's key) or `mismatch`.
+    agent_origin: &'static str,
     models: Vec<String>,
     tier: String,
     transcripts: usize,
@@ -64,6 +68,13 @@ pub(crate) fn run(env: &mut Env, args: Args) -> Result<ExitCode, CliError> {
         commits.truncate(n);
     }
     let classified = classify_commits(&repo, &policy, &commits)?;
+    // Verified origin needs the agents' keys; without any, every agent commit is claimed.
+    let keyring = if policy.agents.principals.is_empty() {
+        None
+    } else {
+        let source = policy_source::locate(&env.cwd, Some(&repo), args.policy.as_deref())?;
+        Some(keys::keyring(&mut env.ui, &source, &policy, Some(&repo))?)
+    };
     let mut entries = Vec::with_capacity(classified.len());
     for c in &classified {
         let sessions = transcripts_of(&repo, c.change_set.id)?;
@@ -73,14 +84,38 @@ pub(crate) fn run(env: &mut Env, args: Args) -> Result<ExitCode, CliError> {
                 models.push(m.clone());
             }
         }
+        let claimed = (c.verdict.origin == Origin::Agent).then(|| {
+            c.verdict
+                .agent
+                .clone()
+                .unwrap_or_else(|| "agent".to_owned())
+        });
+        let agent_origin = match &keyring {
+            None => AgentOrigin::judge(&policy, claimed.as_deref(), &Verdict::Unsigned),
+            Some(k) => AgentOrigin::judge(
+                &policy,
+                claimed.as_deref(),
+                &verify_commit(&repo.raw_commit(c.change_set.id)?, k, None),
+            ),
+        };
+        let origin = if agent_origin.is_agent() {
+            Origin::Agent
+        } else {
+            Origin::Human
+        };
         entries.push(Entry {
             commit: c.change_set.id.to_string(),
             summary: c.change_set.commit.summary().to_owned(),
-            origin: c.verdict.origin.as_str(),
+            origin: origin.as_str(),
+            agent_origin: agent_origin.name(),
             agent: c
                 .verdict
                 .agent
                 .clone()
+                .or(match &agent_origin {
+                    AgentOrigin::Mismatch { signed_by, .. } => Some(signed_by.clone()),
+                    _ => None,
+                })
                 .or_else(|| sessions.first().map(|t| t.agent.name.clone())),
             models,
             tier: policy.tier_name(c.verdict.tier).to_owned(),
@@ -100,6 +135,9 @@ pub(crate) fn run(env: &mut Env, args: Args) -> Result<ExitCode, CliError> {
                 let mut line = format!("{} {:width$} {:5}", &e.commit[..12], e.tier, e.origin);
                 if let Some(agent) = &e.agent {
                     let _ = write!(line, " {agent}");
+                }
+                if e.origin == "agent" && (keyring.is_some() || e.agent_origin != "claimed") {
+                    let _ = write!(line, " ({})", e.agent_origin);
                 }
                 if !e.models.is_empty() {
                     let _ = write!(line, " ({})", e.models.join(", "));

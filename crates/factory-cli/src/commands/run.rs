@@ -159,6 +159,7 @@ pub(crate) fn run(env: &mut Env, args: Args) -> Result<ExitCode, CliError> {
         timeout,
         args.push.then(|| args.remote.clone()),
     );
+    orchestrate::preflight(&plan).map_err(|e| CliError::usage(e.to_string()))?;
     let mut reports = Vec::new();
     for r in orchestrate::run_all(&plan, orchestrate::tasks(texts), args.jobs) {
         reports.push(r.map_err(|e| match e {

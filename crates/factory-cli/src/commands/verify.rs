@@ -4,7 +4,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use factory_git::Repo;
-use factory_trust::{AllowedSigners, Verdict, verify_commit};
+use factory_policy::{CommitFacts, Origin};
+use factory_trust::{AgentOrigin, AllowedSigners, Verdict, verify_commit};
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -42,6 +43,28 @@ struct Entry {
     summary: String,
     #[serde(flatten)]
     verdict: Verdict,
+    /// Claimed versus verified agent origin.
+    agent_origin: AgentOrigin,
+}
+
+/// The facts of a raw commit object that agent recognition reads: author, message, trailers.
+fn facts_of(raw: &[u8]) -> CommitFacts {
+    let text = String::from_utf8_lossy(raw);
+    let (header, message) = text.split_once("\n\n").unwrap_or((&text, ""));
+    let author = header
+        .lines()
+        .find_map(|l| l.strip_prefix("author "))
+        .map(|a| match a.rfind("> ") {
+            Some(end) => a[..=end].to_owned(),
+            None => a.to_owned(),
+        })
+        .unwrap_or_default();
+    CommitFacts {
+        author,
+        message: message.to_owned(),
+        trailers: factory_policy::parse_trailers(message),
+        ..CommitFacts::default()
+    }
 }
 
 pub(crate) fn run(env: &mut Env, args: Args) -> Result<ExitCode, CliError> {
@@ -68,6 +91,10 @@ pub(crate) fn run(env: &mut Env, args: Args) -> Result<ExitCode, CliError> {
         .map(|id| {
             let raw = repo.raw_commit(*id)?;
             let verdict = verify_commit(&raw, &keyring, allowed.as_ref());
+            let (origin, _, agent) = policy.origin(&facts_of(&raw));
+            let claimed =
+                (origin == Origin::Agent).then(|| agent.unwrap_or_else(|| "agent".to_owned()));
+            let agent_origin = AgentOrigin::judge(&policy, claimed.as_deref(), &verdict);
             let text = String::from_utf8_lossy(&raw);
             let summary = text
                 .split_once("\n\n")
@@ -77,6 +104,7 @@ pub(crate) fn run(env: &mut Env, args: Args) -> Result<ExitCode, CliError> {
                 commit: id.to_string(),
                 summary,
                 verdict,
+                agent_origin,
             })
         })
         .collect::<Result<_, CliError>>()?;
@@ -95,8 +123,16 @@ pub(crate) fn run(env: &mut Env, args: Args) -> Result<ExitCode, CliError> {
                         principal,
                         key,
                         roles,
+                        agent,
                     } => {
-                        let who = person.as_deref().or(principal.as_deref()).unwrap_or("");
+                        let who = match agent {
+                            Some(a) => format!("agent {a}"),
+                            None => person
+                                .as_deref()
+                                .or(principal.as_deref())
+                                .unwrap_or("")
+                                .to_owned(),
+                        };
                         let roles = if roles.is_empty() {
                             String::new()
                         } else {
@@ -126,6 +162,17 @@ pub(crate) fn run(env: &mut Env, args: Args) -> Result<ExitCode, CliError> {
                 if !detail.is_empty() {
                     line.push(' ');
                     line.push_str(&detail);
+                }
+                match &e.agent_origin {
+                    AgentOrigin::Human | AgentOrigin::Verified { .. } => {}
+                    AgentOrigin::Claimed { agent } => {
+                        line.push_str(&format!("  [agent {agent}, claimed]"));
+                    }
+                    AgentOrigin::Mismatch { .. } => {
+                        if let Some(why) = e.agent_origin.unproved(&policy) {
+                            line.push_str(&format!("  [agent origin mismatch: {why}]"));
+                        }
+                    }
                 }
                 line.push_str("  ");
                 line.push_str(&super::plain(&e.summary));
