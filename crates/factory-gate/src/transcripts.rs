@@ -49,6 +49,39 @@ pub fn of(repo: &Repo, commit: ObjectId) -> Result<Vec<Transcript>, GateError> {
     })
 }
 
+/// The files a session says it touched: its edits' paths and the path arguments of its tool
+/// calls (`file_path`, `path`, `filePath`, `notebook_path`), as the agent wrote them (often
+/// absolute).
+pub fn touched_paths(t: &Transcript) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for m in &t.messages {
+        for e in &m.edits {
+            out.push(e.path.clone());
+        }
+        for c in &m.tool_calls {
+            for key in ["file_path", "path", "filePath", "notebook_path"] {
+                if let Some(p) = c.input.get(key).and_then(|v| v.as_str()) {
+                    out.push(p.to_owned());
+                }
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Whether a session touched one of `changed` (repository-relative paths): a touched path
+/// equals one or ends with `/` and one.
+pub fn touches_any(t: &Transcript, changed: &[String]) -> bool {
+    let touched = touched_paths(t);
+    changed.iter().any(|c| {
+        touched
+            .iter()
+            .any(|p| p == c || p.ends_with(&format!("/{c}")) || p.ends_with(&format!("\\{c}")))
+    })
+}
+
 /// The redactor of `policy`'s `[transcripts]` settings.
 pub fn redactor(policy: &Policy) -> Result<Redactor, AttachError> {
     let t = &policy.transcripts;

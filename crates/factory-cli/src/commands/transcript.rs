@@ -120,7 +120,36 @@ fn attach(
         files.push((file.clone(), text));
     }
     let (imported, changed) = attach_files(&repo, commit, &policy, &files, format)?;
+    // What the commit changed (against its first parent), to tell a session of another change.
+    let changed_paths: Vec<String> = repo
+        .git(
+            &[
+                "diff-tree",
+                "--no-commit-id",
+                "--name-only",
+                "-r",
+                "--root",
+                "-m",
+                "--first-parent",
+                &commit.to_string(),
+            ],
+            None,
+        )
+        .map(|out| out.lines().map(str::to_owned).collect())
+        .unwrap_or_default();
     for t in &imported {
+        // Only a session that names files is evidence: one that names none says nothing.
+        if !changed_paths.is_empty()
+            && !transcripts::touched_paths(t).is_empty()
+            && !transcripts::touches_any(t, &changed_paths)
+        {
+            env.ui.err(&format!(
+                "factory: warning: session {} touched none of the {} file(s) {} changes: is it the session of this commit?\n",
+                t.session_id,
+                changed_paths.len(),
+                &commit.to_string()[..12]
+            ));
+        }
         let redacted = if t.redactions.is_empty() {
             "nothing redacted".to_owned()
         } else {
