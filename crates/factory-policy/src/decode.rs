@@ -116,6 +116,20 @@ impl Cx {
         }
     }
 
+    /// Reports every key line that is no key factory understands.
+    fn check_key_lines(&mut self, keys: &[At<String>]) {
+        for k in keys {
+            if !valid_key(&k.value) {
+                self.p.error_help(
+                    k.span.clone(),
+                    format!("`{}` is not a key factory understands", k.value),
+                    "not a key",
+                    "write `openpgp:` and a 40- or 64-digit fingerprint, or an SSH public key line such as `ssh-ed25519 AAAA... comment`",
+                );
+            }
+        }
+    }
+
     fn type_error(&mut self, item: &Item, key: &str, expected: &str) {
         self.p.error(
             item.span(),
@@ -539,16 +553,7 @@ pub(crate) fn decode(name: &str, text: &str) -> Result<Policy, PolicyError> {
                         }
                     }
                     let keys = cx.strings(p, "keys").unwrap_or_default();
-                    for k in &keys {
-                        if !valid_key(&k.value) {
-                            cx.p.error_help(
-                                k.span.clone(),
-                                format!("`{}` is not a key factory understands", k.value),
-                                "not a key",
-                                "write `openpgp:` and a 40- or 64-digit fingerprint, or an SSH public key line such as `ssh-ed25519 AAAA... comment`",
-                            );
-                        }
-                    }
+                    cx.check_key_lines(&keys);
                     people.insert(
                         handle.to_owned(),
                         Person {
@@ -704,16 +709,7 @@ pub(crate) fn decode(name: &str, text: &str) -> Result<Policy, PolicyError> {
                             "add `keys = [\"ssh-ed25519 AAAA... agent\"]`: the key `factory run` signs this agent's commits with",
                         );
                     }
-                    for k in &keys {
-                        if !valid_key(&k.value) {
-                            cx.p.error_help(
-                                k.span.clone(),
-                                format!("`{}` is not a key factory understands", k.value),
-                                "not a key",
-                                "write `openpgp:` and a 40- or 64-digit fingerprint, or an SSH public key line such as `ssh-ed25519 AAAA... comment`",
-                            );
-                        }
-                    }
+                    cx.check_key_lines(&keys);
                     agent_key_spans.extend(keys.iter().map(|k| {
                         (
                             name.to_owned(),

@@ -58,6 +58,50 @@ fn identity_forms(text: &str, out: &mut Vec<String>) {
     }
 }
 
+/// One key of the policy, loaded.
+enum Loaded {
+    Cert(Box<Cert>),
+    Ssh(PublicKey),
+}
+
+/// Loads `key` as written in the policy for `owner` (`("person", handle)` or
+/// `("agent", name)`): an OpenPGP fingerprint found among `available`, or an SSH public key line.
+fn load_key(
+    policy: &Policy,
+    available: &[Cert],
+    (kind, owner): (&str, &String),
+    key: &str,
+    span: Option<std::ops::Range<usize>>,
+) -> Result<Loaded, Box<KeyProblem>> {
+    let fail = |message: String, help: &str| {
+        Box::new(KeyProblem {
+            person: owner.clone(),
+            key: key.to_owned(),
+            problem: policy.problem(span.clone(), message, "this key", Some(help.to_owned())),
+        })
+    };
+    if let Some(fpr) = key.strip_prefix("openpgp:") {
+        let wanted = fpr.to_ascii_uppercase();
+        available
+            .iter()
+            .find(|c| c.keys().any(|k| k.key().fingerprint().to_hex() == wanted))
+            .map(|c| Loaded::Cert(Box::new(c.clone())))
+            .ok_or_else(|| {
+                fail(
+                    format!("no certificate under .factory/keys/ has the fingerprint {fpr} of {kind} `{owner}`"),
+                    "add the armored certificate (gpg --export --armor FPR) as .factory/keys/NAME.asc",
+                )
+            })
+    } else {
+        PublicKey::from_openssh(key).map(Loaded::Ssh).map_err(|e| {
+            fail(
+                format!("the SSH key of {kind} `{owner}` cannot be read: {e}"),
+                "paste the public key line as `ssh-keygen -y` prints it",
+            )
+        })
+    }
+}
+
 impl Keyring {
     /// Loads the keys `policy` names. `key_files` are the (name, content) of the armored
     /// certificates under `.factory/keys/` of the same tree as the policy. Every key that
@@ -118,78 +162,26 @@ impl Keyring {
             }
             for (i, key) in person.keys.iter().enumerate() {
                 let span = person.key_spans.get(i).cloned().flatten();
-                let fail = |message: String, help: &str| KeyProblem {
-                    person: handle.clone(),
-                    key: key.clone(),
-                    problem: policy.problem(
-                        span.clone(),
-                        message,
-                        "this key",
-                        Some(help.to_owned()),
-                    ),
-                };
-                if let Some(fpr) = key.strip_prefix("openpgp:") {
-                    let wanted = fpr.to_ascii_uppercase();
-                    let found = available
-                        .iter()
-                        .find(|c| c.keys().any(|k| k.key().fingerprint().to_hex() == wanted));
-                    match found {
-                        Some(cert) => {
-                            let ids = ring.identities.entry(handle.clone()).or_default();
-                            for uid in cert.userids() {
-                                identity_forms(&String::from_utf8_lossy(uid.userid().value()), ids);
-                            }
-                            ring.certs.push((handle.clone(), cert.clone()));
+                match load_key(policy, &available, ("person", handle), key, span) {
+                    Ok(Loaded::Cert(cert)) => {
+                        let ids = ring.identities.entry(handle.clone()).or_default();
+                        for uid in cert.userids() {
+                            identity_forms(&String::from_utf8_lossy(uid.userid().value()), ids);
                         }
-                        None => problems.push(fail(
-                            format!("no certificate under .factory/keys/ has the fingerprint {fpr} of person `{handle}`"),
-                            "add the armored certificate (gpg --export --armor FPR) as .factory/keys/NAME.asc",
-                        )),
+                        ring.certs.push((handle.clone(), *cert));
                     }
-                } else {
-                    match PublicKey::from_openssh(key) {
-                        Ok(k) => ring.ssh.push((handle.clone(), k)),
-                        Err(e) => problems.push(fail(
-                            format!("the SSH key of person `{handle}` cannot be read: {e}"),
-                            "paste the public key line as `ssh-keygen -y` prints it",
-                        )),
-                    }
+                    Ok(Loaded::Ssh(k)) => ring.ssh.push((handle.clone(), k)),
+                    Err(p) => problems.push(*p),
                 }
             }
         }
         for (agent, principal) in &policy.agents.principals {
             for (i, key) in principal.keys.iter().enumerate() {
                 let span = principal.key_spans.get(i).cloned().flatten();
-                let fail = |message: String, help: &str| KeyProblem {
-                    person: agent.clone(),
-                    key: key.clone(),
-                    problem: policy.problem(
-                        span.clone(),
-                        message,
-                        "this key",
-                        Some(help.to_owned()),
-                    ),
-                };
-                if let Some(fpr) = key.strip_prefix("openpgp:") {
-                    let wanted = fpr.to_ascii_uppercase();
-                    match available
-                        .iter()
-                        .find(|c| c.keys().any(|k| k.key().fingerprint().to_hex() == wanted))
-                    {
-                        Some(cert) => ring.agent_certs.push((agent.clone(), cert.clone())),
-                        None => problems.push(fail(
-                            format!("no certificate under .factory/keys/ has the fingerprint {fpr} of agent `{agent}`"),
-                            "add the armored certificate (gpg --export --armor FPR) as .factory/keys/NAME.asc",
-                        )),
-                    }
-                } else {
-                    match PublicKey::from_openssh(key) {
-                        Ok(k) => ring.agent_ssh.push((agent.clone(), k)),
-                        Err(e) => problems.push(fail(
-                            format!("the SSH key of agent `{agent}` cannot be read: {e}"),
-                            "paste the public key line as `ssh-keygen -y` prints it",
-                        )),
-                    }
+                match load_key(policy, &available, ("agent", agent), key, span) {
+                    Ok(Loaded::Cert(cert)) => ring.agent_certs.push((agent.clone(), *cert)),
+                    Ok(Loaded::Ssh(k)) => ring.agent_ssh.push((agent.clone(), k)),
+                    Err(p) => problems.push(*p),
                 }
             }
         }
