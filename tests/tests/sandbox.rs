@@ -325,3 +325,72 @@ fn require_verified_agents_needs_a_signing_runner() {
         "a branch was left"
     );
 }
+
+#[test]
+fn a_network_allow_list_opens_only_the_hosts_it_names() {
+    let s = setup("bubblewrap", "");
+    // Two services on the host: one allowed, one not.
+    let allowed = TcpListener::bind("127.0.0.1:0").unwrap();
+    let denied = TcpListener::bind("127.0.0.1:0").unwrap();
+    let allowed_port = allowed.local_addr().unwrap().port();
+    let denied_port = denied.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in allowed.incoming().flatten() {
+            let mut stream = stream;
+            let _ = std::io::Write::write_all(&mut stream, b"hello from the model API\n");
+        }
+    });
+    denied.set_nonblocking(true).unwrap();
+    let script = s.repo.home().join("net-agent.sh");
+    std::fs::write(
+        &script,
+        format!(
+            r#"set -u
+port=${{HTTPS_PROXY##*:}}
+r="$FACTORY_RUN_DIR/net"
+ask() {{ bash -c "exec 3<>/dev/tcp/127.0.0.1/$port; printf 'CONNECT 127.0.0.1:$1 HTTP/1.1\r\nHost: x\r\n\r\n' >&3; head -c 300 <&3"; }}
+ask {allowed_port} >"$r.allowed" 2>&1
+ask {denied_port} >"$r.denied" 2>&1
+bash -c "exec 3<>/dev/tcp/127.0.0.1/{allowed_port}" 2>/dev/null && echo direct-succeeded >"$r.direct" || echo direct-failed >"$r.direct"
+mkdir -p docs && echo '# n' >docs/n.md
+"#
+        ),
+    )
+    .unwrap();
+    s.repo.write(
+        ".factory/runners.toml",
+        format!(
+            "[runner.agent]\ncommand = [\"sh\", \"{}\"]\nnetwork = [\"127.0.0.1:{allowed_port}\"]\n",
+            script.display()
+        ),
+    );
+    s.repo.commit("Runner");
+    let o = run(&s, "Call the API");
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    let r = report(&o);
+    let dir = Path::new(r["log"].as_str().unwrap())
+        .parent()
+        .unwrap()
+        .to_owned();
+    let read = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap_or_default();
+    let got = read("net.allowed");
+    assert!(
+        got.contains("200 Connection Established") && got.contains("hello from the model API"),
+        "{got}"
+    );
+    let got = read("net.denied");
+    assert!(got.contains("403 Forbidden"), "{got}");
+    assert_eq!(read("net.direct").trim(), "direct-failed");
+    assert!(!connected(&denied), "the denied service was reached");
+    let log = read("network.log");
+    assert!(
+        log.contains(&format!("allowed CONNECT 127.0.0.1:{allowed_port}")),
+        "{log}"
+    );
+    assert!(
+        log.contains(&format!(
+            "refused CONNECT 127.0.0.1:{denied_port}: not in the runner's network allow-list"
+        )),
+        "{log}"
+    );
+}

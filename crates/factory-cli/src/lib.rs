@@ -103,6 +103,9 @@ enum Command {
     Completions(commands::docs::CompletionsArgs),
     /// Print the man page, or write one per command with --dir.
     Man(commands::docs::ManArgs),
+    /// Inside an agent's sandbox: forward the proxy port to factory's proxy and run the agent.
+    #[command(hide = true)]
+    SandboxForward(commands::run::ForwardArgs),
 }
 
 /// Everything a command gets: the terminal and where it runs.
@@ -165,6 +168,7 @@ where
                 Command::Demo(args) => commands::demo::run(&mut env, args),
                 Command::Completions(args) => commands::docs::completions(&mut env, args),
                 Command::Man(args) => commands::docs::man(&mut env, args),
+                Command::SandboxForward(args) => commands::run::forward(args),
             }
         });
     match result {

@@ -7,10 +7,11 @@ use std::time::{Duration, Instant, SystemTime};
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 
-use crate::sandbox::{Layout, Sandbox, expand_home};
+use crate::network::{AllowList, PROXY_PORT, Proxy};
+use crate::sandbox::{Layout, Sandbox, expand_home, proxy_socket};
 use crate::{
-    Cancel, Limits, Outcome, RunError, Runner, RunnerConfig, Status, Task, TranscriptSpot,
-    Workspace,
+    Cancel, Limits, NetworkConfig, Outcome, RunError, Runner, RunnerConfig, Status, Task,
+    TranscriptSpot, Workspace,
 };
 
 /// A known agent CLI: how to start it headless and where it leaves its transcript.
@@ -152,15 +153,20 @@ impl CommandRunner {
                         )));
                     }
                 },
-                host_network: match config.network.as_deref() {
-                    None | Some("none") => false,
-                    Some("host") => true,
-                    Some(other) => {
+                host_network: match &config.network {
+                    None | Some(NetworkConfig::Allow(_)) => false,
+                    Some(NetworkConfig::Mode(m)) if m == "none" => false,
+                    Some(NetworkConfig::Mode(m)) if m == "host" => true,
+                    Some(NetworkConfig::Mode(other)) => {
                         return Err(RunError::Config(format!(
-                            "runner `{name}`: network `{other}` is not known (`none` or `host`)"
+                            "runner `{name}`: network `{other}` is not known (`\"none\"`, `\"host\"`, or a list of hosts such as `[\"api.anthropic.com\"]`)"
                         )));
                     }
                 },
+                allow: AllowList(match &config.network {
+                    Some(NetworkConfig::Allow(hosts)) => hosts.clone(),
+                    _ => Vec::new(),
+                }),
                 // The configured paths, and the files the command names (an agent script).
                 read_only: config
                     .read_only
@@ -310,6 +316,7 @@ impl Runner for CommandRunner {
                 run_dir: &ws.run_dir,
                 git_common_dir: &ws.git_common_dir,
                 admin_dir: &ws.admin_dir,
+                helper: ws.helper.as_deref(),
             },
             &argv,
         )?;
@@ -341,6 +348,32 @@ impl Runner for CommandRunner {
             cmd.env("HOME", crate::sandbox::home(&ws.run_dir));
             cmd.env("TMPDIR", "/tmp");
         }
+        // The allow-list's proxy lives as long as the run.
+        let _proxy = if self.sandbox.enabled
+            && !self.sandbox.host_network
+            && !self.sandbox.allow.0.is_empty()
+        {
+            let url = format!("http://127.0.0.1:{PROXY_PORT}");
+            for key in [
+                "HTTPS_PROXY",
+                "https_proxy",
+                "HTTP_PROXY",
+                "http_proxy",
+                "ALL_PROXY",
+            ] {
+                cmd.env(key, &url);
+            }
+            Some(
+                Proxy::start(
+                    &proxy_socket(&ws.run_dir),
+                    &ws.run_dir.join("network.log"),
+                    self.sandbox.allow.clone(),
+                )
+                .map_err(io(&ws.run_dir))?,
+            )
+        } else {
+            None
+        };
         // Transcripts written during the run (mtime has a coarse clock on some filesystems).
         let since = SystemTime::now() - Duration::from_secs(2);
         let started = Instant::now();

@@ -42,8 +42,10 @@ pub struct RunnerConfig {
     /// `bubblewrap` (the default): the agent runs in a sandbox that can write only its
     /// worktree and run directory and sees none of the user's files; `none`: as the user.
     pub sandbox: Option<String>,
-    /// `none` (the default): no network in the sandbox; `host`: the host's network.
-    pub network: Option<String>,
+    /// `"none"` (the default): no network in the sandbox; `"host"`: the host's network; a list
+    /// of hosts (`"api.anthropic.com"`, `"*.openai.com"`, `"host:port"`): only HTTPS tunnels to
+    /// those, through factory's proxy (`HTTPS_PROXY`).
+    pub network: Option<NetworkConfig>,
     /// Paths bound read-only into the sandbox (`~/` is the user's home): a toolchain, the
     /// agent CLI's installation.
     #[serde(default)]
@@ -59,6 +61,16 @@ pub struct RunnerConfig {
     /// private key file (`~/` is the user's home) or `openpgp:FINGERPRINT` (gpg's keyring).
     /// Its public half belongs in the policy's `[agents.NAME]`.
     pub signing_key: Option<String>,
+}
+
+/// `network` in a runner's table.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum NetworkConfig {
+    /// `"none"` or `"host"`.
+    Mode(String),
+    /// The hosts the agent may reach.
+    Allow(Vec<String>),
 }
 
 fn command_kind() -> String {

@@ -13,6 +13,7 @@
 
 mod command;
 mod config;
+pub mod network;
 pub mod orchestrate;
 pub mod sandbox;
 
@@ -23,7 +24,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 pub use command::{CommandRunner, PRESETS, Preset};
-pub use config::{Config, ConfigError, RunnerConfig};
+pub use config::{Config, ConfigError, NetworkConfig, RunnerConfig};
 
 /// What a runner is asked to do.
 #[derive(Debug, Clone)]
@@ -55,6 +56,9 @@ pub struct Workspace {
     pub git_common_dir: PathBuf,
     /// The worktree's administrative directory (`GIT_DIR` of the worktree).
     pub admin_dir: PathBuf,
+    /// The program that forwards the sandbox's `127.0.0.1` proxy port to factory's proxy
+    /// (`factory sandbox-forward`); needed for a network allow-list.
+    pub helper: Option<PathBuf>,
 }
 
 /// Limits of one run.

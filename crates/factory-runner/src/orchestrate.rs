@@ -130,6 +130,9 @@ pub struct Plan<'a> {
     pub timeout: Duration,
     /// The remote to push each committed branch to, with factory's notes.
     pub push: Option<String>,
+    /// The program that runs `sandbox-forward` inside a sandbox with a network allow-list
+    /// (the factory binary); None: allow-lists are refused.
+    pub helper: Option<PathBuf>,
     /// Worktree creation and notes writes touch shared refs and files: one at a time.
     git_lock: Mutex<()>,
 }
@@ -161,6 +164,7 @@ impl<'a> Plan<'a> {
             forbidden: b.forbidden,
             timeout,
             push,
+            helper: None,
             git_lock: Mutex::new(()),
         }
     }
@@ -475,6 +479,7 @@ pub fn run_task(s: &Plan<'_>, task: &Task) -> Result<TaskReport, OrchestrateErro
         env,
         git_common_dir: s.repo.common_dir().to_owned(),
         admin_dir: admin_dir.clone(),
+        helper: s.helper.clone(),
     };
     let ran = s.runner.prepare(&ws).and_then(|()| {
         s.runner.run(

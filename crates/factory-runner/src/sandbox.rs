@@ -27,6 +27,8 @@ pub struct Sandbox {
     pub enabled: bool,
     /// Share the host's network (`network = "host"`); otherwise the agent has none.
     pub host_network: bool,
+    /// Hosts reachable through factory's proxy (`network = [...]`).
+    pub allow: crate::network::AllowList,
     /// Extra paths bound read-only (a toolchain, the agent CLI's own files).
     pub read_only: Vec<PathBuf>,
     /// Extra paths bound writable (a cache the agent may fill).
@@ -38,6 +40,7 @@ impl Default for Sandbox {
         Sandbox {
             enabled: true,
             host_network: false,
+            allow: crate::network::AllowList::default(),
             read_only: Vec::new(),
             writable: Vec::new(),
         }
@@ -56,6 +59,13 @@ pub struct Layout<'a> {
     /// The worktree's administrative directory under the git directory (read-only: its
     /// `commondir` and `gitdir` files must not change).
     pub admin_dir: &'a Path,
+    /// The forwarder program for a network allow-list.
+    pub helper: Option<&'a Path>,
+}
+
+/// The Unix socket of a run's network proxy.
+pub fn proxy_socket(run_dir: &Path) -> PathBuf {
+    run_dir.join("proxy.sock")
 }
 
 /// System directories bound read-only when present.
@@ -284,7 +294,32 @@ impl Sandbox {
             );
         }
         cmd.arg("--chdir").arg(layout.worktree);
-        cmd.arg("--").args(argv);
+        cmd.arg("--");
+        if !self.allow.0.is_empty() && !self.host_network {
+            let Some(helper) = layout.helper else {
+                return Err(RunError::Sandbox(
+                    "a network allow-list needs factory's forwarder (`factory sandbox-forward`), which this front end does not provide".to_owned(),
+                ));
+            };
+            // The forwarder is bound read-only like the agent program.
+            let mut with_helper = Command::new("bwrap");
+            with_helper.args(cmd.get_args().take_while(|a| *a != "--"));
+            with_helper
+                .arg("--ro-bind")
+                .arg(helper)
+                .arg(helper)
+                .arg("--")
+                .arg(helper)
+                .arg("sandbox-forward")
+                .arg("--socket")
+                .arg(proxy_socket(layout.run_dir))
+                .arg("--port")
+                .arg(crate::network::PROXY_PORT.to_string())
+                .arg("--")
+                .args(argv);
+            return Ok(with_helper);
+        }
+        cmd.args(argv);
         Ok(cmd)
     }
 }

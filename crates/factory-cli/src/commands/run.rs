@@ -151,7 +151,7 @@ pub(crate) fn run(env: &mut Env, args: Args) -> Result<ExitCode, CliError> {
     let timeout = Duration::from_secs(args.timeout.or(configured_timeout).unwrap_or(1800));
     let base = repo.resolve_commit(&args.base)?;
     let (policy, _, _) = crate::base_policy::at(&mut env.ui, &repo, base)?;
-    let plan = Plan::new(
+    let mut plan = Plan::new(
         &repo,
         runner.as_ref(),
         &policy,
@@ -159,6 +159,7 @@ pub(crate) fn run(env: &mut Env, args: Args) -> Result<ExitCode, CliError> {
         timeout,
         args.push.then(|| args.remote.clone()),
     );
+    plan.helper = std::env::current_exe().ok();
     orchestrate::preflight(&plan).map_err(|e| CliError::usage(e.to_string()))?;
     let mut reports = Vec::new();
     for r in orchestrate::run_all(&plan, orchestrate::tasks(texts), args.jobs) {
@@ -223,4 +224,24 @@ pub(crate) fn run(env: &mut Env, args: Args) -> Result<ExitCode, CliError> {
     } else {
         ExitCode::from(1)
     })
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct ForwardArgs {
+    /// factory's proxy socket (outside the sandbox, bound in).
+    #[arg(long)]
+    socket: PathBuf,
+    /// The port to listen on, on the sandbox's own 127.0.0.1.
+    #[arg(long)]
+    port: u16,
+    /// The agent's command.
+    #[arg(last = true, required = true)]
+    command: Vec<String>,
+}
+
+/// `factory sandbox-forward`: runs inside a sandbox with a network allow-list.
+pub(crate) fn forward(args: ForwardArgs) -> Result<ExitCode, CliError> {
+    let code = factory_runner::network::forward(&args.socket, args.port, &args.command)
+        .map_err(|e| CliError::usage(format!("cannot start `{}`: {e}", args.command[0])))?;
+    Ok(ExitCode::from(u8::try_from(code).unwrap_or(1)))
 }
