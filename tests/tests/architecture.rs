@@ -39,6 +39,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "factory-git",
             "factory-policy",
             "factory-shiftlog",
+            "factory-trust",
         ],
     ),
 ];

@@ -69,6 +69,11 @@ enum Command {
     Approvals(commands::approve::ListArgs),
     /// Break-glass: sign an override that lets REV land without its approvals.
     Override(commands::approve::OverrideArgs),
+    /// As a validator, sign a score of a change on one dimension, with its evidence.
+    Stamp(commands::approve::StampArgs),
+    /// Holdback scenarios: sealed to the validators, run in CI, signed as a stamp.
+    #[command(subcommand)]
+    Holdback(commands::holdback::Command),
     /// What git runs: the pre-push and pre-receive hooks of the gate.
     #[command(subcommand)]
     Hook(commands::hook::Command),
@@ -154,6 +159,8 @@ where
                 Command::Approve(args) => commands::approve::approve(&mut env, args),
                 Command::Approvals(args) => commands::approve::list(&mut env, args),
                 Command::Override(args) => commands::approve::override_(&mut env, args),
+                Command::Stamp(args) => commands::approve::stamp(&mut env, args),
+                Command::Holdback(cmd) => commands::holdback::run(&mut env, cmd),
                 Command::Hook(cmd) => commands::hook::run(&mut env, cmd),
                 Command::Hooks(cmd) => commands::hook::install(&mut env, cmd),
                 Command::People(cmd) => commands::people::run(&mut env, cmd),

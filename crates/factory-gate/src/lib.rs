@@ -17,7 +17,7 @@ pub mod transcripts;
 pub use classify::{Classified, classify_between, classify_commits, classify_commits_observed};
 pub use push::{PushContext, PushDecision, RefUpdate, UpdateDecision, decide_push};
 
-use factory_git::{APPROVALS_REF, ObjectId, RangeSpec, Repo, TRANSCRIPTS_REF};
+use factory_git::{APPROVALS_REF, ObjectId, RangeSpec, Repo, STAMPS_REF, TRANSCRIPTS_REF};
 use factory_policy::{DEFAULT_POLICY, Origin, Policy, PolicyError};
 use factory_trust::approval::{self, Statement};
 use factory_trust::{
@@ -233,6 +233,8 @@ pub struct Notes {
     pub transcripts: Option<ObjectId>,
     /// `refs/notes/factory/approvals`.
     pub approvals: Option<ObjectId>,
+    /// `refs/notes/factory/stamps`.
+    pub stamps: Option<ObjectId>,
 }
 
 impl Notes {
@@ -243,6 +245,7 @@ impl Notes {
         Ok(Notes {
             transcripts: find(TRANSCRIPTS_REF),
             approvals: find(APPROVALS_REF),
+            stamps: find(STAMPS_REF),
         })
     }
 
@@ -871,8 +874,9 @@ fn reaches_base(
 /// commit: a history audit judges every landing against the same approvals notes.
 type ChangeIndex = std::collections::HashMap<String, Vec<(ObjectId, Statement)>>;
 
-static CHANGE_INDEX: std::sync::Mutex<Option<(ObjectId, std::sync::Arc<ChangeIndex>)>> =
-    std::sync::Mutex::new(None);
+/// The indexes of the notes commits judged last (the approvals and the stamps notes).
+static CHANGE_INDEX: std::sync::Mutex<Vec<(ObjectId, std::sync::Arc<ChangeIndex>)>> =
+    std::sync::Mutex::new(Vec::new());
 
 /// The statements on the approvals notes commit `approvals` that name `change`, with the
 /// commit each is on. Malformed lines are skipped here (the tip's own note reports them).
@@ -882,8 +886,8 @@ fn statements_of_change(
     change: &str,
 ) -> Result<Vec<(ObjectId, Statement)>, GateError> {
     let cached = CHANGE_INDEX.lock().ok().and_then(|g| {
-        g.as_ref()
-            .filter(|(id, _)| *id == approvals)
+        g.iter()
+            .find(|(id, _)| *id == approvals)
             .map(|(_, i)| i.clone())
     });
     let index = match cached {
@@ -901,7 +905,10 @@ fn statements_of_change(
             }
             let index = std::sync::Arc::new(index);
             if let Ok(mut g) = CHANGE_INDEX.lock() {
-                *g = Some((approvals, index.clone()));
+                if g.len() >= 4 {
+                    g.remove(0);
+                }
+                g.push((approvals, index.clone()));
             }
             index
         }
@@ -983,7 +990,7 @@ fn judge(
     // The range's change identity binds statements; with no approvals notes and no statement
     // at hand there is nothing to bind (a whole-history audit of a repository without factory's
     // notes pays no extra tree diff per landing).
-    let change = if notes.approvals.is_some() || !extra.is_empty() {
+    let change = if notes.approvals.is_some() || notes.stamps.is_some() || !extra.is_empty() {
         change_id(repo, base, tip)?
     } else {
         String::new()
@@ -1022,6 +1029,23 @@ fn judge(
             }
             statements.push(st);
         }
+    }
+    // Stamps: the tip's stamps note, and every stamp that names this change.
+    if let Some(bytes) = Notes::read(repo, notes.stamps, tip)? {
+        let (good, bad) = approval::parse_note_lenient(&String::from_utf8_lossy(&bytes));
+        for (line, message) in bad {
+            note_problems.push(format!(
+                "line {line} of the stamps note of {tip} is malformed and counts for nothing: {message}"
+            ));
+        }
+        statements.extend(good);
+    }
+    if let Some(stamps) = notes.stamps {
+        statements.extend(
+            statements_of_change(repo, stamps, &change)?
+                .into_iter()
+                .map(|(_, st)| st),
+        );
     }
     let provenance = provenance(repo, policy, keyring, &sources)?;
     statements.extend(extra);

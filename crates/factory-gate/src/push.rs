@@ -9,7 +9,7 @@
 //! against the default branch. factory's notes refs only grow. Notes pushed together with
 //! branches count for the branches' decisions.
 
-use factory_git::{APPROVALS_REF, ObjectId, ObjectKind, Repo, TRANSCRIPTS_REF};
+use factory_git::{APPROVALS_REF, ObjectId, ObjectKind, Repo, STAMPS_REF, TRANSCRIPTS_REF};
 use factory_policy::{DEFAULT_POLICY, Policy};
 use serde::Serialize;
 
@@ -143,15 +143,15 @@ impl PushContext {
             let Some((hex, name)) = line.split_once('\t') else {
                 continue;
             };
-            if name == factory_git::APPROVALS_REF || name == factory_git::TRANSCRIPTS_REF {
+            if name == APPROVALS_REF || name == TRANSCRIPTS_REF || name == STAMPS_REF {
                 let id = ObjectId::from_hex(hex.as_bytes()).map_err(|_| name.to_owned())?;
                 if !repo.has_object(id) {
                     return Err(name.to_owned());
                 }
-                if name == factory_git::APPROVALS_REF {
-                    ctx.notes.approvals = Some(id);
-                } else {
-                    ctx.notes.transcripts = Some(id);
+                match name {
+                    APPROVALS_REF => ctx.notes.approvals = Some(id),
+                    STAMPS_REF => ctx.notes.stamps = Some(id),
+                    _ => ctx.notes.transcripts = Some(id),
                 }
                 continue;
             }
@@ -310,6 +310,8 @@ pub fn decide_push(repo: &Repo, updates: &[RefUpdate], ctx: &PushContext) -> Pus
             notes.transcripts = u.new;
         } else if u.name == APPROVALS_REF {
             notes.approvals = u.new;
+        } else if u.name == STAMPS_REF {
+            notes.stamps = u.new;
         }
     }
     let policies = Policies::default();

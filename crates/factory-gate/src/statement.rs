@@ -5,7 +5,7 @@
 //! of governance — and refused before anything is written when its signer is no person of that
 //! policy or does not hold the role.
 
-use factory_git::{APPROVALS_REF, ObjectId, RangeSpec, Repo};
+use factory_git::{APPROVALS_REF, ObjectId, RangeSpec, Repo, STAMPS_REF};
 use factory_trust::approval::{self, Kind, SignatureCheck, Statement, check_signature};
 use factory_trust::{SignError, Signer};
 use serde::Serialize;
@@ -31,6 +31,38 @@ pub struct Request {
     pub time: String,
     /// Write it even when it will not count (the signer is told why).
     pub force: bool,
+    /// What a stamp says (stamps only).
+    pub stamp: Option<Stamp>,
+}
+
+/// The content of a stamp.
+#[derive(Debug, Clone)]
+pub struct Stamp {
+    /// What it scores.
+    pub dimension: String,
+    /// The score, in [0, 1].
+    pub score: f64,
+    /// What the score rests on.
+    pub evidence: approval::Evidence,
+}
+
+impl Stamp {
+    /// A stamp whose evidence is `bytes` (a log, a results file), kept at `at` (a URL or path).
+    pub fn new(dimension: &str, score: f64, bytes: &[u8], at: &str) -> Stamp {
+        use sha2::{Digest, Sha256};
+        let digest: String = Sha256::digest(bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        Stamp {
+            dimension: dimension.to_owned(),
+            score,
+            evidence: approval::Evidence {
+                digest: format!("sha256:{digest}"),
+                at: at.to_owned(),
+            },
+        }
+    }
 }
 
 /// A statement written.
@@ -175,6 +207,16 @@ pub fn make(repo: &Repo, request: &Request, signer: &Signer) -> Result<Made, Sta
         transcripts: transcript_digests(repo, base, tip)?,
         comment: request.comment.clone(),
         reason: request.reason.clone(),
+        dimension: request
+            .stamp
+            .as_ref()
+            .map(|s| s.dimension.clone())
+            .unwrap_or_default(),
+        score: request
+            .stamp
+            .as_ref()
+            .and_then(|s| serde_json::Number::from_f64(s.score)),
+        evidence: request.stamp.as_ref().map(|s| s.evidence.clone()),
         sig: None,
     };
     // Who is signing? Sign once to find the key's person in the policy, then for real.
@@ -219,14 +261,21 @@ pub fn make(repo: &Repo, request: &Request, signer: &Signer) -> Result<Made, Sta
                 kind: match request.kind {
                     Kind::Reject => "reject",
                     Kind::Override => "override",
+                    Kind::Stamp => "stamp",
                     _ => "approval",
                 },
                 reason: status.reason.clone(),
             });
         }
     }
+    // Stamps go to their own notes ref.
+    let notes_ref = if request.kind == Kind::Stamp {
+        STAMPS_REF
+    } else {
+        APPROVALS_REF
+    };
     let existing = repo
-        .read_note(APPROVALS_REF, tip)
+        .read_note(notes_ref, tip)
         .map_err(GateError::from)?
         .map(|b| String::from_utf8_lossy(&b).into_owned())
         .unwrap_or_default();
@@ -234,7 +283,7 @@ pub fn make(repo: &Repo, request: &Request, signer: &Signer) -> Result<Made, Sta
     let (_, malformed) = approval::parse_note_lenient(&existing);
     let note = approval::append_to_note(&existing, &statement);
     repo.write_note(
-        APPROVALS_REF,
+        notes_ref,
         tip,
         note.as_bytes(),
         &format!("factory: {} statement", request.kind.as_str()),

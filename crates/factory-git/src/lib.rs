@@ -21,7 +21,7 @@ pub use changes::{ChangeSet, Detection, Worker};
 pub use command::GitCommandError;
 pub use error::{ChangeError, OpenError, ReadError, RevError};
 pub use factory_change::{ContentNeed, ContentNeeds, Every, PathsOnly};
-pub use notes::{APPROVALS_REF, NoteError, TRANSCRIPTS_REF};
+pub use notes::{APPROVALS_REF, NoteError, STAMPS_REF, TRANSCRIPTS_REF};
 pub use range::RangeSpec;
 pub use repo::Repo;
 

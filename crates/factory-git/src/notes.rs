@@ -9,6 +9,8 @@ use crate::repo::Repo;
 pub const TRANSCRIPTS_REF: &str = "refs/notes/factory/transcripts";
 /// The notes ref of signed approval and override statements.
 pub const APPROVALS_REF: &str = "refs/notes/factory/approvals";
+/// The notes ref of signed validation stamps.
+pub const STAMPS_REF: &str = "refs/notes/factory/stamps";
 
 /// A note could not be read or written.
 #[derive(Debug, thiserror::Error)]

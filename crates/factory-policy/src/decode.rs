@@ -9,7 +9,7 @@ use crate::classify::Origin;
 use crate::glob::{PathIndex, PathPattern};
 use crate::model::{
     AgentPrincipal, Agents, GOVERNANCE_PATHS, GOVERNANCE_RULE_ID, Gate, LinePatterns, Person,
-    Policy, Requirement, Rule, Tier, TierId, Transcripts,
+    Policy, Requirement, Rule, StampRequirement, Tier, TierId, Transcripts, VALIDATOR_ROLE,
 };
 use crate::problem::{PolicyError, Problems, Severity};
 use crate::schema;
@@ -418,6 +418,7 @@ pub(crate) fn decode(name: &str, text: &str) -> Result<Policy, PolicyError> {
     // Tiers.
     let mut tiers: Vec<Tier> = Vec::new();
     let mut tier_spans: Vec<Vec<(String, Span)>> = Vec::new();
+    let mut stamp_spans: Vec<(String, Span)> = Vec::new();
     match root.get("tier") {
         None => cx.p.error_help(
             Some(0..0),
@@ -434,10 +435,61 @@ pub(crate) fn decode(name: &str, text: &str) -> Result<Policy, PolicyError> {
                     cx.missing(span.clone(), "description", "a tier");
                 }
                 let mut requires = Vec::new();
+                let mut stamps = Vec::new();
                 let mut role_spans = Vec::new();
                 if let Some(item) = t.get("requires") {
                     for (r, rspan) in cx.tables(item, "requires") {
                         cx.check_keys(r, &schema::REQUIREMENT, "a requirement");
+                        if let Some(dimension) = cx.string(r, "stamp") {
+                            if r.get("role").is_some() || r.get("count").is_some() {
+                                cx.p.error_help(
+                                    rspan.clone(),
+                                    "a requirement is either a stamp or approvals by a role, not both",
+                                    "stamp and role",
+                                    "write `{ stamp = \"holdback\", min = 0.9 }` and `{ role = \"maintainer\" }` as two requirements",
+                                );
+                            }
+                            let min = match r.get("min") {
+                                None => 1.0,
+                                Some(item) => match item
+                                    .as_float()
+                                    .or_else(|| item.as_integer().map(|i| i as f64))
+                                {
+                                    Some(f) if (0.0..=1.0).contains(&f) => f,
+                                    Some(_) => {
+                                        cx.p.error(
+                                            item.span(),
+                                            "`min` must be between 0 and 1",
+                                            "out of range",
+                                        );
+                                        1.0
+                                    }
+                                    None => {
+                                        cx.type_error(item, "min", "a number");
+                                        1.0
+                                    }
+                                },
+                            };
+                            if dimension.value.trim().is_empty() {
+                                cx.p.error(dimension.span.clone(), "a stamp requirement names no dimension", "empty");
+                            }
+                            if !stamp_spans.iter().any(|(n, _)| *n == dimension.value) {
+                                stamp_spans.push((dimension.value.clone(), dimension.span.clone()));
+                            }
+                            stamps.push(StampRequirement {
+                                dimension: dimension.value,
+                                min,
+                            });
+                            continue;
+                        }
+                        if r.get("min").is_some() {
+                            cx.p.error_help(
+                                rspan.clone(),
+                                "`min` belongs to a stamp requirement",
+                                "no stamp",
+                                "add `stamp = \"DIMENSION\"`, or remove `min`",
+                            );
+                        }
                         let count = cx.positive(r, "count").map_or(1, |c| c.value);
                         match cx.string(r, "role") {
                             Some(role) => {
@@ -480,6 +532,7 @@ pub(crate) fn decode(name: &str, text: &str) -> Result<Policy, PolicyError> {
                     name: tier_name.value,
                     description: description.map(|d| d.value).unwrap_or_default(),
                     requires,
+                    stamps,
                     distinct_people,
                     forbid_agent,
                 });
@@ -623,6 +676,26 @@ pub(crate) fn decode(name: &str, text: &str) -> Result<Policy, PolicyError> {
                 );
             }
         }
+    }
+
+    // Stamps need validators.
+    if !stamp_spans.is_empty()
+        && !people
+            .values()
+            .any(|p: &Person| p.roles.iter().any(|r| r == VALIDATOR_ROLE))
+    {
+        let (dimension, span) = stamp_spans[0].clone();
+        cx.p.push(
+            Severity::Warning,
+            span,
+            format!(
+                "a tier requires a `{dimension}` stamp, but no one holds the role `{VALIDATOR_ROLE}`: such changes cannot land yet"
+            ),
+            "no validator",
+            Some(format!(
+                "add a validator (a person, or a CI key): `factory people add ci --role {VALIDATOR_ROLE} --key KEY`"
+            )),
+        );
     }
 
     // Distinct people: each slot of the tier needs a different person. Enough holders per role

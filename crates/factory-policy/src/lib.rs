@@ -29,6 +29,6 @@ pub use factory_change::{
 pub use lexer::Parts;
 pub use model::{
     AgentPrincipal, Agents, DEFAULT_RULE_ID, GOVERNANCE_RULE_ID, Gate, Person, Policy, Requirement,
-    Rule, Tier, TierId, Transcripts,
+    Rule, StampRequirement, Tier, TierId, Transcripts, VALIDATOR_ROLE,
 };
 pub use problem::{PolicyError, Problem, Severity};

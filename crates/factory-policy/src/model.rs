@@ -30,6 +30,9 @@ pub struct Tier {
     pub description: String,
     /// Approvals needed before a change of this tier lands.
     pub requires: Vec<Requirement>,
+    /// Validation stamps needed before a change of this tier lands (`{ stamp = "holdback",
+    /// min = 0.9 }`).
+    pub stamps: Vec<StampRequirement>,
     /// Each requirement must be met by a different person.
     pub distinct_people: bool,
     /// Agents may not produce changes of this tier.
@@ -44,6 +47,19 @@ pub struct Requirement {
     /// How many different people holding the role must approve.
     pub count: u32,
 }
+
+/// A stamp a tier requires: the latest valid stamp of the dimension on the change, by a
+/// holder of the role [`VALIDATOR_ROLE`], scores at least `min`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StampRequirement {
+    /// The dimension (`holdback`, `reliability`, `security`, …).
+    pub dimension: String,
+    /// The lowest score that counts, in [0, 1].
+    pub min: f64,
+}
+
+/// The role whose holders may stamp.
+pub const VALIDATOR_ROLE: &str = "validator";
 
 /// The line patterns of one rule side (added or removed lines), checked when the policy is
 /// loaded and compiled when first needed: most commands and hooks touch few of a policy's

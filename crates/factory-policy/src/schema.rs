@@ -230,14 +230,16 @@ pub const TIER: Table = Table {
 /// An item of a tier's `requires` array.
 pub const REQUIREMENT: Table = Table {
     header: "requires = [{ ... }]",
-    doc: "One approval requirement of a tier.",
+    doc: "One requirement of a tier: approvals by holders of a role (`role`, `count`), or a \
+          validation stamp (`stamp`, `min`).",
     keys: &[
         key(
             "role",
             "string",
-            true,
+            false,
             None,
-            "The role whose holders can approve; some person must hold it.",
+            "The role whose holders can approve; some person must hold it. Required unless \
+             `stamp` is given.",
         ),
         key(
             "count",
@@ -245,6 +247,22 @@ pub const REQUIREMENT: Table = Table {
             false,
             Some("1"),
             "How many different people holding the role must approve.",
+        ),
+        key(
+            "stamp",
+            "string",
+            false,
+            None,
+            "A dimension (`holdback`, `reliability`, `security`, …): the change needs a valid \
+             stamp of it by a holder of the role `validator` (`factory stamp`, `factory \
+             holdback run`); the latest such stamp counts.",
+        ),
+        key(
+            "min",
+            "number",
+            false,
+            Some("1.0"),
+            "The lowest score of the stamp that counts, in [0, 1].",
         ),
     ],
 };

@@ -388,6 +388,64 @@ pub(crate) fn render(r: &Report) -> String {
     ));
     h.push_str("</section>");
 
+    h.push_str(&format!(
+        "<section aria-labelledby=\"stamps\"><h2 id=\"stamps\">Validation stamps ({})</h2>",
+        fig("stamps", r.stamps.len())
+    ));
+    if !r.stamps.is_empty() {
+        // Mean score per dimension and agent: how each agent's work fares with the validators.
+        let mut means: std::collections::BTreeMap<(String, String), (f64, u64)> =
+            std::collections::BTreeMap::new();
+        for st in &r.stamps {
+            let e = means
+                .entry((st.dimension.clone(), st.agent.clone()))
+                .or_default();
+            e.0 += st.score;
+            e.1 += 1;
+        }
+        let rows: Vec<(String, u64)> = means
+            .iter()
+            .map(|((d, a), (sum, n))| {
+                (
+                    format!("{d} · {a}"),
+                    (sum / *n as f64 * 100.0).round() as u64,
+                )
+            })
+            .collect();
+        h.push_str(&bars(
+            "stampchart",
+            "Mean stamp score (%) by dimension and agent",
+            "For each stamp dimension and the agent that made the change, the mean score of the valid stamps in the range, in percent.",
+            &rows,
+        ));
+    }
+    h.push_str(&table(
+        &[
+            "change",
+            "when",
+            "dimension",
+            "score",
+            "validator",
+            "agent",
+            "models",
+        ],
+        r.stamps
+            .iter()
+            .map(|st| {
+                vec![
+                    link(&st.commit),
+                    esc(&st.time),
+                    esc(&st.dimension),
+                    format!("{:.2}", st.score),
+                    esc(&st.validator),
+                    esc(&st.agent),
+                    esc(&st.models.join(", ")),
+                ]
+            })
+            .collect(),
+    ));
+    h.push_str("</section>");
+
     let tr = &r.transcripts;
     h.push_str("<section aria-labelledby=\"transcripts\"><h2 id=\"transcripts\">Transcripts and signatures</h2>");
     h.push_str(&format!(

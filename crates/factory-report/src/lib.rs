@@ -145,6 +145,9 @@ pub struct Report {
     pub violations: Vec<Violation>,
     /// Break-glass overrides, with their reasons.
     pub overrides: Vec<OverrideRow>,
+    /// Valid validation stamps on landed changes, oldest first, with the agent and models that
+    /// made the change: the factory's feedback signal.
+    pub stamps: Vec<StampRow>,
     /// Transcript coverage of agent commits.
     pub transcripts: Transcripts,
     /// Commits per signature verdict.
@@ -158,6 +161,25 @@ pub struct Report {
     /// The proposed policy's result, in a dry run.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dry_run: Option<DryRun>,
+}
+
+/// A valid stamp on a change of the range.
+#[derive(Debug, Serialize)]
+pub struct StampRow {
+    /// The change's tip.
+    pub commit: String,
+    /// When it was stamped.
+    pub time: String,
+    /// What it scores (`holdback`, `reliability`, …).
+    pub dimension: String,
+    /// The score, in [0, 1].
+    pub score: f64,
+    /// Who stamped.
+    pub validator: String,
+    /// The agent that made the change (`human` when none did).
+    pub agent: String,
+    /// The models named by its transcripts.
+    pub models: Vec<String>,
 }
 
 /// The range a report covers.
@@ -582,6 +604,7 @@ fn build(
     let mut hard_stop = Vec::new();
     let mut violations = Vec::new();
     let mut overrides = Vec::new();
+    let mut stamps: Vec<StampRow> = Vec::new();
     let mut transcripts = Transcripts::default();
     let mut signatures: BTreeMap<String, u64> = BTreeMap::new();
     let mut weeks: BTreeMap<String, (u64, u64)> = BTreeMap::new();
@@ -640,6 +663,8 @@ fn build(
                     factory_trust::approval::Kind::Override => {}
                     factory_trust::approval::Kind::Reject => {}
                     factory_trust::approval::Kind::Withdraw => {}
+                    // Counted with the evaluation's stamps below.
+                    factory_trust::approval::Kind::Stamp => {}
                 }
             } else if s.reason.contains("does not verify")
                 || s.reason.contains("no person's key")
@@ -652,6 +677,27 @@ fn build(
                     detail: format!("{} as {}: {}", s.approver, s.role, s.reason),
                 });
             }
+        }
+        for st in &d.evaluation.stamps {
+            let mut models: Vec<String> = Vec::new();
+            for m in d.commits.iter().flat_map(|c| &c.models) {
+                if !models.contains(m) {
+                    models.push(m.clone());
+                }
+            }
+            stamps.push(StampRow {
+                commit: d.tip.clone(),
+                time: st.time.clone(),
+                dimension: st.dimension.clone(),
+                score: st.score,
+                validator: st.validator.clone(),
+                agent: d
+                    .commits
+                    .iter()
+                    .find_map(|c| c.agent.clone())
+                    .unwrap_or_else(|| "human".to_owned()),
+                models,
+            });
         }
         for o in &d.evaluation.overrides {
             overrides.push(OverrideRow {
@@ -864,6 +910,10 @@ fn build(
         hard_stop,
         violations,
         overrides,
+        stamps: {
+            stamps.sort_by(|a, b| a.time.cmp(&b.time));
+            stamps
+        },
         transcripts,
         signatures,
         metrics,

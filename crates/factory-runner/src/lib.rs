@@ -13,6 +13,7 @@
 
 mod command;
 mod config;
+pub mod holdback;
 pub mod network;
 pub mod orchestrate;
 pub mod sandbox;

@@ -33,6 +33,9 @@ pub enum Kind {
     Override,
     /// Withdraws the signer's own earlier approvals and rejects of the same commit.
     Withdraw,
+    /// A validator's score of the change on one dimension (`reliability`, `holdback`, …),
+    /// with its evidence; kept in `refs/notes/factory/stamps`.
+    Stamp,
 }
 
 impl Kind {
@@ -43,8 +46,20 @@ impl Kind {
             Kind::Reject => "reject",
             Kind::Override => "override",
             Kind::Withdraw => "withdraw",
+            Kind::Stamp => "stamp",
         }
     }
+}
+
+/// The evidence of a stamp: the digest of its log or results, and where they are.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Evidence {
+    /// `sha256:` of the evidence file.
+    pub digest: String,
+    /// A URL or path where the evidence is kept.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub at: String,
 }
 
 /// The signature of a statement.
@@ -93,6 +108,15 @@ pub struct Statement {
     /// Why an override was needed (overrides only; required there).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub reason: String,
+    /// What a stamp scores (stamps only).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub dimension: String,
+    /// A stamp's score, in [0, 1] (stamps only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score: Option<serde_json::Number>,
+    /// What a stamp's score rests on (stamps only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<Evidence>,
     /// The signature (absent while the statement is being signed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sig: Option<StatementSig>,
@@ -110,6 +134,11 @@ impl Statement {
         out
     }
 
+    /// A stamp's score as a number.
+    pub fn stamp_score(&self) -> Option<f64> {
+        self.score.as_ref().and_then(serde_json::Number::as_f64)
+    }
+
     /// The statement as one note line.
     pub fn to_line(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
@@ -120,6 +149,27 @@ impl Statement {
         let s: Statement = serde_json::from_str(line).map_err(|e| e.to_string())?;
         if s.v != 1 {
             return Err(format!("unsupported statement version {}", s.v));
+        }
+        if s.kind == Kind::Stamp {
+            if s.dimension.trim().is_empty() {
+                return Err("a stamp names no dimension".to_owned());
+            }
+            match s.stamp_score() {
+                Some(x) if (0.0..=1.0).contains(&x) => {}
+                Some(x) => return Err(format!("a stamp's score must be in [0, 1], not {x}")),
+                None => return Err("a stamp has no score".to_owned()),
+            }
+            if s.evidence
+                .as_ref()
+                .is_none_or(|e| !e.digest.starts_with("sha256:"))
+            {
+                return Err("a stamp needs evidence with a sha256: digest".to_owned());
+            }
+        } else if !s.dimension.is_empty() || s.score.is_some() || s.evidence.is_some() {
+            return Err(format!(
+                "a {} statement carries stamp fields",
+                s.kind.as_str()
+            ));
         }
         Ok(s)
     }

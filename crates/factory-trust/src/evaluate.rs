@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use factory_policy::{Origin, Policy, TierId};
+use factory_policy::{Origin, Policy, TierId, VALIDATOR_ROLE};
 use serde::Serialize;
 
 use crate::approval::{CheckTime, Kind, SignatureCheck, Statement, check_signature_at};
@@ -116,6 +116,25 @@ pub struct Evaluation {
     pub rejects: Vec<String>,
     /// Valid break-glass overrides (they waive `unmet` and `rejects`).
     pub overrides: Vec<OverrideRecord>,
+    /// Valid stamps on the change, oldest first.
+    pub stamps: Vec<StampRecord>,
+}
+
+/// A valid stamp.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StampRecord {
+    /// What it scores.
+    pub dimension: String,
+    /// The score, in [0, 1].
+    pub score: f64,
+    /// Who stamped (a holder of the role `validator`).
+    pub validator: String,
+    /// When, as the stamp says.
+    pub time: String,
+    /// The digest of its evidence.
+    pub evidence: String,
+    /// Where the evidence is.
+    pub at: String,
 }
 
 /// Why `s` does not bind the range, if it does not. A statement that names a change binds
@@ -257,6 +276,7 @@ pub fn evaluate(facts: &RangeFacts<'_>) -> Evaluation {
     let mut approvals: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut rejects = Vec::new();
     let mut overrides = Vec::new();
+    let mut stamps: Vec<StampRecord> = Vec::new();
     let mut counted_for: BTreeMap<(String, String), ()> = BTreeMap::new();
     for s in &facts.statements {
         let check = check_signature_at(s, facts.keyring, facts.at);
@@ -318,6 +338,11 @@ pub fn evaluate(facts: &RangeFacts<'_>) -> Evaluation {
                 .then(|| "an override without a reason counts for nothing".to_owned())
         })
         .or_else(|| {
+            (s.kind == Kind::Stamp && s.role != VALIDATOR_ROLE).then(|| {
+                format!("a stamp must be signed in the role `{VALIDATOR_ROLE}`, not `{}`", s.role)
+            })
+        })
+        .or_else(|| {
             (!roles_of(&s.approver).contains(&s.role)).then(|| {
                 format!(
                     "`{}` does not hold the role `{}` in the base policy",
@@ -355,6 +380,22 @@ pub fn evaluate(facts: &RangeFacts<'_>) -> Evaluation {
                     time: s.time.clone(),
                 }),
                 Kind::Withdraw => {}
+                Kind::Stamp => stamps.push(StampRecord {
+                    dimension: s.dimension.clone(),
+                    score: s.stamp_score().unwrap_or(0.0),
+                    validator: s.approver.clone(),
+                    time: s.time.clone(),
+                    evidence: s
+                        .evidence
+                        .as_ref()
+                        .map(|e| e.digest.clone())
+                        .unwrap_or_default(),
+                    at: s
+                        .evidence
+                        .as_ref()
+                        .map(|e| e.at.clone())
+                        .unwrap_or_default(),
+                }),
             }
         }
         statements.push(StatementStatus {
@@ -368,6 +409,11 @@ pub fn evaluate(facts: &RangeFacts<'_>) -> Evaluation {
                 Kind::Reject => "valid rejection: blocks until withdrawn".to_owned(),
                 Kind::Override => format!("valid override: {}", s.reason),
                 Kind::Withdraw => "valid withdrawal".to_owned(),
+                Kind::Stamp => format!(
+                    "valid stamp: {} {}",
+                    s.dimension,
+                    s.stamp_score().unwrap_or(0.0)
+                ),
             }),
         });
     }
@@ -442,8 +488,44 @@ pub fn evaluate(facts: &RangeFacts<'_>) -> Evaluation {
                 met.push((c.id.clone(), r.role.clone(), got));
             }
         }
+        for r in &tier.stamps {
+            // The latest valid stamp of the dimension decides: a later, lower score stands.
+            let latest = stamps
+                .iter()
+                .filter(|s| s.dimension == r.dimension)
+                .max_by(|a, b| a.time.cmp(&b.time));
+            match latest {
+                Some(s) if s.score >= r.min => {
+                    met.push((
+                        c.id.clone(),
+                        format!("stamp:{}", r.dimension),
+                        vec![s.validator.clone()],
+                    ));
+                }
+                _ => unmet.push(Unmet {
+                    commit: c.id.clone(),
+                    tier: tier.name.clone(),
+                    what: match latest {
+                        Some(s) => format!(
+                            "a `{}` stamp of at least {} (the latest, by {} at {}, scores {})",
+                            r.dimension, r.min, s.validator, s.time, s.score
+                        ),
+                        None => format!(
+                            "a `{}` stamp of at least {} (no valid stamp)",
+                            r.dimension, r.min
+                        ),
+                    },
+                    could: policy
+                        .holders(VALIDATOR_ROLE)
+                        .filter(|h| !excluded.contains(*h))
+                        .map(str::to_owned)
+                        .collect(),
+                }),
+            }
+        }
     }
     let pass = (unmet.is_empty() && rejects.is_empty()) || !overrides.is_empty();
+    stamps.sort_by(|a, b| a.time.cmp(&b.time));
     Evaluation {
         pass,
         tier: policy.tier_name(range_tier).to_owned(),
@@ -452,5 +534,6 @@ pub fn evaluate(facts: &RangeFacts<'_>) -> Evaluation {
         unmet,
         rejects,
         overrides,
+        stamps,
     }
 }

@@ -236,6 +236,15 @@ impl Keyring {
         })
     }
 
+    /// The OpenPGP certificates of a person.
+    pub fn certs_of(&self, person: &str) -> Vec<&Cert> {
+        self.certs
+            .iter()
+            .filter(|(p, _)| p == person)
+            .map(|(_, c)| c)
+            .collect()
+    }
+
     /// The roles of a person.
     pub fn roles(&self, person: &str) -> &[String] {
         self.roles.get(person).map_or(&[], Vec::as_slice)

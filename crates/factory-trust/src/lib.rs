@@ -16,6 +16,7 @@ mod commit;
 mod evaluate;
 mod keyring;
 mod origin;
+pub mod seal;
 pub mod sign;
 mod verify;
 
@@ -23,7 +24,8 @@ pub use allowed_signers::{AllowedSigner, AllowedSigners, ParseError};
 pub use approval::sign_openpgp;
 pub use commit::{SignedCommit, signed_commit};
 pub use evaluate::{
-    Evaluation, OverrideRecord, RangeCommit, RangeFacts, StatementStatus, Unmet, evaluate,
+    Evaluation, OverrideRecord, RangeCommit, RangeFacts, StampRecord, StatementStatus, Unmet,
+    evaluate,
 };
 pub use keyring::{KeyProblem, Keyring};
 pub use origin::AgentOrigin;

@@ -170,6 +170,9 @@ fn statement(approver: &str, role: &str, kind: Kind) -> Statement {
         transcripts: Vec::new(),
         comment: String::new(),
         reason: String::new(),
+        dimension: String::new(),
+        score: None,
+        evidence: None,
         sig: None,
     }
 }

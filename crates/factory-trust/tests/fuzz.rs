@@ -283,6 +283,9 @@ fn statement() -> impl Strategy<Value = Statement> {
                 transcripts,
                 comment,
                 reason,
+                dimension: String::new(),
+                score: None,
+                evidence: None,
                 sig,
             },
         )

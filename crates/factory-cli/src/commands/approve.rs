@@ -45,6 +45,34 @@ pub(crate) struct ApproveArgs {
 }
 
 #[derive(Debug, clap::Args)]
+pub(crate) struct StampArgs {
+    /// The tip to stamp. Default: HEAD.
+    #[arg(default_value = "HEAD")]
+    rev: String,
+    /// The base: the stamp covers the change BASE..REV. Default: as for `approve`.
+    #[arg(long, value_name = "REV")]
+    base: Option<String>,
+    /// What the score measures: `holdback`, `quality`, `reliability`, `security`, …
+    #[arg(long, value_name = "NAME")]
+    dimension: String,
+    /// The score, from 0 to 1.
+    #[arg(long, value_name = "SCORE")]
+    score: f64,
+    /// The file the score rests on (a log, a results file): its SHA-256 goes in the stamp.
+    #[arg(long, value_name = "FILE")]
+    evidence: PathBuf,
+    /// Where the evidence is kept for auditors (a URL); default: the file's path as given.
+    #[arg(long, value_name = "URL")]
+    evidence_url: Option<String>,
+    /// Sign in-process with this key instead of your git signing setup (as for `approve`).
+    #[arg(long, value_name = "FILE")]
+    key: Option<PathBuf>,
+    /// Write the stamp even when the gate would not count it.
+    #[arg(long)]
+    force: bool,
+}
+
+#[derive(Debug, clap::Args)]
 pub(crate) struct ListArgs {
     /// The commit whose statements to list. Default: HEAD.
     #[arg(default_value = "HEAD")]
@@ -118,6 +146,7 @@ pub(crate) fn approve(env: &mut Env, args: ApproveArgs) -> Result<ExitCode, CliE
             reason: "",
             key: args.key.as_deref(),
             force: args.force,
+            stamp: None,
         },
     )
 }
@@ -157,6 +186,7 @@ pub(crate) fn override_(env: &mut Env, args: OverrideArgs) -> Result<ExitCode, C
             reason: &args.reason,
             key: args.key.as_deref(),
             force: args.force,
+            stamp: None,
         },
     )
 }
@@ -172,6 +202,61 @@ struct Draft<'a> {
     reason: &'a str,
     key: Option<&'a Path>,
     force: bool,
+    stamp: Option<statement::Stamp>,
+}
+
+/// `factory stamp`: a validator's signed score of a change on one dimension.
+pub(crate) fn stamp(env: &mut Env, args: StampArgs) -> Result<ExitCode, CliError> {
+    if !(0.0..=1.0).contains(&args.score) || args.score.is_nan() {
+        return Err(CliError::usage(format!(
+            "--score must be between 0 and 1, not {}",
+            args.score
+        )));
+    }
+    if args.dimension.trim().is_empty() {
+        return Err(CliError::usage("--dimension names nothing"));
+    }
+    let path = env.cwd.join(&args.evidence);
+    let bytes = std::fs::read(&path)
+        .map_err(|e| CliError::usage(format!("cannot read {}: {e}", args.evidence.display())))?;
+    let at = args
+        .evidence_url
+        .clone()
+        .unwrap_or_else(|| args.evidence.display().to_string());
+    let stamp = statement::Stamp::new(&args.dimension, args.score, &bytes, &at);
+    write_stamp(
+        env,
+        &args.rev,
+        args.base.as_deref(),
+        stamp,
+        args.key.as_deref(),
+        args.force,
+    )
+}
+
+/// Signs and writes a stamp of `rev` (as `factory stamp` does).
+pub(crate) fn write_stamp(
+    env: &mut Env,
+    rev: &str,
+    base: Option<&str>,
+    stamp: statement::Stamp,
+    key: Option<&Path>,
+    force: bool,
+) -> Result<ExitCode, CliError> {
+    write_statement(
+        env,
+        Draft {
+            rev,
+            base,
+            role: Some(factory_policy::VALIDATOR_ROLE),
+            kind: Kind::Stamp,
+            comment: "",
+            reason: "",
+            key,
+            force,
+            stamp: Some(stamp),
+        },
+    )
 }
 
 fn write_statement(env: &mut Env, draft: Draft<'_>) -> Result<ExitCode, CliError> {
@@ -188,6 +273,7 @@ fn write_statement(env: &mut Env, draft: Draft<'_>) -> Result<ExitCode, CliError
         reason: draft.reason.to_owned(),
         time: now(),
         force: draft.force,
+        stamp: draft.stamp.clone(),
     };
     let made = match statement::make(&repo, &request, &signer) {
         Err(e @ StatementError::WouldNotCount { .. }) => {
@@ -221,8 +307,23 @@ fn write_statement(env: &mut Env, draft: Draft<'_>) -> Result<ExitCode, CliError
         Kind::Reject => "rejected",
         Kind::Override => "overrode the gate for",
         Kind::Withdraw => "withdrew your statements on",
+        Kind::Stamp => "stamped",
     };
     let st = &made.statement;
+    if draft.kind == Kind::Stamp {
+        env.ui.outln(&format!(
+            "stamped {}..{}: {} {} as {} ({}), evidence {}",
+            &made.base.to_string()[..12],
+            &tip.to_string()[..12],
+            st.dimension,
+            st.stamp_score().unwrap_or(0.0),
+            st.role,
+            st.approver,
+            st.evidence.as_ref().map_or("", |e| e.digest.as_str())
+        ))?;
+        env.ui.flush()?;
+        return Ok(ExitCode::SUCCESS);
+    }
     env.ui.outln(&format!(
         "{verb} {}..{} as {} ({}), {} transcript(s) seen",
         &made.base.to_string()[..12],

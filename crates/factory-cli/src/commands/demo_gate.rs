@@ -192,6 +192,7 @@ pub(crate) fn walk(ui: &mut Ui, dir: &Path, beside: &Path) -> Result<(), CliErro
             reason: String::new(),
             time: "2026-01-06T11:00:00Z".into(),
             force: false,
+            stamp: None,
         },
         &Signer::KeyFile(bob_key),
     )

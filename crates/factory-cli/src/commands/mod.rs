@@ -10,6 +10,7 @@ mod demo_gate;
 pub(crate) mod docs;
 pub(crate) mod doctor;
 mod explain;
+pub(crate) mod holdback;
 pub(crate) mod hook;
 mod import;
 pub(crate) mod init;

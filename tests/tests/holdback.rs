@@ -1,0 +1,337 @@
+//! End-to-end: validation stamps and holdback scenarios. Scenarios are sealed to the
+//! validator's OpenPGP certificate (an agent's worktree holds only ciphertext), run in a
+//! sandboxed checkout by `factory holdback run` with the validator's secret key, and signed as a
+//! `holdback` stamp; a tier that requires 0.9 blocks at 2/3 and passes after the fix; a
+//! tampered stamp and a stamp replayed onto another change count for nothing.
+
+use std::path::PathBuf;
+use std::process::Output;
+
+use factory_tests::{TestRepo, fixtures_dir, stderr, stdout, success};
+
+fn factory_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_factory")
+}
+
+struct World {
+    repo: TestRepo,
+    secret: PathBuf,
+}
+
+impl World {
+    fn factory(&self, args: &[&str]) -> Output {
+        self.repo
+            .command(factory_bin())
+            .args(args)
+            .output()
+            .unwrap()
+    }
+}
+
+const SCENARIOS: &[(&str, &str)] = &[
+    (
+        "adds-up",
+        "name = \"adds-up\"\ncommand = \"sh src/app.sh\"\nstdout-contains = [\"total: 42\"]\n",
+    ),
+    (
+        "runs",
+        "name = \"runs\"\ncommand = [\"sh\", \"src/app.sh\"]\nexpect-exit = 0\n",
+    ),
+    (
+        "no-errors",
+        "name = \"no-errors\"\ncommand = \"sh src/app.sh\"\nstdout-lacks = [\"error\"]\n",
+    ),
+];
+
+fn world() -> World {
+    let repo = TestRepo::new();
+    let (gnupg, fpr) = repo.gpg_key("val", "Val Validator <val@example.com>", "0", &[]);
+    let gpg = |args: &[&str]| {
+        success(
+            repo.command("gpg")
+                .env("GNUPGHOME", &gnupg)
+                .args(["--batch", "--pinentry-mode", "loopback", "--passphrase", ""])
+                .args(args)
+                .output()
+                .unwrap(),
+            "gpg",
+        )
+    };
+    gpg(&["--quick-add-key", &fpr, "cv25519", "encr", "0"]);
+    repo.write(".factory/keys/val.asc", gpg(&["--armor", "--export", &fpr]));
+    let secret = repo.home().join("val-secret.asc");
+    std::fs::write(&secret, gpg(&["--armor", "--export-secret-keys", &fpr])).unwrap();
+    let (_, bob) = repo.ssh_key("bob");
+    let policy = factory_policy::DEFAULT_POLICY.text.replacen(
+        "requires = [{ role = \"maintainer\", count = 1 }]",
+        "requires = [{ stamp = \"holdback\", min = 0.9 }]",
+        1,
+    );
+    assert!(policy.contains("stamp = \"holdback\""));
+    repo.write(
+        ".factory/policy.toml",
+        format!(
+            "{policy}\n[people.val]\nroles = [\"validator\"]\nkeys = [\"openpgp:{fpr}\"]\n\n[people.bob]\nroles = [\"maintainer\", \"validation-architect\", \"domain-expert\"]\nkeys = [\"{bob}\"]\n"
+        ),
+    );
+    repo.write("src/app.sh", "echo \"total: 41\"\n");
+    let w = World { repo, secret };
+    for (name, text) in SCENARIOS {
+        let file = w.repo.home().join(format!("{name}.toml"));
+        std::fs::write(&file, text).unwrap();
+        let o = w.factory(&["holdback", "add", &file.display().to_string()]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert!(
+            stdout(&o).contains(&format!(".factory/holdback/{name}.asc sealed to val")),
+            "{}",
+            stdout(&o)
+        );
+    }
+    w.repo.commit("Base");
+    w
+}
+
+fn run_holdback(w: &World, rev: &str) -> Output {
+    w.factory(&[
+        "holdback",
+        "run",
+        rev,
+        "--base",
+        "main",
+        "--runs",
+        "2",
+        "--key",
+        &w.secret.display().to_string(),
+    ])
+}
+
+#[test]
+fn a_holdback_stamp_blocks_below_the_threshold_and_passes_after_the_fix() {
+    let w = world();
+    // Only ciphertext in the tree.
+    for (name, _) in SCENARIOS {
+        let sealed =
+            std::fs::read_to_string(w.repo.path().join(format!(".factory/holdback/{name}.asc")))
+                .unwrap();
+        assert!(
+            sealed.starts_with("-----BEGIN PGP MESSAGE-----"),
+            "{sealed}"
+        );
+        assert!(
+            !sealed.contains("total: 42") && !sealed.contains("stdout"),
+            "{sealed}"
+        );
+    }
+    w.repo.git(&["checkout", "--quiet", "-b", "feature"]);
+    w.repo
+        .write("src/app.sh", "total=41\necho \"total: $total\"\n");
+    w.repo.commit("Touch the app");
+    let o = run_holdback(&w, "feature");
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("scenario adds-up: 0/2 runs passed"), "{text}");
+    assert!(text.contains("the output lacks \"total: 42\""), "{text}");
+    assert!(
+        text.contains("holdback: 4/6 runs of 3 scenario(s)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("stamped ") && text.contains("holdback 0.6666"),
+        "{text}"
+    );
+    let audit = w.factory(&["audit", "main..feature"]);
+    assert_eq!(audit.status.code(), Some(1), "{}", stdout(&audit));
+    let said = format!("{}{}", stdout(&audit), stderr(&audit));
+    assert!(
+        said.contains("needs a `holdback` stamp of at least 0.9 (the latest, by val"),
+        "{said}"
+    );
+
+    // Tampered: the score raised in the note. The signature no longer holds.
+    let tip = w.repo.git(&["rev-parse", "feature"]).trim().to_owned();
+    let line = w.repo.git(&["notes", "--ref=factory/stamps", "show", &tip]);
+    let forged = line.replace("\"score\":0.6666666666666666", "\"score\":1.0");
+    assert_ne!(forged, line, "{line}");
+    w.repo.git(&[
+        "notes",
+        "--ref=factory/stamps",
+        "add",
+        "-f",
+        "-m",
+        forged.trim(),
+        &tip,
+    ]);
+    let audit = w.factory(&["audit", "main..feature"]);
+    assert_eq!(audit.status.code(), Some(1));
+    let said = stdout(&audit);
+    assert!(
+        said.contains("statement by val as validator: the signature does not verify"),
+        "{said}"
+    );
+
+    // The fix: all scenarios pass, a new stamp for the new change, and the range lands.
+    w.repo.write("src/app.sh", "echo \"total: 42\"\n");
+    w.repo.commit("Fix the total");
+    let o = run_holdback(&w, "feature");
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("holdback: 6/6 runs"), "{}", stdout(&o));
+    let audit = w.factory(&["audit", "main..feature"]);
+    assert!(
+        audit.status.success(),
+        "{}{}",
+        stdout(&audit),
+        stderr(&audit)
+    );
+    assert!(
+        stdout(&audit).contains("valid stamp: holdback 1"),
+        "{}",
+        stdout(&audit)
+    );
+    // Replayed onto another change: counts for nothing.
+    let good = w
+        .repo
+        .git(&["notes", "--ref=factory/stamps", "show", "feature"]);
+    w.repo.git(&["checkout", "--quiet", "-b", "other", "main"]);
+    w.repo.write("src/other.sh", "echo other\n");
+    w.repo.commit("Another change");
+    w.repo.git(&[
+        "notes",
+        "--ref=factory/stamps",
+        "add",
+        "-m",
+        good.trim(),
+        "HEAD",
+    ]);
+    let audit = w.factory(&["audit", "main..other"]);
+    assert_eq!(audit.status.code(), Some(1), "{}", stdout(&audit));
+    assert!(
+        stdout(&audit).contains("made for another change"),
+        "{}",
+        stdout(&audit)
+    );
+    // Landed with --no-ff, the report carries the stamp, by dimension and agent.
+    let base = w.repo.git(&["rev-parse", "main"]).trim().to_owned();
+    w.repo.git(&["checkout", "--quiet", "main"]);
+    w.repo.git(&[
+        "merge",
+        "--quiet",
+        "--no-ff",
+        "-m",
+        "Merge feature",
+        "feature",
+    ]);
+    let report = w.factory(&["report", &format!("{base}..main"), "--format", "json"]);
+    assert!(report.status.success(), "{}", stderr(&report));
+    let json: serde_json::Value = serde_json::from_slice(&report.stdout).unwrap();
+    let stamps = json["stamps"].as_array().expect("stamps");
+    assert!(
+        stamps
+            .iter()
+            .any(|s| s["dimension"] == "holdback" && s["score"] == 1.0 && s["validator"] == "val"),
+        "{stamps:?}"
+    );
+}
+
+#[test]
+fn a_sandboxed_agent_sees_only_ciphertext_of_the_scenarios() {
+    let w = world();
+    w.repo.write(
+        ".factory/runners.toml",
+        format!(
+            "[runner.peek]\ncommand = [\"sh\", \"{}\"]\n",
+            fixtures_dir().join("peeking-agent.sh").display()
+        ),
+    );
+    w.repo.commit("Runner");
+    let o = w.factory(&[
+        "run",
+        "--runner",
+        "peek",
+        "--format",
+        "json",
+        "--prompt",
+        "Look around",
+    ]);
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let log = PathBuf::from(r[0]["log"].as_str().unwrap());
+    let seen = std::fs::read_to_string(log.parent().unwrap().join("seen.txt")).unwrap();
+    assert!(seen.contains("-----BEGIN PGP MESSAGE-----"), "{seen}");
+    for needle in ["total: 42", "adds-up\"", "stdout-contains"] {
+        assert!(!seen.contains(needle), "the agent read {needle}: {seen}");
+    }
+    let preamble = std::fs::read_to_string(log.parent().unwrap().join("preamble.md")).unwrap();
+    assert!(
+        !preamble.contains("adds-up") && !preamble.contains("holdback/"),
+        "{preamble}"
+    );
+    assert!(!seen.contains("PRIVATE KEY"), "{seen}");
+}
+
+#[test]
+fn stamps_are_checked_before_they_are_written() {
+    let w = world();
+    let evidence = w.repo.home().join("log.txt");
+    std::fs::write(&evidence, "ok\n").unwrap();
+    // Out of range, and by someone who is no validator.
+    let o = w.factory(&[
+        "stamp",
+        "--dimension",
+        "reliability",
+        "--score",
+        "1.5",
+        "--evidence",
+        &evidence.display().to_string(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("--score must be between 0 and 1"),
+        "{}",
+        stderr(&o)
+    );
+    let bob = w.repo.home().join("bob");
+    let o = w.factory(&[
+        "stamp",
+        "--dimension",
+        "reliability",
+        "--score",
+        "0.9",
+        "--evidence",
+        &evidence.display().to_string(),
+        "--key",
+        &bob.display().to_string(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("does not hold the role `validator`"),
+        "{}",
+        stderr(&o)
+    );
+    let o = w.factory(&[
+        "stamp",
+        "--base",
+        "HEAD~0",
+        "--dimension",
+        "reliability",
+        "--score",
+        "0.97",
+        "--evidence",
+        &evidence.display().to_string(),
+        "--key",
+        &w.secret.display().to_string(),
+        "--force",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("reliability 0.97 as validator (val), evidence sha256:"),
+        "{}",
+        stdout(&o)
+    );
+    let note = w
+        .repo
+        .git(&["notes", "--ref=factory/stamps", "show", "HEAD"]);
+    assert!(
+        note.contains("\"kind\":\"stamp\"") && note.contains("\"dimension\":\"reliability\""),
+        "{note}"
+    );
+}
