@@ -320,3 +320,99 @@ fn attaching_a_session_that_touched_none_of_the_commits_files_warns() {
         stderr(&o)
     );
 }
+
+#[test]
+fn attack_two_agent_trailers_prove_nothing() {
+    let w = World::new("require-verified-agents = true\nrequire-transcript = false\n");
+    let before = w.server_main();
+    w.commit(
+        "docs/a.md",
+        Some(&w.agent),
+        "Agent: coder/1.0\nAgent: other/2.0\n",
+    );
+    let o = w.push();
+    assert!(!o.status.success(), "accepted: {}", stderr(&o));
+    assert!(
+        stderr(&o).contains("claims several agents (coder, other)"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(w.server_main(), before, "the remote moved");
+}
+
+#[test]
+fn attack_another_session_cannot_be_attached_to_a_bound_commit() {
+    let w = World::new("require-transcript = false\n");
+    let session = |id: &str, text: &str| {
+        format!(
+            "{{\"type\":\"user\",\"sessionId\":\"{id}\",\"cwd\":\"/w\",\"version\":\"1.0\",\"message\":{{\"role\":\"user\",\"content\":\"{text}\"}},\"uuid\":\"u1\",\"timestamp\":\"2026-01-05T10:00:01Z\"}}\n"
+        )
+    };
+    let real = w.dev.home().join("real.jsonl");
+    std::fs::write(&real, session("s1", "Write the docs")).unwrap();
+    // Learn the stored digest, then bind a commit to it.
+    let probe = w.commit("docs/probe.md", None, "");
+    success(
+        w.factory(&["transcript", "attach", &probe, &real.display().to_string()]),
+        "attach",
+    );
+    let note = w
+        .dev
+        .git(&["notes", "--ref=factory/transcripts", "show", &probe]);
+    let digest = note
+        .split("\"digest\":\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let id = w.commit(
+        "docs/a.md",
+        Some(&w.agent),
+        &format!("Agent: coder/1.0\nAgent-Transcript: {digest}\n"),
+    );
+    success(
+        w.factory(&["transcript", "attach", &id, &real.display().to_string()]),
+        "attach",
+    );
+    let o = w.push();
+    assert!(o.status.success(), "refused: {}", stderr(&o));
+    let notes_before = w.dev.git(&[
+        "--git-dir",
+        &w.server.display().to_string(),
+        "rev-parse",
+        "refs/notes/factory/transcripts",
+    ]);
+    // Later, a notes-only push adds an unrelated session to the bound commit.
+    let other = w.dev.home().join("other.jsonl");
+    std::fs::write(&other, session("s2", "Something else")).unwrap();
+    success(
+        w.factory(&["transcript", "attach", &id, &other.display().to_string()]),
+        "attach",
+    );
+    let o = w
+        .dev
+        .command("git")
+        .args([
+            "push",
+            "--no-verify",
+            "origin",
+            "refs/notes/factory/*:refs/notes/factory/*",
+        ])
+        .output()
+        .unwrap();
+    assert!(!o.status.success(), "accepted: {}", stderr(&o));
+    assert!(
+        stderr(&o).contains("session s2 is not the one"),
+        "{}",
+        stderr(&o)
+    );
+    let notes_after = w.dev.git(&[
+        "--git-dir",
+        &w.server.display().to_string(),
+        "rev-parse",
+        "refs/notes/factory/transcripts",
+    ]);
+    assert_eq!(notes_before, notes_after, "the server's notes moved");
+}

@@ -62,6 +62,8 @@ fn world() -> World {
     let secret = repo.home().join("val-secret.asc");
     std::fs::write(&secret, gpg(&["--armor", "--export-secret-keys", &fpr])).unwrap();
     let (_, bob) = repo.ssh_key("bob");
+    let (_, alice) = repo.ssh_key("alice");
+    let (_, ci) = repo.ssh_key("ci");
     let policy = factory_policy::DEFAULT_POLICY.text.replacen(
         "requires = [{ role = \"maintainer\", count = 1 }]",
         "requires = [{ stamp = \"holdback\", min = 0.9 }]",
@@ -71,7 +73,7 @@ fn world() -> World {
     repo.write(
         ".factory/policy.toml",
         format!(
-            "{policy}\n[people.val]\nroles = [\"validator\"]\nkeys = [\"openpgp:{fpr}\"]\n\n[people.bob]\nroles = [\"maintainer\", \"validation-architect\", \"domain-expert\"]\nkeys = [\"{bob}\"]\n"
+            "{policy}\n[people.val]\nroles = [\"validator\"]\nkeys = [\"openpgp:{fpr}\"]\n\n[people.bob]\nroles = [\"maintainer\", \"validation-architect\", \"domain-expert\"]\nkeys = [\"{bob}\"]\n\n[people.alice]\nroles = [\"maintainer\"]\nkeys = [\"{alice}\"]\n\n[people.ci]\nroles = [\"validator\"]\nkeys = [\"{ci}\"]\n"
         ),
     );
     repo.write("src/app.sh", "echo \"total: 41\"\n");
@@ -333,5 +335,118 @@ fn stamps_are_checked_before_they_are_written() {
     assert!(
         note.contains("\"kind\":\"stamp\"") && note.contains("\"dimension\":\"reliability\""),
         "{note}"
+    );
+}
+
+/// A commit re-made with the same tree, parent and dates and one more trailer: the same change.
+fn remake_with(w: &World, trailer: &str) {
+    let tree = w.repo.git(&["rev-parse", "HEAD^{tree}"]).trim().to_owned();
+    let parent = w.repo.git(&["rev-parse", "HEAD~1"]).trim().to_owned();
+    let subject = w.repo.git(&["log", "-1", "--format=%s"]).trim().to_owned();
+    let id = w
+        .repo
+        .git(&[
+            "commit-tree",
+            &tree,
+            "-p",
+            &parent,
+            "-m",
+            &format!("{subject}\n\n{trailer}"),
+        ])
+        .trim()
+        .to_owned();
+    w.repo.git(&["reset", "--quiet", "--hard", &id]);
+}
+
+fn stamp_at(w: &World, key: &std::path::Path, score: &str, time: &str) {
+    let evidence = w.repo.home().join("log.txt");
+    std::fs::write(&evidence, format!("{score}\n")).unwrap();
+    let o = w
+        .repo
+        .command(factory_bin())
+        .args([
+            "stamp",
+            "--base",
+            "main",
+            "--dimension",
+            "holdback",
+            "--score",
+            score,
+        ])
+        .arg("--evidence")
+        .arg(&evidence)
+        .arg("--key")
+        .arg(key)
+        .env("GIT_COMMITTER_DATE", time)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+}
+
+#[test]
+fn attack_a_claim_cannot_silence_a_later_lower_stamp_or_a_reject() {
+    let w = world();
+    w.repo.git(&["checkout", "--quiet", "-b", "feature"]);
+    w.repo
+        .write("src/app.sh", "total=41\necho \"total: $total\"\n");
+    w.repo.commit("Touch the app");
+    stamp_at(&w, &w.repo.home().join("ci"), "1.0", "2026-01-05T10:01:00Z");
+    stamp_at(&w, &w.secret, "0.5", "2026-01-05T10:02:00Z");
+    let audit = w.factory(&["audit", "main..feature"]);
+    assert_eq!(audit.status.code(), Some(1), "{}", stdout(&audit));
+    assert!(
+        stdout(&audit).contains("the latest, by val"),
+        "{}",
+        stdout(&audit)
+    );
+    // The same change, now claiming val as a co-author: val's later stamp still decides.
+    remake_with(&w, "Co-authored-by: Val Validator <val@example.com>");
+    let audit = w.factory(&["audit", "main..feature"]);
+    assert_eq!(
+        audit.status.code(),
+        Some(1),
+        "a claim silenced the stamp: {}",
+        stdout(&audit)
+    );
+    assert!(
+        stdout(&audit).contains("the latest, by val"),
+        "{}",
+        stdout(&audit)
+    );
+
+    // A reject stands whatever the commit claims about its author.
+    stamp_at(&w, &w.secret, "1.0", "2026-01-05T10:03:00Z");
+    let bob = w.repo.home().join("bob").display().to_string();
+    let o = w
+        .repo
+        .command(factory_bin())
+        .args([
+            "approve",
+            "--reject",
+            "--role",
+            "maintainer",
+            "--base",
+            "main",
+            "--key",
+            &bob,
+        ])
+        .env("GIT_COMMITTER_DATE", "2026-01-05T10:04:00Z")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let audit = w.factory(&["audit", "main..feature"]);
+    assert!(
+        stdout(&audit).contains("bob rejected the change")
+            || stderr(&audit).contains("bob rejected the change"),
+        "{}",
+        stdout(&audit)
+    );
+    remake_with(&w, "Requested-By: bob");
+    let audit = w.factory(&["audit", "main..feature"]);
+    assert_eq!(
+        audit.status.code(),
+        Some(1),
+        "a claim silenced the reject: {}",
+        stdout(&audit)
     );
 }

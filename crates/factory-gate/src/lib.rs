@@ -471,7 +471,23 @@ fn commit_facts(
                     .clone()
                     .unwrap_or_else(|| "agent".to_owned())
             });
-            let agent_origin = AgentOrigin::judge(policy, claimed.as_deref(), &signature);
+            let mut agent_origin = AgentOrigin::judge(policy, claimed.as_deref(), &signature);
+            // Two `Agent` trailers naming different agents prove nothing about either.
+            let mut named: Vec<String> = facts
+                .trailer_values("Agent")
+                .map(|v| {
+                    v.split('/')
+                        .next()
+                        .unwrap_or("")
+                        .trim()
+                        .to_ascii_lowercase()
+                })
+                .collect();
+            named.sort();
+            named.dedup();
+            if named.len() > 1 {
+                agent_origin = AgentOrigin::Conflicting { claimed: named };
+            }
             let (origin, agent) = match &agent_origin {
                 AgentOrigin::Mismatch {
                     claimed: None,
@@ -1030,6 +1046,15 @@ fn judge(
             statements.push(st);
         }
     }
+    // Stamps count from their own notes ref only.
+    let before = statements.len();
+    statements.retain(|s| s.kind != approval::Kind::Stamp);
+    if statements.len() < before {
+        note_problems.push(format!(
+            "{} stamp(s) in the approvals notes count for nothing: stamps belong in {STAMPS_REF}",
+            before - statements.len()
+        ));
+    }
     // Stamps: the tip's stamps note, and every stamp that names this change.
     if let Some(bytes) = Notes::read(repo, notes.stamps, tip)? {
         let (good, bad) = approval::parse_note_lenient(&String::from_utf8_lossy(&bytes));
@@ -1038,13 +1063,17 @@ fn judge(
                 "line {line} of the stamps note of {tip} is malformed and counts for nothing: {message}"
             ));
         }
-        statements.extend(good);
+        statements.extend(
+            good.into_iter()
+                .filter(|st| st.kind == approval::Kind::Stamp),
+        );
     }
     if let Some(stamps) = notes.stamps {
         statements.extend(
             statements_of_change(repo, stamps, &change)?
                 .into_iter()
-                .map(|(_, st)| st),
+                .map(|(_, st)| st)
+                .filter(|st| st.kind == approval::Kind::Stamp),
         );
     }
     let provenance = provenance(repo, policy, keyring, &sources)?;

@@ -681,14 +681,41 @@ fn notes_update(repo: &Repo, u: &RefUpdate) -> UpdateDecision {
             });
             continue;
         }
+        // A commit bound to its sessions (`Agent-Transcript`) takes no other.
+        let bound: Vec<String> = if transcripts {
+            repo.raw_commit(object)
+                .ok()
+                .map(|raw| {
+                    let text = String::from_utf8_lossy(&raw).into_owned();
+                    let message = text.split_once("\n\n").map_or("", |(_, m)| m);
+                    factory_policy::parse_trailers(message)
+                        .into_iter()
+                        .filter(|t| t.key.eq_ignore_ascii_case(crate::TRANSCRIPT_TRAILER))
+                        .map(|t| t.value.trim().to_owned())
+                        .collect()
+                })
+                .unwrap_or_default()
+        } else {
+            Vec::new()
+        };
         for (i, line) in after.lines().enumerate() {
             if line.trim().is_empty() || had.contains(line) {
                 continue;
             }
             let problem = if transcripts {
-                factory_shiftlog::note::decode(line.as_bytes())
-                    .err()
-                    .map(|e| e.message)
+                match factory_shiftlog::note::decode(line.as_bytes()) {
+                    Err(e) => Some(e.message),
+                    Ok(sessions) if !bound.is_empty() => sessions
+                        .iter()
+                        .find(|t| !bound.contains(&t.digest))
+                        .map(|t| {
+                            format!(
+                                "session {} is not the one {object} is bound to (Agent-Transcript)",
+                                t.session_id
+                            )
+                        }),
+                    Ok(_) => None,
+                }
             } else {
                 factory_trust::approval::Statement::from_line(line).err()
             };

@@ -277,6 +277,30 @@ pub fn check_signature_at(
     when: Option<CheckTime>,
 ) -> SignatureCheck {
     let check = check_signature(statement, keyring);
+    let SignatureCheck::Good { person, .. } = &check else {
+        return check;
+    };
+    if when.is_none() {
+        // Judged at signing time (landed history): the time must still be one, and not later
+        // than the moment of judging.
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        let invalid = |reason: String| SignatureCheck::Invalid {
+            person: person.clone(),
+            reason,
+        };
+        match crate::civil::parse_rfc3339(&statement.time) {
+            None => {
+                return invalid(format!(
+                    "its time `{}` is not RFC 3339 (YYYY-MM-DDTHH:MM:SSZ)",
+                    statement.time
+                ));
+            }
+            Some(t) if t > now + 300 => return invalid("it is dated in the future".to_owned()),
+            Some(_) => return check,
+        }
+    }
     let (Some(when), SignatureCheck::Good { person, key }) = (when, &check) else {
         return check;
     };
@@ -307,7 +331,12 @@ pub fn check_signature_at(
             return invalid("it is dated in the future".to_owned());
         }
         Some(_) => {}
-        None => return invalid(format!("its time `{}` is not RFC 3339", statement.time)),
+        None => {
+            return invalid(format!(
+                "its time `{}` is not RFC 3339 (YYYY-MM-DDTHH:MM:SSZ)",
+                statement.time
+            ));
+        }
     }
     if let Err(reason) = keyring.valid_at(key, when.now) {
         return invalid(reason);

@@ -60,12 +60,29 @@ pub fn parse_rfc3339(text: &str) -> Option<i64> {
     rfc3339_secs(text)
 }
 
-/// Seconds since the epoch of `YYYY-MM-DDTHH:MM:SSZ`.
+/// Seconds since the epoch of `YYYY-MM-DDTHH:MM:SSZ`, exactly that form (the one factory
+/// writes): any other text is None, so that two times that parse compare as their strings do.
 pub fn rfc3339_secs(text: &str) -> Option<i64> {
+    let b = text.as_bytes();
+    let digits = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18];
+    if b.len() != 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'T'
+        || b[13] != b':'
+        || b[16] != b':'
+        || b[19] != b'Z'
+        || digits.iter().any(|&i| !b[i].is_ascii_digit())
+    {
+        return None;
+    }
     let day = parse_day(text.get(..10)?)?;
     let h: i64 = text.get(11..13)?.parse().ok()?;
     let m: i64 = text.get(14..16)?.parse().ok()?;
     let s: i64 = text.get(17..19)?.parse().ok()?;
+    if h > 23 || m > 59 || s > 60 {
+        return None;
+    }
     Some(day * 86_400 + h * 3600 + m * 60 + s)
 }
 
@@ -81,5 +98,15 @@ mod tests {
         assert_eq!(rfc3339(1_767_607_200), "2026-01-05T10:00:00Z");
         assert_eq!(civil_from_days(days_from_civil(2024, 2, 29)), (2024, 2, 29));
         assert_eq!(parse_day("2026-13-01"), None);
+        for odd in [
+            "2026-12-02~04:28:10Z",
+            "2026-12-02T04:28:10",
+            "2026-12-02T04:28:10.5Z",
+            "2026-12-02T24:00:00Z",
+            "2026-12-02T04-28-10Z",
+            "2026-12-02T04:28:10Z ",
+        ] {
+            assert_eq!(rfc3339_secs(odd), None, "{odd}");
+        }
     }
 }

@@ -246,17 +246,23 @@ pub fn evaluate(facts: &RangeFacts<'_>) -> Evaluation {
     // person a claim names (Requested-By, Co-authored-by, author, committer). Claims only take
     // away.
     let mut excluded: BTreeSet<String> = BTreeSet::new();
+    // Whose good signature is on a commit of the range: the only exclusion that can drop a
+    // stamp. A claim is typed by whoever made the commit, so it may take away an approval but
+    // never silence a validator's stamp or a reviewer's reject.
+    let mut signers: BTreeSet<String> = BTreeSet::new();
     for c in &facts.commits {
         if let Verdict::Good {
             person: Some(p), ..
         } = &c.signature
         {
             excluded.insert(p.clone());
+            signers.insert(p.clone());
         }
         for claim in &c.claims {
             excluded.extend(facts.keyring.people_claimed_by(claim));
         }
     }
+    let time_of = |s: &str| crate::civil::parse_rfc3339(s).unwrap_or(i64::MIN);
     // Withdrawals: a person's valid, signed `withdraw` cancels that person's own approvals and
     // rejects dated at or before it.
     let mut withdrawn_until: BTreeMap<String, String> = BTreeMap::new();
@@ -267,7 +273,7 @@ pub fn evaluate(facts: &RangeFacts<'_>) -> Evaluation {
         ) && binding(s, facts).is_none();
         if ok {
             let until = withdrawn_until.entry(s.approver.clone()).or_default();
-            if s.time > *until {
+            if until.is_empty() || time_of(&s.time) > time_of(until) {
                 *until = s.time.clone();
             }
         }
@@ -305,7 +311,7 @@ pub fn evaluate(facts: &RangeFacts<'_>) -> Evaluation {
             (matches!(s.kind, Kind::Approve | Kind::Reject)
                 && withdrawn_until
                     .get(&s.approver)
-                    .is_some_and(|until| s.time <= *until))
+                    .is_some_and(|until| time_of(&s.time) <= time_of(until)))
             .then(|| "withdrawn by its signer".to_owned())
         })
         .or_else(|| {
@@ -351,7 +357,12 @@ pub fn evaluate(facts: &RangeFacts<'_>) -> Evaluation {
             })
         })
         .or_else(|| {
-            excluded.contains(&s.approver).then(|| {
+            let out = match s.kind {
+                Kind::Reject => false,
+                Kind::Stamp => signers.contains(&s.approver),
+                _ => excluded.contains(&s.approver),
+            };
+            out.then(|| {
                 format!(
                     "`{}` authored or requested changes in the range and cannot approve them",
                     s.approver
@@ -493,7 +504,7 @@ pub fn evaluate(facts: &RangeFacts<'_>) -> Evaluation {
             let latest = stamps
                 .iter()
                 .filter(|s| s.dimension == r.dimension)
-                .max_by(|a, b| a.time.cmp(&b.time));
+                .max_by_key(|s| time_of(&s.time));
             match latest {
                 Some(s) if s.score >= r.min => {
                     met.push((
@@ -525,7 +536,7 @@ pub fn evaluate(facts: &RangeFacts<'_>) -> Evaluation {
         }
     }
     let pass = (unmet.is_empty() && rejects.is_empty()) || !overrides.is_empty();
-    stamps.sort_by(|a, b| a.time.cmp(&b.time));
+    stamps.sort_by_key(|a| time_of(&a.time));
     Evaluation {
         pass,
         tier: policy.tier_name(range_tier).to_owned(),

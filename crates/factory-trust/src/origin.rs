@@ -26,6 +26,11 @@ pub enum AgentOrigin {
         /// The agent of the policy.
         agent: String,
     },
+    /// Claims several different agents (two `Agent` trailers).
+    Conflicting {
+        /// The agents it names.
+        claimed: Vec<String>,
+    },
     /// Signed by an agent key, but claims another agent or none.
     Mismatch {
         /// What the commit says, if anything.
@@ -74,7 +79,7 @@ impl AgentOrigin {
             AgentOrigin::Human => "human",
             AgentOrigin::Claimed { .. } => "claimed",
             AgentOrigin::Verified { .. } => "verified",
-            AgentOrigin::Mismatch { .. } => "mismatch",
+            AgentOrigin::Mismatch { .. } | AgentOrigin::Conflicting { .. } => "mismatch",
         }
     }
 
@@ -83,6 +88,10 @@ impl AgentOrigin {
     pub fn unproved(&self, policy: &Policy) -> Option<String> {
         match self {
             AgentOrigin::Human | AgentOrigin::Verified { .. } => None,
+            AgentOrigin::Conflicting { claimed } => Some(format!(
+                "claims several agents ({}): one commit, one agent",
+                claimed.join(", ")
+            )),
             AgentOrigin::Mismatch {
                 claimed: Some(c),
                 signed_by,

@@ -168,7 +168,7 @@ pub(crate) fn run(env: &mut Env, args: Args) -> Result<ExitCode, CliError> {
                     AgentOrigin::Claimed { agent } => {
                         line.push_str(&format!("  [agent {agent}, claimed]"));
                     }
-                    AgentOrigin::Mismatch { .. } => {
+                    AgentOrigin::Mismatch { .. } | AgentOrigin::Conflicting { .. } => {
                         if let Some(why) = e.agent_origin.unproved(&policy) {
                             line.push_str(&format!("  [agent origin mismatch: {why}]"));
                         }
