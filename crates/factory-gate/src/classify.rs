@@ -82,6 +82,82 @@ pub fn classify_commits_observed(
         .collect()
 }
 
+/// The workers of a streamed classification, kept across chunks so that their object caches
+/// stay warm.
+type Slot<'p> = (
+    Result<Worker, factory_git::GixError>,
+    factory_policy::Classifier<'p>,
+);
+
+/// A worker borrowed from the pool for one rayon job; it goes back when the job ends.
+struct Borrowed<'a, 'p> {
+    pool: &'a std::sync::Mutex<Vec<Slot<'p>>>,
+    slot: Option<Slot<'p>>,
+}
+
+impl Drop for Borrowed<'_, '_> {
+    fn drop(&mut self) {
+        // One warm worker per thread is kept; more (rayon nests jobs) are let go.
+        if let (Some(slot), Ok(mut pool)) = (self.slot.take(), self.pool.lock())
+            && pool.len() < rayon::current_num_threads()
+        {
+            pool.push(slot);
+        }
+    }
+}
+
+/// Classifies `commits` in their order, `chunk` at a time on all cores, handing each chunk's
+/// results to `sink` before the next is read: a history of any length is classified in the
+/// memory of one chunk, with the workers (and their caches) reused from chunk to chunk.
+pub fn classify_streamed<E: From<ChangeError>>(
+    repo: &Repo,
+    policy: &Policy,
+    commits: &[ObjectId],
+    chunk: usize,
+    sink: &mut dyn FnMut(Vec<Classified>) -> Result<(), E>,
+) -> Result<(), E> {
+    let detect = detection(policy);
+    let pool: std::sync::Mutex<Vec<Slot<'_>>> = std::sync::Mutex::new(Vec::new());
+    for part in commits.chunks(chunk.max(1)) {
+        let classified =
+            part.par_iter()
+                .map_init(
+                    || {
+                        let reused = pool.lock().ok().and_then(|mut p| p.pop());
+                        Borrowed {
+                            pool: &pool,
+                            slot: Some(reused.unwrap_or_else(|| {
+                                (Worker::new(repo, detect), policy.classifier())
+                            })),
+                        }
+                    },
+                    |borrowed, id| {
+                        let (worker, classifier) = borrowed.slot.get_or_insert_with(|| {
+                            (Worker::new(repo, detect), policy.classifier())
+                        });
+                        let worker = worker.as_mut().map_err(|e| ChangeError::Object {
+                            commit: *id,
+                            id: *id,
+                            what: "repository",
+                            source: gix_error(e),
+                        })?;
+                        let mut change_set = worker.change_set(*id, classifier)?;
+                        let verdict = classifier.classify(&change_set.commit, &change_set.files);
+                        let files_changed = change_set.files.len();
+                        change_set.files = Vec::new();
+                        Ok(Classified {
+                            change_set,
+                            files_changed,
+                            verdict,
+                        })
+                    },
+                )
+                .collect::<Result<Vec<_>, ChangeError>>()?;
+        sink(classified)?;
+    }
+    Ok(())
+}
+
 /// Classifies the net change between two commits' trees (`from` → `to`) under `policy`, with
 /// `to`'s commit facts.
 pub fn classify_between(

@@ -14,7 +14,9 @@ mod push;
 pub mod statement;
 pub mod transcripts;
 
-pub use classify::{Classified, classify_between, classify_commits, classify_commits_observed};
+pub use classify::{
+    Classified, classify_between, classify_commits, classify_commits_observed, classify_streamed,
+};
 pub use push::{PushContext, PushDecision, RefUpdate, UpdateDecision, decide_push};
 
 use factory_git::{APPROVALS_REF, ObjectId, RangeSpec, Repo, STAMPS_REF, TRANSCRIPTS_REF};

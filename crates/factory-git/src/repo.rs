@@ -17,7 +17,7 @@ pub struct Repo {
 /// Per-thread object cache: large enough to keep the trees of a commit and its parents hot.
 const OBJECT_CACHE_BYTES: usize = 16 * 1024 * 1024;
 /// Per-thread cache of inflated delta bases.
-const DELTA_BASE_CACHE_BYTES: usize = 64 * 1024 * 1024;
+const DELTA_BASE_CACHE_BYTES: usize = 16 * 1024 * 1024;
 
 impl Repo {
     /// Finds the repository containing `dir` (honouring `GIT_DIR` and friends).

@@ -66,6 +66,40 @@ pub const PRESETS: &[Preset] = &[
         transcript: "{home}/.gemini/tmp",
         format: "gemini",
     },
+    // The next three stream their session as JSON lines on standard output, which the runner
+    // keeps as the agent's log.
+    Preset {
+        name: "cursor",
+        command: &[
+            "cursor-agent",
+            "-p",
+            "{prompt}",
+            "--output-format",
+            "stream-json",
+            "--force",
+        ],
+        transcript: "{run_dir}/agent.log",
+        format: "cursor-cli",
+    },
+    Preset {
+        name: "opencode",
+        command: &["opencode", "run", "--format", "json", "{prompt}"],
+        transcript: "{run_dir}/agent.log",
+        format: "opencode",
+    },
+    Preset {
+        name: "goose",
+        command: &[
+            "goose",
+            "run",
+            "--output-format",
+            "stream-json",
+            "--text",
+            "{prompt}",
+        ],
+        transcript: "{run_dir}/agent.log",
+        format: "goose",
+    },
 ];
 
 /// Variables every agent gets from factory's environment.

@@ -20,7 +20,8 @@ pub struct RunnerConfig {
     /// The registry kind; `command` is built in.
     #[serde(default = "command_kind")]
     pub kind: String,
-    /// A preset of the command runner: `claude-code`, `codex`, `aider`, `gemini`.
+    /// A preset of the command runner: `claude-code`, `codex`, `aider`, `gemini`, `cursor`,
+    /// `opencode`, `goose`.
     pub preset: Option<String>,
     /// The program and its arguments; `{prompt}`, `{task_file}`, `{worktree}`, `{preamble}`
     /// are replaced. Overrides the preset's.

@@ -27,11 +27,19 @@ pub enum Format {
     QwenCode,
     /// Cline's `api_conversation_history.json` (Anthropic Messages API turns).
     Cline,
+    /// Cursor CLI `--output-format stream-json` events.
+    CursorCli,
+    /// Gemini CLI `--output-format stream-json` events.
+    GeminiStream,
+    /// OpenCode: `opencode export` JSON or `opencode run --format json` events.
+    OpenCode,
+    /// Goose: session JSONL, `goose run` stream-json, or exported JSON.
+    Goose,
 }
 
 impl Format {
     /// Every format with its name (as `--format` takes it).
-    pub const ALL: [(Format, &'static str); 11] = [
+    pub const ALL: [(Format, &'static str); 15] = [
         (Format::ClaudeCode, "claude-code"),
         (Format::Codex, "codex"),
         (Format::GeminiJsonl, "gemini"),
@@ -43,6 +51,10 @@ impl Format {
         (Format::Cursor, "cursor"),
         (Format::QwenCode, "qwen-code"),
         (Format::Cline, "cline"),
+        (Format::CursorCli, "cursor-cli"),
+        (Format::GeminiStream, "gemini-stream"),
+        (Format::OpenCode, "opencode"),
+        (Format::Goose, "goose"),
     ];
 
     /// The format's name.
@@ -61,6 +73,20 @@ impl Format {
     /// Recognises a format from the file's content, or None.
     pub fn detect(text: &str) -> Option<Format> {
         let trimmed = text.trim_start_matches('\u{feff}').trim_start();
+        let goose_message = |m: &serde_json::Value| {
+            m.get("role").and_then(|r| r.as_str()).is_some()
+                && m.get("created").is_some_and(serde_json::Value::is_number)
+                && m.get("content").is_some_and(serde_json::Value::is_array)
+        };
+        // A list of messages with `created` seconds: a Goose export.
+        if trimmed.starts_with('[')
+            && let Ok(serde_json::Value::Array(turns)) =
+                serde_json::from_str::<serde_json::Value>(trimmed)
+            && !turns.is_empty()
+            && turns.iter().all(goose_message)
+        {
+            return Some(Format::Goose);
+        }
         // An array of Messages API turns: Cline's conversation history.
         if trimmed.starts_with('[')
             && let Ok(serde_json::Value::Array(turns)) =
@@ -82,6 +108,20 @@ impl Format {
                 }
                 if doc.contains_key("chatMessages") || doc.contains_key("timeline") {
                     return Some(Format::CopilotJson);
+                }
+                if doc.contains_key("info")
+                    && doc
+                        .get("messages")
+                        .and_then(|m| m.as_array())
+                        .is_some_and(|m| m.iter().any(|x| x.get("parts").is_some()))
+                {
+                    return Some(Format::OpenCode);
+                }
+                if doc.contains_key("conversation")
+                    && (doc.contains_key("working_dir")
+                        || doc.contains_key("accumulated_total_tokens"))
+                {
+                    return Some(Format::Goose);
                 }
             }
             // JSON lines: the first line that says which agent wrote it (sessions often open
@@ -122,6 +162,48 @@ impl Format {
         let kind = line.get("type").and_then(|t| t.as_str()).unwrap_or("");
         if has("payload") && has("timestamp") {
             return Some(Format::Codex);
+        }
+        // OpenCode run events: a `part` of a `sessionID`.
+        if has("sessionID") && has("part") {
+            return Some(Format::OpenCode);
+        }
+        // Goose: the session's metadata line, or messages with `created` seconds.
+        let created =
+            |m: &serde_json::Value| m.get("created").is_some_and(serde_json::Value::is_number);
+        if has("working_dir") && (has("message_count") || has("total_tokens") || has("description"))
+        {
+            return Some(Format::Goose);
+        }
+        if (kind == "message" && line.get("message").is_some_and(created))
+            || (has("role")
+                && line
+                    .get("created")
+                    .is_some_and(serde_json::Value::is_number)
+                && line.get("content").is_some_and(serde_json::Value::is_array))
+        {
+            return Some(Format::Goose);
+        }
+        // Cursor CLI: Claude-like envelopes without Claude's uuids, tool calls by `call_id`.
+        if has("session_id")
+            && (kind == "tool_call"
+                || has("apiKeySource")
+                || has("model_call_id")
+                || has("timestamp_ms")
+                || (matches!(kind, "user" | "assistant")
+                    && has("message")
+                    && !has("uuid")
+                    && !has("parent_tool_use_id")))
+        {
+            return Some(Format::CursorCli);
+        }
+        // Gemini CLI stream-json: flat events with an ISO timestamp.
+        if has("timestamp")
+            && ((kind == "init" && has("session_id") && has("model"))
+                || (kind == "message" && has("role") && has("content") && !has("message"))
+                || (kind == "tool_use" && has("tool_name"))
+                || (kind == "tool_result" && has("tool_id")))
+        {
+            return Some(Format::GeminiStream);
         }
         if has("data") && kind.contains('.') {
             return Some(Format::CopilotJsonl);

@@ -415,3 +415,142 @@ fn cline_history_is_read_with_its_environment_as_context() {
         Some("The content was successfully saved to src/api.rs.")
     );
 }
+
+#[test]
+fn cursor_cli_stream_json_is_read_with_its_tool_calls() {
+    let (file, text) = fixture("cursor-cli.jsonl");
+    assert_eq!(Format::detect(&text), Some(Format::CursorCli));
+    let t = import(&file, &text, None).unwrap();
+    assert_eq!(t.session_id, "s-cursor");
+    assert_eq!(t.cwd.as_deref(), Some("/work/shop"));
+    assert_eq!(t.models, ["Claude 4 Sonnet"]);
+    assert_eq!(
+        (t.messages.len(), t.tool_call_count(), t.edit_count()),
+        (3, 2, 1)
+    );
+    let reply = &t.messages[1];
+    assert_eq!(reply.thinking.as_deref(), Some("Need a route and a test."));
+    assert_eq!(reply.timestamp.as_deref(), Some("2026-01-05T10:00:01.000Z"));
+    assert_eq!(reply.tool_calls[0].name, "write");
+    assert_eq!(reply.edits[0].path, "/work/shop/src/health.rs");
+    assert!(reply.tool_calls[0].input.get("toolCallId").is_none());
+    assert!(reply.tool_calls[1].is_error);
+    assert!(
+        reply.tool_calls[1]
+            .output
+            .as_deref()
+            .unwrap()
+            .contains("FAILED")
+    );
+}
+
+#[test]
+fn gemini_stream_json_joins_deltas_and_counts_uncached_input() {
+    let (file, text) = fixture("gemini-stream.jsonl");
+    assert_eq!(Format::detect(&text), Some(Format::GeminiStream));
+    let t = import(&file, &text, None).unwrap();
+    assert_eq!(t.session_id, "s-gemini-stream");
+    assert_eq!(t.models, ["gemini-2.5-pro"], "`auto` is no model");
+    // The reply after the tool's result is a message of its own.
+    assert_eq!(
+        (t.messages.len(), t.tool_call_count(), t.edit_count()),
+        (3, 1, 1)
+    );
+    assert_eq!(t.messages[2].text, "I wrote hello.txt.");
+    assert_eq!(
+        t.messages[1].tool_calls[0].output.as_deref(),
+        Some("Wrote hello.txt")
+    );
+    let u = t.usage.unwrap();
+    assert_eq!(
+        (u.input_tokens, u.output_tokens, u.cache_read_tokens),
+        (1000, 100, 200)
+    );
+}
+
+#[test]
+fn opencode_run_events_and_exports_are_read() {
+    let (file, text) = fixture("opencode-run.ndjson");
+    assert_eq!(Format::detect(&text), Some(Format::OpenCode));
+    let t = import(&file, &text, None).unwrap();
+    assert_eq!(t.session_id, "ses_s-opencode");
+    assert_eq!(
+        (t.messages.len(), t.tool_call_count(), t.edit_count()),
+        (1, 1, 1)
+    );
+    let m = &t.messages[0];
+    assert_eq!(m.thinking.as_deref(), Some("Read the config first."));
+    assert_eq!(m.text, "The port is now 8080.");
+    assert_eq!(m.edits[0].path, "/work/shop/config.toml");
+    assert_eq!(m.timestamp.as_deref(), Some("2026-01-05T10:00:00.500Z"));
+    let u = t.usage.unwrap();
+    assert_eq!(
+        (u.input_tokens, u.output_tokens, u.cache_read_tokens),
+        (900, 50, 300)
+    );
+
+    let (file, text) = fixture("opencode-export.json");
+    assert_eq!(Format::detect(&text), Some(Format::OpenCode));
+    let t = import(&file, &text, None).unwrap();
+    assert_eq!(t.session_id, "ses_s-opencode-export");
+    assert_eq!(t.title.as_deref(), Some("Change the port"));
+    assert_eq!(t.cwd.as_deref(), Some("/work/shop"));
+    assert_eq!(t.models, ["claude-sonnet-4-5"]);
+    assert_eq!(
+        (t.messages.len(), t.tool_call_count(), t.edit_count()),
+        (2, 1, 1)
+    );
+    assert_eq!(t.messages[0].role, Role::User);
+    assert_eq!(t.messages[1].model.as_deref(), Some("claude-sonnet-4-5"));
+    // Tokens once, from the message, not again from its step.
+    let u = t.usage.unwrap();
+    assert_eq!(
+        (
+            u.input_tokens,
+            u.output_tokens,
+            u.cache_read_tokens,
+            u.cache_write_tokens
+        ),
+        (1000, 55, 400, 100)
+    );
+}
+
+#[test]
+fn goose_sessions_and_exports_fold_tool_responses_into_their_calls() {
+    let (file, text) = fixture("goose.jsonl");
+    assert_eq!(Format::detect(&text), Some(Format::Goose));
+    let t = import(&file, &text, None).unwrap();
+    assert_eq!(t.cwd.as_deref(), Some("/work/shop"));
+    assert_eq!(t.title.as_deref(), Some("Fix the failing test"));
+    assert_eq!(
+        (t.messages.len(), t.tool_call_count(), t.edit_count()),
+        (3, 1, 1)
+    );
+    assert_eq!(
+        t.messages[1].tool_calls[0].output.as_deref(),
+        Some("The file was edited.")
+    );
+    assert_eq!(t.messages[1].edits[0].path, "/work/shop/tests/orders.rs");
+    assert_eq!(
+        t.messages[0].timestamp.as_deref(),
+        Some("2026-01-05T10:00:00.000Z")
+    );
+    let u = t.usage.unwrap();
+    assert_eq!((u.input_tokens, u.output_tokens), (2800, 200));
+
+    let (file, text) = fixture("goose-export.json");
+    assert_eq!(
+        Format::detect(&text),
+        Some(Format::Goose),
+        "not Cline's turns"
+    );
+    let t = import(&file, &text, None).unwrap();
+    assert_eq!(
+        (t.messages.len(), t.tool_call_count(), t.edit_count()),
+        (3, 1, 0)
+    );
+    assert_eq!(
+        t.messages[1].tool_calls[0].output.as_deref(),
+        Some("Cargo.toml\nsrc")
+    );
+}

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use bstr::ByteSlice;
-use factory_gate::{Classified, classify_commits};
+use factory_gate::{Classified, classify_streamed};
 use factory_git::Repo;
 use factory_policy::{LineSide, Policy, TierId};
 use serde::Serialize;
@@ -59,14 +59,14 @@ pub(crate) fn run(env: &mut Env, args: Args) -> Result<ExitCode, CliError> {
     let range = spec.to_string();
     let mut printer = Printer::new(&policy, &source.origin, &range, args.format, env.ui.color());
     env.ui.out(&printer.start())?;
-    for chunk in commits.chunks(CHUNK) {
-        let classified = classify_commits(&repo, &policy, chunk)?;
+    let ui = &mut env.ui;
+    classify_streamed(&repo, &policy, &commits, CHUNK, &mut |classified| {
         let mut text = String::new();
         for c in &classified {
             printer.commit(c, &mut text);
         }
-        env.ui.out(&text)?;
-    }
+        ui.out(&text)
+    })?;
     env.ui.out(&printer.finish())?;
     env.ui.flush()?;
     Ok(ExitCode::SUCCESS)

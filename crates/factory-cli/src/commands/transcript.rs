@@ -25,8 +25,9 @@ pub(crate) enum Command {
         /// `[REV] FILE...`: an optional revision, then the transcript files.
         #[arg(value_name = "REV|FILE", required = true, num_args = 1..)]
         args: Vec<String>,
-        /// The files' format: claude-code, codex, gemini, gemini-json, copilot, copilot-json,
-        /// aider, specstory, cursor.
+        /// The files' format: claude-code, codex, gemini, gemini-json, gemini-stream, copilot,
+        /// copilot-json, aider, specstory, cursor, cursor-cli, qwen-code, cline, opencode, goose.
+        /// Default: recognised from the content.
         #[arg(long, value_name = "FORMAT")]
         format: Option<String>,
         /// Use this policy file's [transcripts] settings instead of the repository's.

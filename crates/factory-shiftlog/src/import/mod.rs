@@ -7,6 +7,7 @@ mod copilot;
 mod gemini;
 mod markdown;
 mod qwen;
+mod stream;
 
 use crate::detect::Format;
 use crate::schema::Transcript;
@@ -57,6 +58,23 @@ pub fn import(file: &str, text: &str, format: Option<Format>) -> Result<Transcri
         Format::Cursor => markdown::import_cursor(text),
         Format::QwenCode => qwen::import(text),
         Format::Cline => cline::import(text),
+        Format::CursorCli => stream::import_cursor(text),
+        Format::GeminiStream => stream::import_gemini_stream(text),
+        Format::OpenCode => {
+            if whole_document(text).is_some_and(|d| d.get("messages").is_some()) {
+                stream::import_opencode_export(text)
+            } else {
+                stream::import_opencode_events(text)
+            }
+        }
+        Format::Goose => {
+            if whole_document(text).is_some_and(|d| d.is_array() || d.get("conversation").is_some())
+            {
+                stream::import_goose_json(text)
+            } else {
+                stream::import_goose_lines(text)
+            }
+        }
     }
     .map_err(|(line, message)| err(line, message))?;
     // An import that yields no text is an error, never a silent empty note: the wrong
@@ -85,6 +103,11 @@ pub fn import(file: &str, text: &str, format: Option<Format>) -> Result<Transcri
     }
     t.fill_times();
     Ok(t)
+}
+
+/// The text as one JSON document, when it is one (not JSON lines).
+fn whole_document(text: &str) -> Option<serde_json::Value> {
+    serde_json::from_str(text.trim_start_matches('\u{feff}').trim()).ok()
 }
 
 /// What an importer returns: the transcript, or the failing line and why.
