@@ -125,6 +125,13 @@ impl World {
     }
 }
 
+/// A one-prompt Claude Code session `id` saying `text`.
+fn session_line(id: &str, text: &str) -> String {
+    format!(
+        "{{\"type\":\"user\",\"sessionId\":\"{id}\",\"cwd\":\"/w\",\"version\":\"1.0\",\"message\":{{\"role\":\"user\",\"content\":\"{text}\"}},\"uuid\":\"u1\",\"timestamp\":\"2026-01-05T10:00:01Z\"}}\n"
+    )
+}
+
 #[test]
 fn attack_a_person_labels_their_own_commit_as_an_agents() {
     let w = World::new("require-verified-agents = true\nrequire-transcript = false\n");
@@ -233,11 +240,7 @@ fn a_policy_cannot_give_one_key_to_an_agent_and_a_person() {
 fn attack_a_swapped_transcript_is_refused() {
     let w = World::new("require-transcript = true\n");
     let before = w.server_main();
-    let session = |text: &str| {
-        format!(
-            "{{\"type\":\"user\",\"sessionId\":\"s1\",\"cwd\":\"/w\",\"version\":\"1.0\",\"message\":{{\"role\":\"user\",\"content\":\"{text}\"}},\"uuid\":\"u1\",\"timestamp\":\"2026-01-05T10:00:01Z\"}}\n"
-        )
-    };
+    let session = |text: &str| session_line("s1", text);
     let real = w.dev.home().join("real.jsonl");
     std::fs::write(&real, session("Write the docs")).unwrap();
     // The digest of the session as factory stores it, bound into the signed commit.
@@ -343,11 +346,7 @@ fn attack_two_agent_trailers_prove_nothing() {
 #[test]
 fn attack_another_session_cannot_be_attached_to_a_bound_commit() {
     let w = World::new("require-transcript = false\n");
-    let session = |id: &str, text: &str| {
-        format!(
-            "{{\"type\":\"user\",\"sessionId\":\"{id}\",\"cwd\":\"/w\",\"version\":\"1.0\",\"message\":{{\"role\":\"user\",\"content\":\"{text}\"}},\"uuid\":\"u1\",\"timestamp\":\"2026-01-05T10:00:01Z\"}}\n"
-        )
-    };
+    let session = session_line;
     let real = w.dev.home().join("real.jsonl");
     std::fs::write(&real, session("s1", "Write the docs")).unwrap();
     // Learn the stored digest, then bind a commit to it.

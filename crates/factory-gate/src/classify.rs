@@ -66,20 +66,30 @@ pub fn classify_commits_observed(
                     what: "repository",
                     source: gix_error(e),
                 })?;
-                let mut change_set = worker.change_set(*id, classifier)?;
-                let verdict = classifier.classify(&change_set.commit, &change_set.files);
-                // The verdict holds the evidence; the changes themselves are not kept.
-                let files_changed = change_set.files.len();
-                change_set.files = Vec::new();
+                let classified = classify_one(worker, classifier, *id)?;
                 done();
-                Ok(Classified {
-                    change_set,
-                    files_changed,
-                    verdict,
-                })
+                Ok(classified)
             },
         )
         .collect()
+}
+
+/// One commit's change set, classified; the verdict holds the evidence, the changes themselves
+/// are not kept.
+fn classify_one(
+    worker: &mut Worker,
+    classifier: &mut factory_policy::Classifier<'_>,
+    id: ObjectId,
+) -> Result<Classified, ChangeError> {
+    let mut change_set = worker.change_set(id, classifier)?;
+    let verdict = classifier.classify(&change_set.commit, &change_set.files);
+    let files_changed = change_set.files.len();
+    change_set.files = Vec::new();
+    Ok(Classified {
+        change_set,
+        files_changed,
+        verdict,
+    })
 }
 
 /// The workers of a streamed classification, kept across chunks so that their object caches
@@ -141,15 +151,7 @@ pub fn classify_streamed<E: From<ChangeError>>(
                             what: "repository",
                             source: gix_error(e),
                         })?;
-                        let mut change_set = worker.change_set(*id, classifier)?;
-                        let verdict = classifier.classify(&change_set.commit, &change_set.files);
-                        let files_changed = change_set.files.len();
-                        change_set.files = Vec::new();
-                        Ok(Classified {
-                            change_set,
-                            files_changed,
-                            verdict,
-                        })
+                        classify_one(worker, classifier, *id)
                     },
                 )
                 .collect::<Result<Vec<_>, ChangeError>>()?;
