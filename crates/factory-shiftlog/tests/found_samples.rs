@@ -1,0 +1,127 @@
+//! Real sessions of the formats added on 2026-12-02 (`fixtures/real/`, sources in
+//! `fixtures/real/SOURCES.md`): each is recognised by its content and imports with the counts
+//! an independent reading of the file gives (the `jq` command beside each test).
+
+use factory_shiftlog::{Format, Transcript, import};
+
+fn load(name: &str, format: Format) -> Transcript {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/real")
+        .join(name);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(Format::detect(&text), Some(format), "{name} detected as");
+    import(name, &text, None).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[track_caller]
+fn counts(t: &Transcript, messages: usize, tools: usize, edits: usize) {
+    assert_eq!(
+        (t.messages.len(), t.tool_call_count(), t.edit_count()),
+        (messages, tools, edits),
+        "(messages, tool calls, edits)"
+    );
+}
+
+// Messages: jq -s '[.[] | select(.type=="user" or .type=="assistant")] | length'  → 3
+// Calls:    jq -s '[.[] | select(.type=="tool_call" and .subtype=="started")] | length' → 2
+// Outputs:  jq -s '[.[] | select(.type=="tool_call" and .subtype=="completed")] | length' → 2
+#[test]
+fn cursor_cli_direct_sleep() {
+    let t = load("cursor-cli_direct-sleep.jsonl", Format::CursorCli);
+    counts(&t, 3, 2, 0);
+    assert_eq!(t.session_id, "d43015b9-0707-43f4-b2df-0bcea7891654");
+    assert_eq!(t.cwd.as_deref(), Some("/home/user/project"));
+    assert!(t.models.is_empty(), "`Auto` is no model: {:?}", t.models);
+    let calls: Vec<_> = t.messages.iter().flat_map(|m| &m.tool_calls).collect();
+    assert!(
+        calls
+            .iter()
+            .all(|c| c.name == "shell" && c.output.is_some())
+    );
+    // The thinking deltas (jq '[.[] | select(.type=="thinking") | .text] | add') are kept.
+    assert!(
+        t.messages[1]
+            .thinking
+            .as_deref()
+            .unwrap()
+            .starts_with("**Planning")
+    );
+}
+
+// Messages 1 user + 2 assistant; 1 call started and completed.
+#[test]
+fn cursor_cli_subagent_sleep() {
+    let t = load("cursor-cli_subagent-sleep-v2.jsonl", Format::CursorCli);
+    counts(&t, 3, 1, 0);
+    let call = &t.messages[1].tool_calls[0];
+    assert_eq!(call.input["command"], "sleep 10");
+    assert!(call.input.get("parsingResult").is_none());
+}
+
+// jq -c '[.type, .role, .tool_name]': init, 3 tool_use/tool_result pairs (read_file, replace,
+// read_file), one assistant delta; no user message. → an assistant turn holding the 3 calls
+// (the `replace` an edit), then the reply.
+#[test]
+fn gemini_stream_0_11_edit() {
+    let t = load("gemini-stream_0.11_edit-file.jsonl", Format::GeminiStream);
+    counts(&t, 2, 3, 1);
+    assert!(t.messages[0].tool_calls.iter().all(|c| c.output.is_some()));
+}
+
+// init (model `auto`), a user message, one shell call with its result, one reply; the
+// result's stats.models name two models: jq '.stats.models | keys' → gemini-3.1-flash-lite,
+// gemini-3.5-flash; input without the cache: .stats.input → 14800.
+#[test]
+fn gemini_stream_0_53_shell() {
+    let t = load("gemini-stream_0.53.1_shell.jsonl", Format::GeminiStream);
+    counts(&t, 3, 1, 0);
+    assert_eq!(t.models, ["gemini-3.1-flash-lite", "gemini-3.5-flash"]);
+    let u = t.usage.unwrap();
+    assert_eq!(
+        (u.input_tokens, u.output_tokens, u.cache_read_tokens),
+        (14800, 74, 8115)
+    );
+    assert_eq!(t.messages[2].text, "amux-fixture");
+}
+
+// One text part; the step-finish tokens: input 17913, output 9 + reasoning 29, cache read 1664.
+#[test]
+fn opencode_run_events() {
+    let t = load("opencode-1.17.20_run.ndjson", Format::OpenCode);
+    counts(&t, 1, 0, 0);
+    assert_eq!(t.session_id, "ses_09ec7fc10ffekAtgUWHv9M6Y0T");
+    assert_eq!(t.messages[0].text, "alpha\nbravo\ncharlie");
+    let u = t.usage.unwrap();
+    assert_eq!(
+        (u.input_tokens, u.output_tokens, u.cache_read_tokens),
+        (17913, 38, 1664)
+    );
+}
+
+// grep -o '"type":"[a-zA-Z]*"': 3 message events (text "4"; a toolRequest; a user message
+// holding only its toolResponse, folded into the call) → 2 messages, 1 call with its output.
+#[test]
+fn goose_run_stream() {
+    let t = load("goose-1.25_run-stream.jsonl", Format::Goose);
+    counts(&t, 2, 1, 0);
+    assert_eq!(t.messages[1].tool_calls[0].name, "developer__shell");
+    assert!(t.messages[1].tool_calls[0].output.is_some());
+}
+
+// The metadata line (working_dir, accumulated tokens 1378998 / 14657) and one user message.
+#[test]
+fn goose_legacy_session() {
+    let t = load("goose_legacy-session-head.jsonl", Format::Goose);
+    counts(&t, 1, 0, 0);
+    assert_eq!(t.cwd.as_deref(), Some("/home/skogix"));
+    let u = t.usage.unwrap();
+    assert_eq!((u.input_tokens, u.output_tokens), (1378998, 14657));
+}
+
+// Two assistant messages, each with one text-editor `write` request: 2 calls, 2 edits.
+#[test]
+fn goose_exported_messages() {
+    let t = load("goose_messages.json", Format::Goose);
+    counts(&t, 2, 2, 2);
+    assert!(t.messages.iter().all(|m| m.edits[0].path.ends_with(".txt")));
+}
