@@ -388,3 +388,54 @@ fn the_policy_adds_redaction_patterns_and_can_drop_thinking() {
         "thinking dropped by the policy"
     );
 }
+
+#[test]
+fn blame_tells_agent_lines_from_peoples() {
+    let repo = repo();
+    let claude = own("claude.jsonl");
+    assert!(
+        factory(&repo, &["transcript", "attach", claude.to_str().unwrap()])
+            .status
+            .success()
+    );
+    let o = factory(&repo, &["blame", "src/api.rs"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 4, "{text}");
+    assert!(
+        lines[0].contains(" human ") && lines[0].ends_with("1| pub fn routes() -> Router {"),
+        "{text}"
+    );
+    assert!(
+        lines[1].contains(" agent claude-code/2.0.14 (s-claude)")
+            && lines[1].contains("2|     Router::new().route"),
+        "{text}"
+    );
+    assert_eq!(
+        lines[3],
+        "src/api.rs: 3 line(s), 1 by agents (33%), 2 by people"
+    );
+    let json: serde_json::Value = serde_json::from_slice(
+        &factory(&repo, &["blame", "src/api.rs", "--format", "json"]).stdout,
+    )
+    .unwrap();
+    assert_eq!(json[1]["origin"], "agent");
+    assert_eq!(json[1]["session"], "s-claude");
+    assert_eq!(json[1]["models"][0], "claude-sonnet-4-5");
+    assert_eq!(json[0]["origin"], "human");
+    assert!(json[0]["session"].is_null());
+    // As of the first commit, every line is a person's.
+    let first = stdout(&factory(&repo, &["blame", "src/api.rs", "--rev", "HEAD~1"]));
+    assert!(
+        first.ends_with("0 by agents (0%), 3 by people\n"),
+        "{first}"
+    );
+    let o = factory(&repo, &["blame", "src/nope.rs"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("src/nope.rs is not a file at HEAD"),
+        "{}",
+        stderr(&o)
+    );
+}

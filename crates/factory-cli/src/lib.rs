@@ -97,6 +97,8 @@ enum Command {
     Log(commands::log::Args),
     /// The conversation that led to a line: blame it, then show the prompt and the turns.
     Why(commands::why::Args),
+    /// Who wrote each line of a file: an agent (which one, in which session) or a person.
+    Blame(commands::blame::Args),
     /// A compliance report of a range or a period: HTML with charts, Markdown or JSON.
     Report(commands::report::Args),
     /// Run agents on tasks, each in its own worktree and branch; commit, attach the transcript,
@@ -170,6 +172,7 @@ where
                 Command::Log(args) => commands::log::run(&mut env, args),
                 Command::Notes(cmd) => commands::notes::run(&mut env, cmd),
                 Command::Why(args) => commands::why::run(&mut env, args),
+                Command::Blame(args) => commands::blame::run(&mut env, args),
                 Command::Run(args) => commands::run::run(&mut env, args),
                 Command::Report(args) => commands::report::run(&mut env, args),
                 Command::Demo(args) => commands::demo::run(&mut env, args),

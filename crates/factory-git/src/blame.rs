@@ -22,6 +22,14 @@ pub enum BlameError {
         /// The revision blamed from.
         rev: String,
     },
+    /// The file is not in the commit.
+    #[error("{path} is not a file at {rev}")]
+    NoSuchFile {
+        /// The file.
+        path: String,
+        /// The revision blamed from.
+        rev: String,
+    },
     /// gix failed.
     #[error("cannot blame {path}:{line}")]
     Blame {
@@ -98,5 +106,49 @@ impl Repo {
                 .map(|l| String::from_utf8_lossy(l).trim_end().to_owned())
                 .unwrap_or_default(),
         })
+    }
+}
+
+impl Repo {
+    /// Blames every line of `path` as of `rev`: one entry per line, in order.
+    pub fn blame_file(&self, rev: &str, path: &str) -> Result<Vec<BlamedLine>, BlameError> {
+        let commit = self.resolve_commit(rev)?;
+        let no_file = || BlameError::NoSuchFile {
+            path: path.to_owned(),
+            rev: rev.to_owned(),
+        };
+        if self.file_at(commit, path).map_err(|_| no_file())?.is_none() {
+            return Err(no_file());
+        }
+        let repo = self.local();
+        let options = gix::repository::blame_file::Options {
+            diff_algorithm: None,
+            ranges: gix::blame::BlameRanges::default(),
+            since: None,
+            rewrites: Some(gix::diff::Rewrites::default()),
+        };
+        let outcome = repo
+            .blame_file(BStr::new(path), commit, options)
+            .map_err(|source| BlameError::Blame {
+                path: path.to_owned(),
+                line: 1,
+                source,
+            })?;
+        let mut out = Vec::new();
+        for (entry, lines) in outcome.entries_with_lines() {
+            let source = entry
+                .source_file_name
+                .as_ref()
+                .map_or_else(|| path.to_owned(), ToString::to_string);
+            for (i, text) in lines.iter().enumerate() {
+                out.push(BlamedLine {
+                    commit: entry.commit_id,
+                    line: entry.start_in_source_file + i as u32 + 1,
+                    path: source.clone(),
+                    text: String::from_utf8_lossy(text).trim_end().to_owned(),
+                });
+            }
+        }
+        Ok(out)
     }
 }

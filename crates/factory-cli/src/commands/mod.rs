@@ -3,6 +3,7 @@
 pub(crate) mod approve;
 pub(crate) mod audit;
 mod audit_landings;
+pub(crate) mod blame;
 pub(crate) mod classify;
 mod commits;
 pub(crate) mod demo;

@@ -48,7 +48,7 @@ struct Entry {
 }
 
 /// The facts of a raw commit object that agent recognition reads: author, message, trailers.
-fn facts_of(raw: &[u8]) -> CommitFacts {
+pub(crate) fn facts_of(raw: &[u8]) -> CommitFacts {
     let text = String::from_utf8_lossy(raw);
     let (header, message) = text.split_once("\n\n").unwrap_or((&text, ""));
     let author = header

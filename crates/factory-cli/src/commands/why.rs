@@ -21,7 +21,7 @@ pub(crate) struct Args {
 }
 
 /// Whether a path an agent named (often absolute) is the repository path `path`.
-fn same_file(agent_path: &str, path: &str) -> bool {
+pub(crate) fn same_file(agent_path: &str, path: &str) -> bool {
     let agent_path = agent_path.trim_start_matches("./");
     agent_path == path || agent_path.ends_with(&format!("/{path}"))
 }
@@ -75,6 +75,31 @@ fn story(t: &Transcript, path: &str) -> Option<String> {
     Some(out)
 }
 
+/// A path given on the command line (relative to `cwd`) as a path from the repository's root.
+pub(crate) fn repo_path(repo: &Repo, cwd: &std::path::Path, file: &str) -> String {
+    let root = repo.workdir().unwrap_or_else(|| cwd.to_owned());
+    // Drop `.` components (`./src/a.rs`), then make the path relative to the root.
+    let abs: std::path::PathBuf = cwd
+        .join(file)
+        .components()
+        .filter(|c| !matches!(c, std::path::Component::CurDir))
+        .collect();
+    abs.strip_prefix(&root)
+        .map(|p| p.to_string_lossy().replace('\\', "/"))
+        .unwrap_or_else(|_| file.to_owned())
+}
+
+/// The blame error as the command line reports it.
+pub(crate) fn blame_error(e: factory_git::BlameError) -> CliError {
+    match e {
+        factory_git::BlameError::Rev(r) => r.into(),
+        factory_git::BlameError::NoSuchLine { .. } | factory_git::BlameError::NoSuchFile { .. } => {
+            CliError::usage(e.to_string())
+        }
+        other => CliError::internal(crate::error::chain(&other)),
+    }
+}
+
 pub(crate) fn run(env: &mut Env, args: Args) -> Result<ExitCode, CliError> {
     let (file, line) = args
         .target
@@ -82,25 +107,10 @@ pub(crate) fn run(env: &mut Env, args: Args) -> Result<ExitCode, CliError> {
         .and_then(|(f, l)| Some((f, l.parse::<u32>().ok()?)))
         .ok_or_else(|| CliError::usage(format!("`{}` is not FILE:LINE", args.target)))?;
     let repo = Repo::discover(&env.cwd)?;
-    // Paths are taken relative to the current directory, then made relative to the root.
-    let root = repo.workdir().unwrap_or_else(|| env.cwd.clone());
-    let abs = env.cwd.join(file);
-    // Drop `.` components (`./src/a.rs`), then make the path relative to the root.
-    let abs: std::path::PathBuf = abs
-        .components()
-        .filter(|c| !matches!(c, std::path::Component::CurDir))
-        .collect();
-    let path = abs
-        .strip_prefix(&root)
-        .map(|p| p.to_string_lossy().replace('\\', "/"))
-        .unwrap_or_else(|_| file.to_owned());
+    let path = repo_path(&repo, &env.cwd, file);
     let blamed = repo
         .blame_line(&args.rev, &path, line)
-        .map_err(|e| match e {
-            factory_git::BlameError::Rev(r) => r.into(),
-            factory_git::BlameError::NoSuchLine { .. } => CliError::usage(e.to_string()),
-            other => CliError::internal(crate::error::chain(&other)),
-        })?;
+        .map_err(blame_error)?;
     let message = repo.message(blamed.commit)?;
     let summary = message.lines().next().unwrap_or("");
     env.ui
