@@ -439,3 +439,133 @@ fn blame_tells_agent_lines_from_peoples() {
         stderr(&o)
     );
 }
+
+/// The rules of the Agent Trace record schema (version 0.1) that an export must follow.
+fn check_agent_trace(r: &serde_json::Value) {
+    let keys =
+        |v: &serde_json::Value| -> Vec<String> { v.as_object().unwrap().keys().cloned().collect() };
+    let allowed = |v: &serde_json::Value, ok: &[&str]| {
+        for k in keys(v) {
+            assert!(
+                ok.contains(&k.as_str()),
+                "property `{k}` is not in the format: {v}"
+            );
+        }
+    };
+    allowed(
+        r,
+        &[
+            "version",
+            "id",
+            "timestamp",
+            "vcs",
+            "tool",
+            "files",
+            "metadata",
+        ],
+    );
+    for k in ["version", "id", "timestamp", "files"] {
+        assert!(r.get(k).is_some(), "required `{k}` missing");
+    }
+    let version = r["version"].as_str().unwrap();
+    let (major, minor) = version.split_once('.').unwrap();
+    assert!(!major.is_empty() && major.bytes().all(|b| b.is_ascii_digit()));
+    assert!(!minor.is_empty() && minor.bytes().all(|b| b.is_ascii_digit()));
+    let id = r["id"].as_str().unwrap();
+    let parts: Vec<&str> = id.split('-').collect();
+    assert_eq!(
+        parts.iter().map(|p| p.len()).collect::<Vec<_>>(),
+        [8, 4, 4, 4, 12],
+        "{id}"
+    );
+    assert!(
+        matches!(parts[2].as_bytes()[0], b'1'..=b'8'),
+        "UUID version: {id}"
+    );
+    assert!(
+        matches!(parts[3].as_bytes()[0], b'8' | b'9' | b'a' | b'b'),
+        "UUID variant: {id}"
+    );
+    let ts = r["timestamp"].as_str().unwrap();
+    assert!(
+        ts.len() == 20 && ts.ends_with('Z') && ts.as_bytes()[10] == b'T',
+        "{ts}"
+    );
+    allowed(&r["vcs"], &["type", "revision"]);
+    assert_eq!(r["vcs"]["type"], "git");
+    allowed(&r["tool"], &["name", "version"]);
+    assert!(r["tool"]["name"].is_string() && r["tool"]["version"].is_string());
+    for f in r["files"].as_array().unwrap() {
+        allowed(f, &["path", "conversations"]);
+        assert!(f["path"].is_string());
+        for c in f["conversations"].as_array().unwrap() {
+            allowed(c, &["url", "contributor", "ranges", "related"]);
+            allowed(&c["contributor"], &["type", "model_id"]);
+            assert!(
+                ["human", "ai", "mixed", "unknown"]
+                    .contains(&c["contributor"]["type"].as_str().unwrap())
+            );
+            for range in c["ranges"].as_array().unwrap() {
+                allowed(
+                    range,
+                    &["start_line", "end_line", "content_hash", "contributor"],
+                );
+                let (s, e) = (
+                    range["start_line"].as_u64().unwrap(),
+                    range["end_line"].as_u64().unwrap(),
+                );
+                assert!(s >= 1 && e >= s, "{range}");
+            }
+        }
+    }
+    assert!(r["metadata"].is_object());
+}
+
+#[test]
+fn agent_trace_export_attributes_added_lines() {
+    let repo = repo();
+    let claude = own("claude.jsonl");
+    assert!(
+        factory(&repo, &["transcript", "attach", claude.to_str().unwrap()])
+            .status
+            .success()
+    );
+    let o = factory(&repo, &["transcript", "export", "--format", "agent-trace"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    check_agent_trace(&r);
+    let head = repo.git(&["rev-parse", "HEAD"]).trim().to_owned();
+    assert_eq!(r["vcs"]["revision"], head);
+    assert_eq!(r["files"].as_array().unwrap().len(), 1);
+    let file = &r["files"][0];
+    assert_eq!(file["path"], "src/api.rs");
+    let c = &file["conversations"][0];
+    assert_eq!(c["contributor"]["type"], "ai");
+    assert_eq!(c["contributor"]["model_id"], "anthropic/claude-sonnet-4-5");
+    // The agent changed line 2 only (git diff -U0 HEAD~1 HEAD: @@ -2 +2 @@).
+    assert_eq!(
+        c["ranges"],
+        serde_json::json!([{ "start_line": 2, "end_line": 2 }])
+    );
+    assert_eq!(
+        r["metadata"]["factory"]["sessions"][0]["session_id"],
+        "s-claude"
+    );
+    // The same commit, the same record id; the person's first commit is `human`.
+    let again: serde_json::Value =
+        serde_json::from_slice(&factory(&repo, &["transcript", "export"]).stdout).unwrap();
+    assert_eq!(again["id"], r["id"]);
+    let first: serde_json::Value =
+        serde_json::from_slice(&factory(&repo, &["transcript", "export", "HEAD~1"]).stdout)
+            .unwrap();
+    check_agent_trace(&first);
+    assert_eq!(
+        first["files"][0]["conversations"][0]["contributor"]["type"],
+        "human"
+    );
+    assert_eq!(
+        first["files"][0]["conversations"][0]["ranges"][0]["end_line"],
+        3
+    );
+    assert_ne!(first["id"], r["id"]);
+}

@@ -7,6 +7,7 @@
 //! ([`factory_trust::evaluate`]). Any error is returned, and callers block on it (fail closed).
 #![deny(missing_docs)]
 
+pub mod agent_trace;
 mod cache;
 pub mod classify;
 pub mod hooks;

@@ -46,6 +46,26 @@ pub(crate) enum Command {
         #[arg(long, value_enum, default_value_t = ShowFormat::Text)]
         format: ShowFormat,
     },
+    /// Export a commit's attribution for other tools: `agent-trace` writes its Agent Trace
+    /// record (version 0.1) — each file's added line ranges, attributed to the agent and model
+    /// of the session that made them, or to a person.
+    Export {
+        /// The commit.
+        #[arg(default_value = "HEAD")]
+        rev: String,
+        /// The export format.
+        #[arg(long, value_enum, default_value_t = ExportFormat::AgentTrace)]
+        format: ExportFormat,
+        /// Recognise agents with this policy file instead of the repository's.
+        #[arg(long, value_name = "FILE")]
+        policy: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum ExportFormat {
+    /// An Agent Trace record (agent-trace.dev), as JSON.
+    AgentTrace,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -64,6 +84,23 @@ pub(crate) fn run(env: &mut Env, cmd: Command) -> Result<ExitCode, CliError> {
             policy,
         } => attach(env, args, format, policy),
         Command::Show { rev, full, format } => show(env, &rev, full, format),
+        Command::Export {
+            rev,
+            format: ExportFormat::AgentTrace,
+            policy,
+        } => {
+            let repo = Repo::discover(&env.cwd)?;
+            let commit = repo.resolve_commit(&rev)?;
+            let policy =
+                policy_source::locate(&env.cwd, Some(&repo), policy.as_deref())?.parse()?;
+            let record = factory_gate::agent_trace::record(&repo, &policy, commit)
+                .map_err(|e| CliError::internal(e.to_string()))?;
+            let text = serde_json::to_string_pretty(&record)
+                .map_err(|e| CliError::internal(e.to_string()))?;
+            env.ui.outln(&text)?;
+            env.ui.flush()?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
