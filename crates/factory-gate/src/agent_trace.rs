@@ -70,10 +70,7 @@ type FileRanges = (String, Vec<(u64, u64)>);
 
 /// The new-side line ranges (1-based, inclusive) each file gained in `commit` against its
 /// first parent (the empty tree for a root commit), from git's zero-context diff.
-fn added_ranges(
-    repo: &Repo,
-    commit: ObjectId,
-) -> Result<Vec<FileRanges>, GateError> {
+fn added_ranges(repo: &Repo, commit: ObjectId) -> Result<Vec<FileRanges>, GateError> {
     let parent = repo.parents(commit)?.first().map(ToString::to_string);
     let empty = "4b825dc642cb6eb9a060e54bf8d69288fbee4904".to_owned();
     let from = parent.unwrap_or(empty);

@@ -119,14 +119,15 @@ pub fn prepare(
     let redactor = redactor(policy)?;
     let mut imported = Vec::new();
     for (file, text) in files {
-        let mut t = factory_shiftlog::import(file, text, format)?;
-        if !policy.transcripts.keep_thinking {
-            for m in &mut t.messages {
-                m.thinking = None;
+        for mut t in factory_shiftlog::import_sessions(file, text, format)? {
+            if !policy.transcripts.keep_thinking {
+                for m in &mut t.messages {
+                    m.thinking = None;
+                }
             }
+            redactor.redact(&mut t);
+            imported.push(t);
         }
-        redactor.redact(&mut t);
-        imported.push(t);
     }
     Ok(imported)
 }

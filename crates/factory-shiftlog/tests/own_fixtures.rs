@@ -554,3 +554,66 @@ fn goose_sessions_and_exports_fold_tool_responses_into_their_calls() {
         Some("Cargo.toml\nsrc")
     );
 }
+
+#[test]
+fn an_aider_history_of_several_sessions_gives_one_transcript_each() {
+    let text = "\
+# aider chat started at 2026-01-05 10:00:00
+
+> aider --model sonnet
+> Model: claude-sonnet-4-5
+
+#### Add a health route
+
+I added the route.
+
+# aider chat started at 2026-01-05 11:00:00
+
+> aider --model sonnet
+
+# aider chat started at 2026-01-05 12:00:00
+
+> aider --model sonnet
+
+#### Now write its test
+
+The test is in place.
+";
+    let sessions = factory_shiftlog::import_sessions("h.md", text, None).unwrap();
+    assert_eq!(
+        sessions.len(),
+        2,
+        "the session without a request is dropped"
+    );
+    assert_ne!(sessions[0].session_id, sessions[1].session_id);
+    assert!(
+        sessions[0]
+            .messages
+            .iter()
+            .any(|m| m.text.contains("Add a health route"))
+    );
+    assert!(
+        sessions[1]
+            .messages
+            .iter()
+            .any(|m| m.text.contains("Now write its test"))
+    );
+    assert!(
+        !sessions[0]
+            .messages
+            .iter()
+            .any(|m| m.text.contains("Now write its test"))
+    );
+    assert_eq!(
+        sessions[1].started_at.as_deref(),
+        Some("2026-01-05 12:00:00")
+    );
+    // Every other format is one session.
+    let (file, text) = fixture("claude.jsonl");
+    assert_eq!(
+        factory_shiftlog::import_sessions(&file, &text, None)
+            .unwrap()
+            .len(),
+        1
+    );
+}

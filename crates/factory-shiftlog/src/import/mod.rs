@@ -24,6 +24,45 @@ pub struct ImportError {
     pub message: String,
 }
 
+/// Reads every session of a file: an aider history holds one session per `# aider chat
+/// started at` line, and each becomes a transcript of its own (sessions without a request —
+/// aider started and left — are dropped when others have one); every other format holds one.
+pub fn import_sessions(
+    file: &str,
+    text: &str,
+    format: Option<Format>,
+) -> Result<Vec<Transcript>, ImportError> {
+    let detected = format.or_else(|| Format::detect(text));
+    if detected != Some(Format::Aider) {
+        return import(file, text, format).map(|t| vec![t]);
+    }
+    let mut chunks: Vec<String> = Vec::new();
+    for line in text.split_inclusive('\n') {
+        if line.starts_with("# aider chat started at ") || chunks.is_empty() {
+            chunks.push(String::new());
+        }
+        if let Some(last) = chunks.last_mut() {
+            last.push_str(line);
+        }
+    }
+    let sessions: Vec<Transcript> = chunks
+        .iter()
+        .filter_map(|chunk| import(file, chunk, Some(Format::Aider)).ok())
+        .collect();
+    let asked = |t: &Transcript| {
+        t.messages
+            .iter()
+            .any(|m| m.role == crate::schema::Role::User && !m.text.trim().is_empty())
+    };
+    if sessions.iter().any(asked) {
+        Ok(sessions.into_iter().filter(asked).collect())
+    } else if sessions.is_empty() {
+        import(file, text, Some(Format::Aider)).map(|t| vec![t])
+    } else {
+        Ok(sessions)
+    }
+}
+
 /// Reads a transcript. `format` None means: detect it from the content.
 ///
 /// Nothing is redacted here; see [`crate::Redactor`].
