@@ -125,6 +125,13 @@ impl World {
     }
 }
 
+/// The digest of the (first) session attached to `rev`, as factory stored it.
+fn stored_digest(w: &World, rev: &str) -> String {
+    let o = w.factory(&["transcript", "show", rev, "--format", "json"]);
+    let sessions: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    sessions[0]["digest"].as_str().unwrap().to_owned()
+}
+
 /// A one-prompt Claude Code session `id` saying `text`.
 fn session_line(id: &str, text: &str) -> String {
     format!(
@@ -249,17 +256,7 @@ fn attack_a_swapped_transcript_is_refused() {
         w.factory(&["transcript", "attach", &id, &real.display().to_string()]),
         "attach",
     );
-    let note = w
-        .dev
-        .git(&["notes", "--ref=factory/transcripts", "show", &id]);
-    let digest = note
-        .split("\"digest\":\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_owned();
+    let digest = stored_digest(&w, &id);
     w.dev.git(&["reset", "--quiet", "--soft", "HEAD~1"]);
     w.dev.git(&[
         "-c",
@@ -355,17 +352,7 @@ fn attack_another_session_cannot_be_attached_to_a_bound_commit() {
         w.factory(&["transcript", "attach", &probe, &real.display().to_string()]),
         "attach",
     );
-    let note = w
-        .dev
-        .git(&["notes", "--ref=factory/transcripts", "show", &probe]);
-    let digest = note
-        .split("\"digest\":\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_owned();
+    let digest = stored_digest(&w, &probe);
     let id = w.commit(
         "docs/a.md",
         Some(&w.agent),

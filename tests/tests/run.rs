@@ -136,7 +136,12 @@ fn a_transcript_kept_in_the_worktree_is_not_committed() {
         files.trim().starts_with("docs/") && !files.contains("agent-session"),
         "{files}"
     );
-    let note = repo.git(&["notes", "--ref", "factory/transcripts", "show", branch]);
+    let shown = repo
+        .command(factory_bin())
+        .args(["transcript", "show", branch])
+        .output()
+        .unwrap();
+    let note = stdout(&shown);
     assert!(note.contains("docs with local-transcript"), "{note}");
 }
 

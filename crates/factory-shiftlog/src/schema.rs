@@ -193,6 +193,10 @@ pub struct Source {
     /// that the transcript is not whole.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub skipped_lines: u64,
+    /// The size of the session as read, in bytes: a note is never larger (its line is stored
+    /// compressed when the JSON would be).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub bytes: u64,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -235,6 +239,7 @@ impl Transcript {
                 importer_version,
                 file: None,
                 skipped_lines: 0,
+                bytes: 0,
             },
             redactions: BTreeMap::new(),
             digest: String::new(),

@@ -617,3 +617,45 @@ The test is in place.
         1
     );
 }
+
+#[test]
+fn a_note_is_never_larger_than_its_session() {
+    let dirs = ["tests/fixtures", "tests/fixtures/real"];
+    let mut compressed = 0;
+    let mut seen = 0;
+    for dir in dirs {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if !path.is_file() || path.ends_with("SOURCES.md") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            let Ok(mut sessions) = factory_shiftlog::import_sessions(&name, &text, None) else {
+                continue;
+            };
+            for t in &mut sessions {
+                t.seal();
+            }
+            seen += 1;
+            let note = factory_shiftlog::note::encode(&sessions);
+            // The fixed fields of a transcript (schema, agent, source, digest) take a few hundred
+            // bytes: a session under 1 KiB may get a note of up to 1 KiB.
+            assert!(
+                note.len() <= text.len().max(1024) + 1,
+                "{name}: a note of {} bytes for a session of {}",
+                note.len(),
+                text.len()
+            );
+            compressed += note.lines().filter(|l| l.starts_with("z:")).count();
+            assert_eq!(
+                factory_shiftlog::note::decode(note.as_bytes()).unwrap(),
+                sessions,
+                "{name}"
+            );
+        }
+    }
+    assert!(seen >= 20, "{seen} sessions");
+    assert!(compressed > 0, "the Markdown fixtures need compressing");
+}

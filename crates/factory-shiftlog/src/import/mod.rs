@@ -134,6 +134,7 @@ pub fn import(file: &str, text: &str, format: Option<Format>) -> Result<Transcri
             ),
         ));
     }
+    t.source.bytes = text.len() as u64;
     t.source.file = std::path::Path::new(file)
         .file_name()
         .map(|n| n.to_string_lossy().into_owned());
