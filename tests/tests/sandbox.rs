@@ -177,10 +177,17 @@ fn attack_a_sandboxed_agent_reaches_nothing_of_the_users() {
         "{}",
         stdout(&verify)
     );
-    let note = s
+    let shown = s
         .repo
-        .git(&["notes", "--ref=factory/transcripts", "show", commit]);
-    assert!(note.contains("Wrote docs/notes.md."), "{note}");
+        .command(factory_bin())
+        .args(["transcript", "show", commit])
+        .output()
+        .unwrap();
+    assert!(
+        stdout(&shown).contains("Wrote docs/notes.md."),
+        "{}",
+        stdout(&shown)
+    );
 }
 
 /// The control: without the sandbox the same attempts succeed, so the test above can fail.

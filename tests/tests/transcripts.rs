@@ -38,8 +38,16 @@ fn repo() -> TestRepo {
     repo
 }
 
+/// The note of `rev` as git shows it, its lines decoded (a line stored deflated is inflated):
+/// what the tests read is what any reader of the note gets.
 fn note(repo: &TestRepo, rev: &str) -> String {
-    repo.git(&["notes", "--ref=factory/transcripts", "show", rev])
+    let raw = repo.git(&["notes", "--ref=factory/transcripts", "show", rev]);
+    let sessions = factory_shiftlog::note::decode(raw.as_bytes()).expect("a valid note");
+    sessions
+        .iter()
+        .map(|t| serde_json::to_string(t).unwrap())
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[test]
