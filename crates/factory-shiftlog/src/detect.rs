@@ -87,6 +87,19 @@ impl Format {
         {
             return Some(Format::Goose);
         }
+        // `say` / `ask` items: Cline's UI messages.
+        let cline_ui = |m: &serde_json::Value| {
+            matches!(m.get("type").and_then(|t| t.as_str()), Some("say" | "ask"))
+                && (m.get("say").is_some() || m.get("ask").is_some())
+        };
+        if trimmed.starts_with('[')
+            && let Ok(serde_json::Value::Array(items)) =
+                serde_json::from_str::<serde_json::Value>(trimmed)
+            && !items.is_empty()
+            && items.iter().all(cline_ui)
+        {
+            return Some(Format::Cline);
+        }
         // An array of Messages API turns: Cline's conversation history.
         if trimmed.starts_with('[')
             && let Ok(serde_json::Value::Array(turns)) =
@@ -162,6 +175,12 @@ impl Format {
         let kind = line.get("type").and_then(|t| t.as_str()).unwrap_or("");
         if has("payload") && has("timestamp") {
             return Some(Format::Codex);
+        }
+        // Cline's `--json` events.
+        if (matches!(kind, "say" | "ask") && (has("say") || has("ask")))
+            || (kind == "task_started" && has("taskId"))
+        {
+            return Some(Format::Cline);
         }
         // OpenCode run events: a `part` of a `sessionID`.
         if has("sessionID") && has("part") {

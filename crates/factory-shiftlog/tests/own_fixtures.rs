@@ -659,3 +659,59 @@ fn a_note_is_never_larger_than_its_session() {
     assert!(seen >= 20, "{seen} sessions");
     assert!(compressed > 0, "the Markdown fixtures need compressing");
 }
+
+#[test]
+fn cline_ui_messages_and_cli_events_are_read() {
+    let (file, text) = fixture("cline-ui.json");
+    assert_eq!(Format::detect(&text), Some(Format::Cline));
+    let t = import(&file, &text, None).unwrap();
+    assert_eq!(t.models, ["claude-sonnet-4-5"]);
+    // task, the text (with its reasoning; the tool and command calls join it), the completion,
+    // the feedback.
+    assert_eq!(
+        (t.messages.len(), t.tool_call_count(), t.edit_count()),
+        (4, 2, 1)
+    );
+    assert_eq!(t.messages[0].role, Role::User);
+    let reply = &t.messages[1];
+    assert_eq!(
+        reply.thinking.as_deref(),
+        Some("The router lives in src/api.rs.")
+    );
+    assert_eq!(reply.edits[0].path, "src/api.rs");
+    assert_eq!(reply.tool_calls[1].name, "execute_command");
+    assert_eq!(
+        reply.tool_calls[1].output.as_deref(),
+        Some("test result: ok. 3 passed")
+    );
+    assert_eq!(reply.timestamp.as_deref(), Some("2026-01-05T10:00:01.500Z"));
+    let u = t.usage.unwrap();
+    assert_eq!(
+        (
+            u.input_tokens,
+            u.output_tokens,
+            u.cache_read_tokens,
+            u.cache_write_tokens
+        ),
+        (1400, 350, 1800, 100)
+    );
+    // The same items as `cline task --json` events, with a partial piece and the task id.
+    let events: String =
+        std::iter::once(r#"{"type":"task_started","taskId":"1767607200000"}"#.to_owned())
+            .chain(std::iter::once(
+                r#"{"ts":1767607201400,"type":"say","say":"text","text":"I'll","partial":true}"#
+                    .to_owned(),
+            ))
+            .chain(
+                serde_json::from_str::<Vec<serde_json::Value>>(&text)
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.to_string()),
+            )
+            .collect::<Vec<_>>()
+            .join("\n");
+    assert_eq!(Format::detect(&events), Some(Format::Cline));
+    let e = import("events.jsonl", &events, None).unwrap();
+    assert_eq!(e.session_id, "1767607200000");
+    assert_eq!(e.messages.len(), 4, "the partial piece is not a message");
+}

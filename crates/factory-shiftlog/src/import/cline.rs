@@ -110,3 +110,147 @@ pub(crate) fn import(text: &str) -> Imported {
     }
     Ok(t)
 }
+
+/// Cline's `ui_messages.json` (a JSON array) or the `cline task --json` events (JSON lines):
+/// `say` and `ask` items with `ts` (milliseconds), `text`, and `modelInfo`. `task` and
+/// `user_feedback` are the user's; `text`, `completion_result` and `followup` questions the
+/// assistant's; `reasoning` its thinking; `tool` (a JSON description: tool, path, content or
+/// diff) and `command` items are tool calls, `command_output` a command's output;
+/// `api_req_started` carries the request's token counts; partial items are pieces of a later
+/// whole one.
+pub(crate) fn import_ui(text: &str) -> Imported {
+    let mut t = Transcript::new("cline", "cline", VERSION);
+    let trimmed = text.trim_start_matches('\u{feff}').trim();
+    let items: Vec<Value> = if trimmed.starts_with('[') {
+        serde_json::from_str(trimmed)
+            .map_err(|e| (Some(e.line()), format!("not a JSON array of messages: {e}")))?
+    } else {
+        let lines = super::json_lines(text);
+        t.source.skipped_lines = lines.skipped.len() as u64;
+        lines.values.into_iter().map(|(_, v)| v).collect()
+    };
+    let mut usage = crate::schema::Usage::default();
+    let mut counted = false;
+    let mut finished_usage = crate::schema::Usage::default();
+    let mut thinking: Option<String> = None;
+    let mut last_command: Option<(usize, usize)> = None;
+    for item in &items {
+        if s(item, "type") == Some("task_started") {
+            t.session_id = s(item, "taskId").unwrap_or("").to_owned();
+            continue;
+        }
+        if item.get("partial").and_then(Value::as_bool) == Some(true) {
+            continue;
+        }
+        let kind = s(item, "say").or_else(|| s(item, "ask")).unwrap_or("");
+        let body = s(item, "text").unwrap_or("");
+        let ts = item
+            .get("ts")
+            .and_then(Value::as_i64)
+            .map(super::stream::rfc3339_millis);
+        if let Some(model) = item.get("modelInfo").and_then(|m| s(m, "modelId")) {
+            t.note_model(model);
+        }
+        let mut push = |t: &mut Transcript, role: Role, text: &str| {
+            let mut m = Message::new(role, text);
+            m.timestamp = ts.clone();
+            if role == Role::Assistant {
+                m.thinking = thinking.take();
+            }
+            t.messages.push(m);
+        };
+        match kind {
+            "task" | "user_feedback" => push(&mut t, Role::User, body),
+            "text" | "completion_result" => {
+                if !body.trim().is_empty() {
+                    push(&mut t, Role::Assistant, body);
+                }
+            }
+            "followup" => {
+                let question = serde_json::from_str::<Value>(body)
+                    .ok()
+                    .and_then(|v| s(&v, "question").map(str::to_owned))
+                    .unwrap_or_else(|| body.to_owned());
+                push(&mut t, Role::Assistant, &question);
+            }
+            "reasoning" => {
+                let th = thinking.get_or_insert_with(String::new);
+                if !th.is_empty() {
+                    th.push('\n');
+                }
+                th.push_str(body);
+            }
+            "error" | "error_retry" | "diff_error" => push(&mut t, Role::System, body),
+            "tool" | "command" => {
+                if t.messages.last().is_none_or(|m| m.role != Role::Assistant) {
+                    push(&mut t, Role::Assistant, "");
+                }
+                let mi = t.messages.len() - 1;
+                let m = &mut t.messages[mi];
+                let (name, input) = if kind == "command" {
+                    (
+                        "execute_command".to_owned(),
+                        serde_json::json!({ "command": body }),
+                    )
+                } else {
+                    let v: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+                    (s(&v, "tool").unwrap_or("tool").to_owned(), v)
+                };
+                if matches!(name.as_str(), "editedExistingFile" | "newFileCreated")
+                    && let Some(path) = s(&input, "path")
+                {
+                    m.edits.push(crate::schema::Edit {
+                        path: path.to_owned(),
+                        patch: s(&input, "diff").map(str::to_owned),
+                    });
+                }
+                if kind == "command" {
+                    last_command = Some((mi, m.tool_calls.len()));
+                }
+                m.tool_calls.push(ToolCall {
+                    id: None,
+                    name,
+                    input,
+                    output: None,
+                    is_error: false,
+                });
+            }
+            "command_output" => {
+                if let Some((mi, ci)) = last_command
+                    && let Some(c) = t
+                        .messages
+                        .get_mut(mi)
+                        .and_then(|m| m.tool_calls.get_mut(ci))
+                {
+                    let so_far = c.output.take().unwrap_or_default();
+                    c.output = Some(output_summary(&Value::String(format!("{so_far}{body}"))));
+                }
+            }
+            "api_req_started" | "api_req_finished" => {
+                let v: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+                let n = |k: &str| v.get(k).and_then(Value::as_u64).unwrap_or(0);
+                if v.get("tokensIn").is_none() && v.get("tokensOut").is_none() {
+                    continue;
+                }
+                let target = if kind == "api_req_started" {
+                    counted = true;
+                    &mut usage
+                } else {
+                    &mut finished_usage
+                };
+                target.input_tokens += n("tokensIn");
+                target.output_tokens += n("tokensOut");
+                target.cache_read_tokens += n("cacheReads");
+                target.cache_write_tokens += n("cacheWrites");
+            }
+            _ => {}
+        }
+    }
+    // Token counts are on the started requests (Cline fills them in when the reply is done);
+    // older tasks kept them on `api_req_finished` items.
+    let usage = if counted { usage } else { finished_usage };
+    if usage != crate::schema::Usage::default() {
+        t.usage = Some(usage);
+    }
+    Ok(t)
+}

@@ -7,7 +7,7 @@ mod copilot;
 mod gemini;
 mod markdown;
 mod qwen;
-mod stream;
+pub(crate) mod stream;
 
 use crate::detect::Format;
 use crate::schema::Transcript;
@@ -96,7 +96,18 @@ pub fn import(file: &str, text: &str, format: Option<Format>) -> Result<Transcri
         Format::SpecStory => markdown::import_specstory(text),
         Format::Cursor => markdown::import_cursor(text),
         Format::QwenCode => qwen::import(text),
-        Format::Cline => cline::import(text),
+        Format::Cline => {
+            // The Messages API turns have roles; the UI messages and CLI events say and ask.
+            let api = whole_document(text).is_some_and(|d| {
+                d.as_array()
+                    .is_some_and(|a| a.iter().any(|x| x.get("role").is_some()))
+            });
+            if api {
+                cline::import(text)
+            } else {
+                cline::import_ui(text)
+            }
+        }
         Format::CursorCli => stream::import_cursor(text),
         Format::GeminiStream => stream::import_gemini_stream(text),
         Format::OpenCode => {
