@@ -161,10 +161,8 @@ pub(crate) fn import_ui(text: &str) -> Imported {
         };
         match kind {
             "task" | "user_feedback" => push(&mut t, Role::User, body),
-            "text" | "completion_result" => {
-                if !body.trim().is_empty() {
-                    push(&mut t, Role::Assistant, body);
-                }
+            "text" | "completion_result" if !body.trim().is_empty() => {
+                push(&mut t, Role::Assistant, body);
             }
             "followup" => {
                 let question = serde_json::from_str::<Value>(body)
