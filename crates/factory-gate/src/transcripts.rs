@@ -108,6 +108,37 @@ pub fn attach(
     Ok((imported, changed))
 }
 
+/// [`attach`] of session files read from disk, each a line at a time where its format allows
+/// (a large session is never held whole).
+pub fn attach_paths(
+    repo: &Repo,
+    commit: ObjectId,
+    policy: &Policy,
+    paths: &[std::path::PathBuf],
+    format: Option<Format>,
+) -> Result<(Vec<Transcript>, bool), AttachError> {
+    let redactor = redactor(policy)?;
+    let mut imported = Vec::new();
+    for path in paths {
+        for t in factory_shiftlog::import_path(path, format)? {
+            imported.push(finish(policy, &redactor, t));
+        }
+    }
+    let changed = store(repo, commit, policy, &imported)?;
+    Ok((imported, changed))
+}
+
+/// A transcript as it is stored: thinking dropped unless the policy keeps it, redacted.
+fn finish(policy: &Policy, redactor: &Redactor, mut t: Transcript) -> Transcript {
+    if !policy.transcripts.keep_thinking {
+        for m in &mut t.messages {
+            m.thinking = None;
+        }
+    }
+    redactor.redact(&mut t);
+    t
+}
+
 /// Imports transcript files (name, text) — in `format`, or detected — and redacts them under
 /// `policy`, as [`attach`] stores them: their digests are what a commit bound to them carries
 /// (`Agent-Transcript`).
@@ -119,14 +150,8 @@ pub fn prepare(
     let redactor = redactor(policy)?;
     let mut imported = Vec::new();
     for (file, text) in files {
-        for mut t in factory_shiftlog::import_sessions(file, text, format)? {
-            if !policy.transcripts.keep_thinking {
-                for m in &mut t.messages {
-                    m.thinking = None;
-                }
-            }
-            redactor.redact(&mut t);
-            imported.push(t);
+        for t in factory_shiftlog::import_sessions(file, text, format)? {
+            imported.push(finish(policy, &redactor, t));
         }
     }
     Ok(imported)

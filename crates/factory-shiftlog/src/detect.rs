@@ -65,6 +65,21 @@ impl Format {
             .map_or("", |(_, n)| n)
     }
 
+    /// Whether the format is JSON lines that can be read a line at a time (formats that also
+    /// come as one document — OpenCode, Goose, Cline — are read whole).
+    pub fn is_json_lines(self) -> bool {
+        matches!(
+            self,
+            Format::ClaudeCode
+                | Format::Codex
+                | Format::GeminiJsonl
+                | Format::CopilotJsonl
+                | Format::QwenCode
+                | Format::CursorCli
+                | Format::GeminiStream
+        )
+    }
+
     /// Parses a format name.
     pub fn from_name(name: &str) -> Option<Format> {
         Self::ALL.iter().find(|(_, n)| *n == name).map(|(f, _)| *f)

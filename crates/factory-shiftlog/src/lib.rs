@@ -14,7 +14,7 @@ pub mod render;
 mod schema;
 
 pub use detect::Format;
-pub use import::{ImportError, import, import_sessions};
+pub use import::{ImportError, import, import_path, import_sessions};
 pub use redact::{RedactionConfig, Redactor, marker};
 pub use schema::{
     Agent, Edit, Message, OUTPUT_SUMMARY_BYTES, Role, SCHEMA, Source, ToolCall, Transcript, Usage,

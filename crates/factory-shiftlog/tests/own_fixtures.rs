@@ -138,11 +138,20 @@ fn malformed_files_name_the_file_and_line() {
         "{err}"
     );
 
+    // An output whose call is not in the file answers nothing, and loses nothing else; a file
+    // of nothing but that is no session.
     let orphan = "{\"timestamp\":\"t\",\"type\":\"response_item\",\"payload\":{\"type\":\"function_call_output\",\"call_id\":\"zz\",\"output\":\"x\"}}\n";
     let err = import("rollout.jsonl", orphan, Some(Format::Codex)).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "rollout.jsonl:1: output for unknown call `zz`"
+        "rollout.jsonl: no message text found (read as codex): not a session of that format?"
+    );
+    let (file, text) = fixture("codex.jsonl");
+    let t = import(&file, &format!("{text}{orphan}"), None).unwrap();
+    assert_eq!(
+        t.messages.len(),
+        3,
+        "the session around the orphan output is kept"
     );
 
     let err = import(
@@ -714,4 +723,70 @@ fn cline_ui_messages_and_cli_events_are_read() {
     let e = import("events.jsonl", &events, None).unwrap();
     assert_eq!(e.session_id, "1767607200000");
     assert_eq!(e.messages.len(), 4, "the partial piece is not a message");
+}
+
+#[test]
+fn a_dequeued_prompt_is_one_prompt() {
+    let text = [
+        r#"{"type":"user","message":{"role":"user","content":"Add a route"},"uuid":"u1","sessionId":"s","timestamp":"2026-01-05T10:00:00Z"}"#,
+        r#"{"type":"queue-operation","operation":"enqueue","content":"Also add its test","timestamp":"2026-01-05T10:00:01Z","sessionId":"s"}"#,
+        r#"{"type":"assistant","message":{"id":"m1","role":"assistant","model":"claude-x","content":[{"type":"text","text":"Route added."}]},"uuid":"a1","sessionId":"s","timestamp":"2026-01-05T10:00:02Z"}"#,
+        r#"{"type":"queue-operation","operation":"dequeue","timestamp":"2026-01-05T10:00:03Z","sessionId":"s"}"#,
+        r#"{"type":"user","message":{"role":"user","content":"Also add its test"},"uuid":"u2","sessionId":"s","timestamp":"2026-01-05T10:00:03Z"}"#,
+        r#"{"type":"assistant","message":{"id":"m2","role":"assistant","model":"claude-x","content":[{"type":"text","text":"Test added."}]},"uuid":"a2","sessionId":"s","timestamp":"2026-01-05T10:00:04Z"}"#,
+    ]
+    .join("\n");
+    let t = import("q.jsonl", &text, None).unwrap();
+    let prompts: Vec<&str> = t
+        .messages
+        .iter()
+        .filter(|m| m.role == Role::User)
+        .map(|m| m.text.as_str())
+        .collect();
+    assert_eq!(prompts, ["Add a route", "Also add its test"]);
+    assert_eq!(t.messages.len(), 4);
+}
+
+#[test]
+fn cline_results_sent_as_text_answer_their_calls_and_writes_are_edits() {
+    let text = r#"[
+  {"role":"user","content":[{"type":"text","text":"<task>Write hello.txt</task>"}]},
+  {"role":"assistant","content":[{"type":"text","text":"Writing it."},{"type":"tool_use","id":"t1","name":"write_to_file","input":{"absolutePath":"/w/hello.txt","content":"hi"}}]},
+  {"role":"user","content":[{"type":"text","text":"[write_to_file for '/w/hello.txt'] Result:\nThe content was saved."}]},
+  {"role":"user","content":[{"type":"text","text":"[TASK RESUMPTION] This task was interrupted."}]},
+  {"role":"assistant","content":[{"type":"text","text":"Done."}]}
+]"#;
+    let t = import("api_conversation_history.json", text, None).unwrap();
+    let roles: Vec<Role> = t.messages.iter().map(|m| m.role).collect();
+    assert_eq!(
+        roles,
+        [Role::User, Role::Assistant, Role::System, Role::Assistant]
+    );
+    let call = &t.messages[1].tool_calls[0];
+    assert!(
+        call.output
+            .as_deref()
+            .unwrap()
+            .contains("The content was saved.")
+    );
+    assert_eq!(t.messages[1].edits[0].path, "/w/hello.txt");
+}
+
+#[test]
+fn aider_applied_edits_and_gemini_parts_are_kept() {
+    let aider = "# aider chat started at 2026-01-05 10:00:00\n\n#### Rewrite app.py\n\napp.py\n```\nprint('hi')\n```\n\n> Applied edit to app.py\n> Commit 1234abc Rewrite app.py\n";
+    let t = import("h.md", aider, None).unwrap();
+    assert_eq!(t.edit_count(), 1);
+    assert_eq!(
+        t.messages
+            .iter()
+            .find(|m| !m.edits.is_empty())
+            .unwrap()
+            .edits[0]
+            .path,
+        "app.py"
+    );
+    let gemini = r#"{"sessionId":"g","projectHash":"h","startTime":"2026-01-05T10:00:00Z","lastUpdated":"2026-01-05T10:01:00Z","messages":[{"id":"1","type":"user","content":"Say ok","timestamp":"2026-01-05T10:00:00Z"},{"id":"2","type":"model","parts":[{"text":"Ok"}],"timestamp":"2026-01-05T10:00:01Z"}]}"#;
+    let t = import("session.json", gemini, None).unwrap();
+    assert_eq!(t.messages[1].text, "Ok");
 }

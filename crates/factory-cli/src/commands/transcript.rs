@@ -5,7 +5,6 @@ use std::process::ExitCode;
 
 use factory_gate::transcripts::{self, AttachError};
 use factory_git::{ObjectId, Repo};
-use factory_policy::Policy;
 use factory_shiftlog::render::{self, Detail};
 use factory_shiftlog::{Format, Transcript};
 
@@ -109,20 +108,6 @@ pub(crate) fn transcripts_of(repo: &Repo, commit: ObjectId) -> Result<Vec<Transc
     transcripts::of(repo, commit).map_err(|e| CliError::internal(e.to_string()))
 }
 
-/// Imports, redacts and attaches transcript files (see [`transcripts::attach`]).
-pub(crate) fn attach_files(
-    repo: &Repo,
-    commit: ObjectId,
-    policy: &Policy,
-    files: &[(String, String)],
-    format: Option<Format>,
-) -> Result<(Vec<Transcript>, bool), CliError> {
-    transcripts::attach(repo, commit, policy, files, format).map_err(|e| match e {
-        AttachError::Gate(_) => CliError::internal(e.to_string()),
-        _ => CliError::usage(e.to_string()),
-    })
-}
-
 fn attach(
     env: &mut Env,
     mut args: Vec<String>,
@@ -148,16 +133,20 @@ fn attach(
     };
     let commit = repo.resolve_commit(&rev)?;
     let policy = policy_source::locate(&env.cwd, Some(&repo), policy_file.as_deref())?.parse()?;
-    let mut files = Vec::new();
+    let mut paths = Vec::new();
     for file in &args {
         let path = env.cwd.join(file);
-        let bytes = std::fs::read(&path)
-            .map_err(|e| CliError::usage(format!("cannot read {file}: {e}")))?;
-        let text = String::from_utf8(bytes)
-            .map_err(|_| CliError::usage(format!("{file} is not UTF-8 text")))?;
-        files.push((file.clone(), text));
+        if !path.is_file() {
+            return Err(CliError::usage(format!("cannot read {file}: no such file")));
+        }
+        paths.push(path);
     }
-    let (imported, changed) = attach_files(&repo, commit, &policy, &files, format)?;
+    // Sessions are read from their files a line at a time where the format allows.
+    let (imported, changed) = transcripts::attach_paths(&repo, commit, &policy, &paths, format)
+        .map_err(|e| match e {
+            AttachError::Gate(_) => CliError::internal(e.to_string()),
+            _ => CliError::usage(e.to_string()),
+        })?;
     // What the commit changed (against its first parent), to tell a session of another change.
     let changed_paths: Vec<String> = repo
         .git(

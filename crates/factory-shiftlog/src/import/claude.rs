@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::Value;
 
-use super::{Failure, Imported, add_tokens, json_lines, output_summary, s, text_of};
+use super::{Failure, Imported, JsonLines, add_tokens, output_summary, s, text_of};
 use crate::schema::{Edit, Message, Role, ToolCall, Transcript, Usage};
 
 const VERSION: u32 = 1;
@@ -68,14 +68,15 @@ fn patch_from_hunks(hunks: &[Value]) -> String {
     out
 }
 
-pub(crate) fn import(text: &str) -> Imported {
+pub(crate) fn import(lines: JsonLines<'_>) -> Imported {
     let mut t = Transcript::new("claude-code", "claude-code", VERSION);
-    let lines = json_lines(text);
-    t.source.skipped_lines = lines.skipped.len() as u64;
     let mut st = State::default();
     let mut title: Option<(Option<String>, String)> = None;
     let mut uuids: HashSet<String> = HashSet::new();
-    for (line_no, v) in lines.values {
+    // Queued prompts not yet sent, and those sent whose user line is still to come.
+    let mut queued: Vec<String> = Vec::new();
+    let mut sent: Vec<String> = Vec::new();
+    for (line_no, v) in lines {
         if let Some(u) = s(&v, "uuid") {
             uuids.insert(u.to_owned());
         }
@@ -98,18 +99,23 @@ pub(crate) fn import(text: &str) -> Imported {
                 }
             }
             // A prompt typed while the agent worked, queued for its next turn.
-            "queue-operation" => {
-                if s(&v, "operation") == Some("enqueue")
-                    && let Some(content) = v.get("content")
-                {
-                    let text = text_of(content);
-                    if !text.trim().is_empty() {
-                        let mut m = Message::new(Role::User, text);
-                        m.timestamp = s(&v, "timestamp").map(str::to_owned);
-                        t.messages.push(m);
+            // A queued prompt, once dequeued, is also sent as an ordinary user line: that
+            // line is then not a second prompt.
+            "queue-operation" => match s(&v, "operation") {
+                Some("enqueue") => {
+                    if let Some(content) = v.get("content") {
+                        let text = text_of(content);
+                        if !text.trim().is_empty() && text.trim() != "tool_result" {
+                            let mut m = Message::new(Role::User, text.clone());
+                            m.timestamp = s(&v, "timestamp").map(str::to_owned);
+                            queued.push(text);
+                            t.messages.push(m);
+                        }
                     }
                 }
-            }
+                Some("dequeue") if !queued.is_empty() => sent.push(queued.remove(0)),
+                _ => {}
+            },
             // A sub-agent's turn, nested under the Task call that started it.
             "progress" => {
                 let data = v.get("data").unwrap_or(&Value::Null);
@@ -120,7 +126,18 @@ pub(crate) fn import(text: &str) -> Imported {
                     turn(&mut t, &mut st, inner, line_no, parent)?;
                 }
             }
-            "user" | "assistant" => turn(&mut t, &mut st, &v, line_no, None)?,
+            "user" | "assistant" => {
+                // The user line that carries a dequeued prompt (kept where it was queued).
+                let repeated = (s(&v, "type") == Some("user"))
+                    .then(|| v.get("message").and_then(|m| m.get("content")).map(text_of))
+                    .flatten()
+                    .and_then(|text| sent.iter().position(|q| q.trim() == text.trim()));
+                if let Some(i) = repeated {
+                    sent.remove(i);
+                    continue;
+                }
+                turn(&mut t, &mut st, &v, line_no, None)?
+            }
             // Snapshots, modes, links and other bookkeeping: not the conversation.
             _ => {}
         }

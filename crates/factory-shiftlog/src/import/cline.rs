@@ -38,15 +38,46 @@ pub(crate) fn import(text: &str) -> Imported {
         let mut m = Message::new(role, "");
         let mut texts = Vec::new();
         let mut context = false;
+        let mut notice = false;
+        let mut said = false;
         let mut only_results = true;
         match turn.get("content").unwrap_or(&Value::Null) {
             Value::Array(blocks) => {
                 for b in blocks {
                     match s(b, "type").unwrap_or("") {
                         "text" => {
-                            only_results = false;
                             let (kept, env) = without_environment(s(b, "text").unwrap_or(""));
                             context |= env;
+                            // Cline returns a tool's result as text: `[tool for 'path'] Result:`.
+                            let first = kept.lines().next().unwrap_or("");
+                            if role == Role::User
+                                && first.starts_with('[')
+                                && first.contains("] Result:")
+                            {
+                                let open = t
+                                    .messages
+                                    .iter_mut()
+                                    .rev()
+                                    .find(|x| x.role == Role::Assistant)
+                                    .and_then(|x| {
+                                        x.tool_calls.iter_mut().find(|c| c.output.is_none())
+                                    });
+                                if let Some(call) = open {
+                                    call.output = Some(output_summary(&Value::String(kept)));
+                                    continue;
+                                }
+                            }
+                            only_results = false;
+                            // Cline's own notices are context, not the user's words.
+                            if role == Role::User
+                                && ["[TASK RESUMPTION]", "[ERROR]", "[Response interrupted"]
+                                    .iter()
+                                    .any(|p| first.starts_with(p))
+                            {
+                                notice = true;
+                            } else if role == Role::User && !kept.is_empty() {
+                                said = true;
+                            }
                             if !kept.is_empty() {
                                 texts.push(kept);
                             }
@@ -58,6 +89,22 @@ pub(crate) fn import(text: &str) -> Imported {
                         "tool_use" => {
                             only_results = false;
                             let id = s(b, "id").map(str::to_owned);
+                            let name = s(b, "name").unwrap_or("");
+                            if matches!(
+                                name,
+                                "write_to_file"
+                                    | "replace_in_file"
+                                    | "apply_diff"
+                                    | "insert_content"
+                            ) && let Some(path) = b
+                                .get("input")
+                                .and_then(|i| s(i, "path").or_else(|| s(i, "absolutePath")))
+                            {
+                                m.edits.push(crate::schema::Edit {
+                                    path: path.to_owned(),
+                                    patch: None,
+                                });
+                            }
                             if let Some(id) = &id {
                                 calls.insert(id.clone(), (t.messages.len(), m.tool_calls.len()));
                             }
@@ -99,8 +146,8 @@ pub(crate) fn import(text: &str) -> Imported {
             continue;
         }
         m.text = texts.join("\n");
-        // A user turn that only carries the environment is context.
-        if role == Role::User && context && m.text.trim().is_empty() {
+        // A user turn that only carries the environment, or Cline's notices, is context.
+        if role == Role::User && ((context && m.text.trim().is_empty()) || (notice && !said)) {
             m.role = Role::System;
         }
         if m.text.trim().is_empty() && m.tool_calls.is_empty() {
@@ -125,9 +172,14 @@ pub(crate) fn import_ui(text: &str) -> Imported {
         serde_json::from_str(trimmed)
             .map_err(|e| (Some(e.line()), format!("not a JSON array of messages: {e}")))?
     } else {
-        let lines = super::json_lines(text);
-        t.source.skipped_lines = lines.skipped.len() as u64;
-        lines.values.into_iter().map(|(_, v)| v).collect()
+        let skipped = std::rc::Rc::new(std::cell::Cell::new(0));
+        let lines = super::JsonLines::new(
+            Box::new(std::io::Cursor::new(text.as_bytes())),
+            skipped.clone(),
+        );
+        let items = lines.map(|(_, v)| v).collect();
+        t.source.skipped_lines = skipped.get();
+        items
     };
     let mut usage = crate::schema::Usage::default();
     let mut counted = false;

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use super::{Imported, add_tokens, json_lines, output_summary, s, text_of};
+use super::{Imported, JsonLines, add_tokens, output_summary, s, text_of};
 use crate::schema::{Edit, Message, Role, ToolCall, Transcript, Usage};
 
 const VERSION: u32 = 1;
@@ -35,14 +35,12 @@ pub(crate) fn patch_edits(text: &str) -> Vec<Edit> {
     edits
 }
 
-pub(crate) fn import(text: &str) -> Imported {
+pub(crate) fn import(lines: JsonLines<'_>) -> Imported {
     let mut t = Transcript::new("codex", "codex", VERSION);
-    let lines = json_lines(text);
-    t.source.skipped_lines = lines.skipped.len() as u64;
     let mut usage: Option<Usage> = None;
     let mut model: Option<String> = None;
     let mut calls: HashMap<String, usize> = HashMap::new();
-    for (line_no, v) in lines.values {
+    for (line_no, v) in lines {
         let stamp = s(&v, "timestamp").map(str::to_owned);
         let p = v.get("payload").unwrap_or(&Value::Null);
         match s(&v, "type").unwrap_or("") {
@@ -148,8 +146,11 @@ pub(crate) fn import(text: &str) -> Imported {
                 }
                 "function_call_output" | "custom_tool_call_output" => {
                     let id = s(p, "call_id").unwrap_or("");
+                    // An output whose call is not in the file (cut by a compaction, or a
+                    // trimmed file) answers nothing here; the rest of the session still counts.
                     let Some(&mi) = calls.get(id) else {
-                        return Err((Some(line_no), format!("output for unknown call `{id}`")));
+                        let _ = line_no;
+                        continue;
                     };
                     let out = p.get("output").unwrap_or(&Value::Null);
                     // Function outputs are often JSON with an `output` field.

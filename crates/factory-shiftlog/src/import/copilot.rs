@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use super::{Imported, add_tokens, json_lines, output_summary, s, text_of};
+use super::{Imported, JsonLines, add_tokens, output_summary, s, text_of};
 use crate::schema::{Edit, Message, Role, ToolCall, Transcript, Usage};
 
 const VERSION: u32 = 1;
@@ -30,13 +30,11 @@ fn edit_of(name: &str, args: &Value) -> Option<Edit> {
     })
 }
 
-pub(crate) fn import_jsonl(text: &str) -> Imported {
+pub(crate) fn import_jsonl(lines: JsonLines<'_>) -> Imported {
     let mut t = Transcript::new("copilot-cli", "copilot", VERSION);
-    let lines = json_lines(text);
-    t.source.skipped_lines = lines.skipped.len() as u64;
     let mut model: Option<String> = None;
     let mut calls: HashMap<String, (usize, usize)> = HashMap::new();
-    for (line_no, v) in lines.values {
+    for (line_no, v) in lines {
         let data = v.get("data").unwrap_or(&Value::Null);
         let stamp = s(&v, "timestamp").map(str::to_owned);
         let kind = s(&v, "type").unwrap_or("");
@@ -114,13 +112,14 @@ pub(crate) fn import_jsonl(text: &str) -> Imported {
             }
             "tool.execution_complete" => {
                 let id = s(data, "toolCallId").unwrap_or("");
-                let Some(&(mi, ci)) = calls.get(id) else {
-                    return Err((
-                        Some(line_no),
-                        format!("result for unknown tool call `{id}`"),
-                    ));
+                // A result whose call is not in the file answers nothing here.
+                let Some(call) = calls
+                    .get(id)
+                    .and_then(|&(mi, ci)| t.messages.get_mut(mi)?.tool_calls.get_mut(ci))
+                else {
+                    let _ = line_no;
+                    continue;
                 };
-                let call = &mut t.messages[mi].tool_calls[ci];
                 let result = data.get("result").unwrap_or(&Value::Null);
                 call.output = Some(output_summary(result.get("content").unwrap_or(result)));
                 call.is_error = data.get("success").and_then(Value::as_bool) == Some(false);

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use super::{Imported, json_lines, output_summary, s, text_of};
+use super::{Imported, JsonLines, output_summary, s, text_of};
 use crate::schema::{Edit, Message, Role, ToolCall, Transcript, Usage};
 
 const VERSION: u32 = 1;
@@ -32,7 +32,13 @@ fn message(t: &mut Transcript, usage: &mut Option<Usage>, v: &Value) -> Message 
         "gemini" | "model" | "assistant" => Role::Assistant,
         _ => Role::System,
     };
-    let mut m = Message::new(role, text_of(v.get("content").unwrap_or(&Value::Null)));
+    // The text is `content`, or (in some versions) Gemini API `parts`.
+    let content = v
+        .get("content")
+        .filter(|c| !c.is_null())
+        .or_else(|| v.get("parts"))
+        .unwrap_or(&Value::Null);
+    let mut m = Message::new(role, text_of(content));
     m.timestamp = s(v, "timestamp").map(str::to_owned);
     m.model = s(v, "model").map(str::to_owned);
     if let Some(model) = &m.model {
@@ -110,14 +116,12 @@ fn finish(mut t: Transcript, usage: Option<Usage>, messages: Vec<Message>) -> Tr
     t
 }
 
-pub(crate) fn import_jsonl(text: &str) -> Imported {
+pub(crate) fn import_jsonl(lines: JsonLines<'_>) -> Imported {
     let mut t = Transcript::new("gemini-cli", "gemini", VERSION);
-    let lines = json_lines(text);
-    t.source.skipped_lines = lines.skipped.len() as u64;
     let mut usage = None;
     let mut order: Vec<String> = Vec::new();
     let mut latest: HashMap<String, Value> = HashMap::new();
-    for (line_no, v) in lines.values {
+    for (line_no, v) in lines {
         if let Some(set) = v.get("$set") {
             header(&mut t, set);
         } else if let Some(id) = s(&v, "id") {

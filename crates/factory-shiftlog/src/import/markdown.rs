@@ -164,6 +164,30 @@ pub(crate) fn import_aider(text: &str) -> Imported {
             m.edits = aider_edits(&m.text);
         }
     }
+    // Whole-file and architect edits show no SEARCH/REPLACE block, only aider's
+    // `Applied edit to PATH`: the file goes to the reply that made it.
+    let mut last_reply: Option<usize> = None;
+    for i in 0..t.messages.len() {
+        match t.messages[i].role {
+            Role::Assistant => last_reply = Some(i),
+            Role::Tool => {
+                let applied: Vec<String> = t.messages[i]
+                    .text
+                    .lines()
+                    .filter_map(|l| l.trim().strip_prefix("Applied edit to "))
+                    .map(|p| p.trim().replace('\\', "/"))
+                    .collect();
+                if let Some(r) = last_reply {
+                    for path in applied {
+                        if !t.messages[r].edits.iter().any(|e| e.path == path) {
+                            t.messages[r].edits.push(Edit { path, patch: None });
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
     t.messages.retain(|m| !m.text.trim().is_empty());
     trim_messages(&mut t);
     Ok(t)

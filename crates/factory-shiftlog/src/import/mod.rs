@@ -59,7 +59,13 @@ pub fn import_sessions(
     } else if sessions.is_empty() {
         import(file, text, Some(Format::Aider)).map(|t| vec![t])
     } else {
-        Ok(sessions)
+        Err(ImportError {
+            file: file.to_owned(),
+            line: None,
+            message:
+                "no request in this aider history (aider was started and left): nothing to attach"
+                    .to_owned(),
+        })
     }
 }
 
@@ -85,17 +91,96 @@ pub fn import(file: &str, text: &str, format: Option<Format>) -> Result<Transcri
             )
         })?,
     };
-    let mut t = match format {
-        Format::ClaudeCode => claude::import(text),
-        Format::Codex => codex::import(text),
-        Format::GeminiJsonl => gemini::import_jsonl(text),
+    let bytes = text.len() as u64;
+    let reader: Box<dyn std::io::BufRead + '_> = Box::new(std::io::Cursor::new(text.as_bytes()));
+    finish(file, format, bytes, read(file, format, text, reader)?)
+}
+
+/// Reads the sessions of a file without holding it whole: JSON lines formats are read a line
+/// at a time (a 100 MB session imports in a fraction of its size); the others are read whole
+/// (and an aider history gives one transcript per session, as [`import_sessions`]).
+pub fn import_path(
+    path: &std::path::Path,
+    format: Option<Format>,
+) -> Result<Vec<Transcript>, ImportError> {
+    use std::io::BufRead as _;
+    let file = path.display().to_string();
+    let err = |message: String| ImportError {
+        file: file.clone(),
+        line: None,
+        message,
+    };
+    let opened = std::fs::File::open(path).map_err(|e| err(format!("cannot read: {e}")))?;
+    let bytes = opened.metadata().map(|m| m.len()).unwrap_or(0);
+    let mut reader = std::io::BufReader::with_capacity(1 << 16, opened);
+    // The head is enough to tell the format (detection reads the first 500 lines).
+    let mut head = Vec::new();
+    for _ in 0..500 {
+        if reader
+            .read_until(b'\n', &mut head)
+            .map_err(|e| err(format!("cannot read: {e}")))?
+            == 0
+        {
+            break;
+        }
+    }
+    let head_text = String::from_utf8_lossy(&head).into_owned();
+    let format = match format.or_else(|| Format::detect(&head_text)) {
+        Some(f) => f,
+        None => {
+            // A single document (an exported JSON) may need all of itself to be recognised.
+            let mut all = head;
+            std::io::Read::read_to_end(&mut reader, &mut all)
+                .map_err(|e| err(format!("cannot read: {e}")))?;
+            let text = String::from_utf8(all).map_err(|_| err("not UTF-8 text".to_owned()))?;
+            return import_sessions(&file, &text, None);
+        }
+    };
+    if !format.is_json_lines() {
+        let mut all = head;
+        std::io::Read::read_to_end(&mut reader, &mut all)
+            .map_err(|e| err(format!("cannot read: {e}")))?;
+        let text = String::from_utf8(all).map_err(|_| err("not UTF-8 text".to_owned()))?;
+        return import_sessions(&file, &text, Some(format));
+    }
+    let chained: Box<dyn std::io::BufRead> = Box::new(std::io::BufReader::new(
+        std::io::Read::chain(std::io::Cursor::new(head), reader),
+    ));
+    finish(&file, format, bytes, read(&file, format, "", chained)?).map(|t| vec![t])
+}
+
+/// What an importer made of the file, and how many damaged lines it skipped.
+type Read = (Transcript, u64);
+
+/// Runs the importer of `format` on `text` (whole documents) or `reader` (JSON lines).
+fn read(
+    file: &str,
+    format: Format,
+    text: &str,
+    reader: Box<dyn std::io::BufRead + '_>,
+) -> Result<Read, ImportError> {
+    let skipped = std::rc::Rc::new(std::cell::Cell::new(0));
+    let lines = JsonLines::new(reader, skipped.clone());
+    let t = read_with(format, text, lines).map_err(|(line, message)| ImportError {
+        file: file.to_owned(),
+        line,
+        message,
+    })?;
+    Ok((t, skipped.get()))
+}
+
+fn read_with(format: Format, text: &str, lines: JsonLines<'_>) -> Imported {
+    match format {
+        Format::ClaudeCode => claude::import(lines),
+        Format::Codex => codex::import(lines),
+        Format::GeminiJsonl => gemini::import_jsonl(lines),
         Format::GeminiJson => gemini::import_json(text),
-        Format::CopilotJsonl => copilot::import_jsonl(text),
+        Format::CopilotJsonl => copilot::import_jsonl(lines),
         Format::CopilotJson => copilot::import_json(text),
         Format::Aider => markdown::import_aider(text),
         Format::SpecStory => markdown::import_specstory(text),
         Format::Cursor => markdown::import_cursor(text),
-        Format::QwenCode => qwen::import(text),
+        Format::QwenCode => qwen::import(lines),
         Format::Cline => {
             // The Messages API turns have roles; the UI messages and CLI events say and ask.
             let api = whole_document(text).is_some_and(|d| {
@@ -108,13 +193,13 @@ pub fn import(file: &str, text: &str, format: Option<Format>) -> Result<Transcri
                 cline::import_ui(text)
             }
         }
-        Format::CursorCli => stream::import_cursor(text),
-        Format::GeminiStream => stream::import_gemini_stream(text),
+        Format::CursorCli => stream::import_cursor(lines),
+        Format::GeminiStream => stream::import_gemini_stream(lines),
         Format::OpenCode => {
             if whole_document(text).is_some_and(|d| d.get("messages").is_some()) {
                 stream::import_opencode_export(text)
             } else {
-                stream::import_opencode_events(text)
+                stream::import_opencode_events(lines)
             }
         }
         Format::Goose => {
@@ -122,13 +207,26 @@ pub fn import(file: &str, text: &str, format: Option<Format>) -> Result<Transcri
             {
                 stream::import_goose_json(text)
             } else {
-                stream::import_goose_lines(text)
+                stream::import_goose_lines(lines)
             }
         }
     }
-    .map_err(|(line, message)| err(line, message))?;
-    // An import that yields no text is an error, never a silent empty note: the wrong
-    // format, or not a session at all.
+}
+
+/// Checks and completes an imported transcript: an import that yields no text is an error,
+/// never a silent empty note (the wrong format, or not a session at all).
+fn finish(
+    file: &str,
+    format: Format,
+    bytes: u64,
+    (mut t, skipped): Read,
+) -> Result<Transcript, ImportError> {
+    let err = |line: Option<usize>, message: String| ImportError {
+        file: file.to_owned(),
+        line,
+        message,
+    };
+    t.source.skipped_lines += skipped;
     let said = |m: &crate::schema::Message| {
         !m.text.trim().is_empty() || !m.tool_calls.is_empty() || m.thinking.is_some()
     };
@@ -145,7 +243,7 @@ pub fn import(file: &str, text: &str, format: Option<Format>) -> Result<Transcri
             ),
         ));
     }
-    t.source.bytes = text.len() as u64;
+    t.source.bytes = bytes;
     t.source.file = std::path::Path::new(file)
         .file_name()
         .map(|n| n.to_string_lossy().into_owned());
@@ -167,40 +265,69 @@ pub(crate) type Imported = Result<Transcript, Failure>;
 /// Where an import failed (a 1-based line, when there is one) and why.
 pub(crate) type Failure = (Option<usize>, String);
 
-/// JSON lines, read leniently: every object of every line, in order (a damaged line holding two
-/// objects yields both), and the 1-based numbers of the lines that could not be read whole.
-pub(crate) struct JsonLines {
-    /// (line, object).
-    pub(crate) values: Vec<(usize, serde_json::Value)>,
-    /// Lines skipped, wholly or from the point where they stopped being JSON.
-    pub(crate) skipped: Vec<usize>,
+/// JSON lines, read leniently and one line at a time from any reader: every object of every
+/// line, in order (a damaged line holding two objects yields both). Lines that could not be read
+/// whole are counted in a counter shared with whoever made the reader, so that a session is
+/// never held whole in memory to be imported.
+pub(crate) struct JsonLines<'r> {
+    reader: Box<dyn std::io::BufRead + 'r>,
+    line_no: usize,
+    pending: std::collections::VecDeque<(usize, serde_json::Value)>,
+    skipped: std::rc::Rc<std::cell::Cell<u64>>,
+    buf: Vec<u8>,
 }
 
-/// Reads JSON lines leniently (see [`JsonLines`]).
-pub(crate) fn json_lines(text: &str) -> JsonLines {
-    let mut out = JsonLines {
-        values: Vec::new(),
-        skipped: Vec::new(),
-    };
-    for (i, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let mut damaged = false;
-        for v in serde_json::Deserializer::from_str(line).into_iter::<serde_json::Value>() {
-            match v {
-                Ok(v @ serde_json::Value::Object(_)) => out.values.push((i + 1, v)),
-                Ok(_) | Err(_) => {
-                    damaged = true;
-                    break;
-                }
-            }
-        }
-        if damaged {
-            out.skipped.push(i + 1);
+impl<'r> JsonLines<'r> {
+    /// Lines of `reader`; damaged ones are counted in `skipped`.
+    pub(crate) fn new(
+        reader: Box<dyn std::io::BufRead + 'r>,
+        skipped: std::rc::Rc<std::cell::Cell<u64>>,
+    ) -> JsonLines<'r> {
+        JsonLines {
+            reader,
+            line_no: 0,
+            pending: std::collections::VecDeque::new(),
+            skipped,
+            buf: Vec::new(),
         }
     }
-    out
+}
+
+impl Iterator for JsonLines<'_> {
+    type Item = (usize, serde_json::Value);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(v) = self.pending.pop_front() {
+                return Some(v);
+            }
+            self.buf.clear();
+            match self.reader.read_until(b'\n', &mut self.buf) {
+                Ok(0) | Err(_) => return None,
+                Ok(_) => {}
+            }
+            self.line_no += 1;
+            let line = String::from_utf8_lossy(&self.buf);
+            if line.trim().is_empty() {
+                continue;
+            }
+            let mut damaged = false;
+            for v in serde_json::Deserializer::from_str(&line).into_iter::<serde_json::Value>() {
+                match v {
+                    Ok(v @ serde_json::Value::Object(_)) => {
+                        self.pending.push_back((self.line_no, v))
+                    }
+                    Ok(_) | Err(_) => {
+                        damaged = true;
+                        break;
+                    }
+                }
+            }
+            if damaged {
+                self.skipped.set(self.skipped.get() + 1);
+            }
+        }
+    }
 }
 
 /// A string field, if present.

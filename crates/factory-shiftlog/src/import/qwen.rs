@@ -7,19 +7,17 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use super::{Imported, json_lines, output_summary, s};
+use super::{Imported, JsonLines, output_summary, s};
 use crate::schema::{Message, Role, ToolCall, Transcript, Usage};
 
 const VERSION: u32 = 1;
 
-pub(crate) fn import(text: &str) -> Imported {
+pub(crate) fn import(lines: JsonLines<'_>) -> Imported {
     let mut t = Transcript::new("qwen-code", "qwen-code", VERSION);
-    let lines = json_lines(text);
-    t.source.skipped_lines = lines.skipped.len() as u64;
     let mut usage: Option<Usage> = None;
     // functionCall id → (message index, tool call index)
     let mut calls: HashMap<String, (usize, usize)> = HashMap::new();
-    for (_, v) in lines.values {
+    for (_, v) in lines {
         let kind = s(&v, "type").unwrap_or("");
         if t.session_id.is_empty() {
             t.session_id = s(&v, "sessionId").unwrap_or("").to_owned();

@@ -20,7 +20,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use super::{Imported, json_lines, output_summary, s, text_of};
+use super::{Imported, JsonLines, output_summary, s, text_of};
 use crate::schema::{Edit, Message, Role, ToolCall, Transcript, Usage};
 
 const VERSION: u32 = 1;
@@ -114,13 +114,11 @@ fn stream_text(t: &mut Transcript, role: Role, text: &str, timestamp: Option<Str
 // ---------------------------------------------------------------------------------------------
 // Cursor CLI
 
-pub(crate) fn import_cursor(text: &str) -> Imported {
+pub(crate) fn import_cursor(lines: JsonLines<'_>) -> Imported {
     let mut t = Transcript::new("cursor", "cursor-cli", VERSION);
-    let lines = json_lines(text);
-    t.source.skipped_lines = lines.skipped.len() as u64;
     let mut calls: HashMap<String, (usize, usize)> = HashMap::new();
     let mut thinking = String::new();
-    for (_, v) in lines.values {
+    for (_, v) in lines {
         let kind = s(&v, "type").unwrap_or("");
         if t.session_id.is_empty() {
             t.session_id = s(&v, "session_id").unwrap_or("").to_owned();
@@ -196,7 +194,9 @@ pub(crate) fn import_cursor(text: &str) -> Imported {
                         push_call(m, Some(id), &name, args);
                     }
                     Some("completed") => {
-                        if let Some(&(mi, ci)) = calls.get(&id) {
+                        if let Some(&(mi, ci)) = calls.get(&id)
+                            && t.messages.get(mi).is_some_and(|m| ci < m.tool_calls.len())
+                        {
                             let result = call.get("result").unwrap_or(&Value::Null);
                             let (out, error) = match (result.get("success"), result.get("error")) {
                                 (_, Some(e)) => (e, true),
@@ -241,12 +241,10 @@ pub(crate) fn import_cursor(text: &str) -> Imported {
 // ---------------------------------------------------------------------------------------------
 // Gemini CLI stream-json
 
-pub(crate) fn import_gemini_stream(text: &str) -> Imported {
+pub(crate) fn import_gemini_stream(lines: JsonLines<'_>) -> Imported {
     let mut t = Transcript::new("gemini-cli", "gemini-stream", VERSION);
-    let lines = json_lines(text);
-    t.source.skipped_lines = lines.skipped.len() as u64;
     let mut calls: HashMap<String, (usize, usize)> = HashMap::new();
-    for (_, v) in lines.values {
+    for (_, v) in lines {
         let kind = s(&v, "type").unwrap_or("");
         let ts = s(&v, "timestamp").map(str::to_owned);
         match kind {
@@ -281,8 +279,12 @@ pub(crate) fn import_gemini_stream(text: &str) -> Imported {
                 push_call(m, Some(id), s(&v, "tool_name").unwrap_or(""), input);
             }
             "tool_result" => {
-                if let Some(&(mi, ci)) = s(&v, "tool_id").and_then(|id| calls.get(id)) {
-                    let c = &mut t.messages[mi].tool_calls[ci];
+                if let Some(&(mi, ci)) = s(&v, "tool_id").and_then(|id| calls.get(id))
+                    && let Some(c) = t
+                        .messages
+                        .get_mut(mi)
+                        .and_then(|m| m.tool_calls.get_mut(ci))
+                {
                     c.is_error = s(&v, "status") == Some("error");
                     let out = v
                         .get("output")
@@ -419,11 +421,9 @@ fn add_opencode_tokens(t: &mut Transcript, tokens: &Value) {
 }
 
 /// `opencode run --format json` events.
-pub(crate) fn import_opencode_events(text: &str) -> Imported {
+pub(crate) fn import_opencode_events(lines: JsonLines<'_>) -> Imported {
     let mut t = Transcript::new("opencode", "opencode", VERSION);
-    let lines = json_lines(text);
-    t.source.skipped_lines = lines.skipped.len() as u64;
-    for (_, v) in lines.values {
+    for (_, v) in lines {
         if t.session_id.is_empty() {
             t.session_id = s(&v, "sessionID").unwrap_or("").to_owned();
         }
@@ -534,7 +534,7 @@ fn goose_message(t: &mut Transcript, msg: &Value, calls: &mut HashMap<String, (u
     let ts = msg
         .get("created")
         .and_then(Value::as_i64)
-        .map(|secs| rfc3339_millis(secs * 1000));
+        .map(|secs| rfc3339_millis(secs.saturating_mul(1000)));
     let mut m = Message::new(role, "");
     m.timestamp = ts;
     let mut texts = Vec::new();
@@ -571,6 +571,7 @@ fn goose_message(t: &mut Transcript, msg: &Value, calls: &mut HashMap<String, (u
                 answered = true;
                 if let Some(&(mi, ci)) = s(item, "id").and_then(|id| calls.get(id))
                     && let Some(target) = t.messages.get_mut(mi)
+                    && ci < target.tool_calls.len()
                 {
                     let result = item.get("toolResult").unwrap_or(&Value::Null);
                     let value = result.get("value").unwrap_or(result);
@@ -617,12 +618,10 @@ fn goose_metadata(t: &mut Transcript, v: &Value) {
 }
 
 /// Goose session JSONL and `goose run` stream-json.
-pub(crate) fn import_goose_lines(text: &str) -> Imported {
+pub(crate) fn import_goose_lines(lines: JsonLines<'_>) -> Imported {
     let mut t = Transcript::new("goose", "goose", VERSION);
-    let lines = json_lines(text);
-    t.source.skipped_lines = lines.skipped.len() as u64;
     let mut calls = HashMap::new();
-    for (_, v) in lines.values {
+    for (_, v) in lines {
         if v.get("working_dir").is_some() {
             goose_metadata(&mut t, &v);
         } else if s(&v, "type") == Some("message") {
