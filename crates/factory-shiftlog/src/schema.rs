@@ -277,9 +277,66 @@ impl Transcript {
     /// The digest of the transcript's content: SHA-256 over its canonical JSON (keys sorted,
     /// no insignificant whitespace) with `digest` itself empty.
     pub fn compute_digest(&self) -> String {
+        // serde_json::Value keeps object keys sorted (BTreeMap), which makes its JSON
+        // canonical. The top level is written key by key and the messages one at a time, so
+        // a long session is never copied or held as one value tree.
+        let shallow = Transcript {
+            schema: self.schema.clone(),
+            session_id: self.session_id.clone(),
+            agent: self.agent.clone(),
+            models: self.models.clone(),
+            title: self.title.clone(),
+            started_at: self.started_at.clone(),
+            ended_at: self.ended_at.clone(),
+            cwd: self.cwd.clone(),
+            branch: self.branch.clone(),
+            commit: self.commit.clone(),
+            messages: Vec::new(),
+            usage: self.usage,
+            source: self.source.clone(),
+            redactions: self.redactions.clone(),
+            digest: String::new(),
+        };
+        let mut hasher = Sha256::new();
+        let top = serde_json::to_value(&shallow).unwrap_or_default();
+        hasher.update(b"{");
+        if let serde_json::Value::Object(map) = &top {
+            for (i, (key, value)) in map.iter().enumerate() {
+                if i > 0 {
+                    hasher.update(b",");
+                }
+                hasher.update(serde_json::to_vec(key).unwrap_or_default());
+                hasher.update(b":");
+                if key == "messages" {
+                    hasher.update(b"[");
+                    for (j, m) in self.messages.iter().enumerate() {
+                        if j > 0 {
+                            hasher.update(b",");
+                        }
+                        let v = serde_json::to_value(m).unwrap_or_default();
+                        hasher.update(serde_json::to_vec(&v).unwrap_or_default());
+                    }
+                    hasher.update(b"]");
+                } else {
+                    hasher.update(serde_json::to_vec(value).unwrap_or_default());
+                }
+            }
+        }
+        hasher.update(b"}");
+        let hash = hasher.finalize();
+        let mut out = String::from("sha256:");
+        for b in hash {
+            out.push_str(&format!("{b:02x}"));
+        }
+        out
+    }
+
+    /// The digest as first defined: the canonical JSON of a copy, as one value tree. Kept to
+    /// check [`Transcript::compute_digest`] against.
+    #[doc(hidden)]
+    pub fn compute_digest_whole(&self) -> String {
         let mut copy = self.clone();
         copy.digest = String::new();
-        // serde_json::Value keeps object keys sorted (BTreeMap), which makes this canonical.
         let value = serde_json::to_value(&copy).unwrap_or_default();
         let bytes = serde_json::to_vec(&value).unwrap_or_default();
         let hash = Sha256::digest(&bytes);

@@ -646,6 +646,8 @@ fn a_note_is_never_larger_than_its_session() {
             };
             for t in &mut sessions {
                 t.seal();
+                // The streamed digest is the digest of the whole canonical JSON.
+                assert_eq!(t.digest, t.compute_digest_whole(), "{name}");
             }
             seen += 1;
             let note = factory_shiftlog::note::encode(&sessions);
