@@ -315,6 +315,14 @@ fn turn(
         return Ok(());
     }
     m.text = texts.join("\n");
+    // A reply of nothing factory reads (a `fallback` block, an empty streamed piece) is no turn.
+    if m.text.trim().is_empty()
+        && m.tool_calls.is_empty()
+        && m.thinking.is_none()
+        && m.edits.is_empty()
+    {
+        return Ok(());
+    }
     t.messages.push(m);
     Ok(())
 }
