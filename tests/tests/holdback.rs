@@ -336,6 +336,12 @@ fn stamps_are_checked_before_they_are_written() {
         note.contains("\"kind\":\"stamp\"") && note.contains("\"dimension\":\"reliability\""),
         "{note}"
     );
+    let listed = stdout(&w.factory(&["approvals"]));
+    assert!(
+        listed.contains("stamp val as validator")
+            && listed.contains("(reliability 0.97, evidence sha256:"),
+        "{listed}"
+    );
 }
 
 /// A commit re-made with the same tree, parent and dates and one more trailer: the same change.

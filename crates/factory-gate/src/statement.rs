@@ -310,7 +310,7 @@ pub struct Listed {
     pub problem: Option<String>,
 }
 
-/// The statements on `tip`'s approvals note, each checked: its signature under the governing
+/// The statements on `tip`'s approvals note, and its stamps, each checked: its signature under the governing
 /// policy's keys, and whether it was made for this commit, tree and policy. Malformed lines are
 /// returned apart (line, problem); they count for nothing.
 #[allow(clippy::type_complexity)]
@@ -319,7 +319,12 @@ pub fn list(repo: &Repo, tip: ObjectId) -> Result<(Vec<Listed>, Vec<(usize, Stri
         .read_note(APPROVALS_REF, tip)?
         .map(|b| String::from_utf8_lossy(&b).into_owned())
         .unwrap_or_default();
-    let (statements, malformed) = approval::parse_note_lenient(&note);
+    let (mut statements, malformed) = approval::parse_note_lenient(&note);
+    // The tip's stamps are listed with its statements.
+    if let Some(stamps) = repo.read_note(STAMPS_REF, tip)? {
+        let (good, _) = approval::parse_note_lenient(&String::from_utf8_lossy(&stamps));
+        statements.extend(good.into_iter().filter(|s| s.kind == Kind::Stamp));
+    }
     let tree = repo.tree_of(tip)?.to_string();
     let mut bases: std::collections::HashMap<ObjectId, (String, factory_trust::Keyring)> =
         Default::default();

@@ -374,7 +374,17 @@ pub(crate) fn list(env: &mut Env, args: ListArgs) -> Result<ExitCode, CliError> 
                     (SignatureCheck::Invalid { reason, .. }, None) => format!("invalid: {reason}"),
                 };
                 let kind = l.statement.kind.as_str();
-                let reason = if l.statement.reason.is_empty() {
+                let reason = if l.statement.kind == Kind::Stamp {
+                    format!(
+                        " ({} {}, evidence {})",
+                        l.statement.dimension,
+                        l.statement.stamp_score().unwrap_or(0.0),
+                        l.statement
+                            .evidence
+                            .as_ref()
+                            .map_or("", |e| e.digest.as_str())
+                    )
+                } else if l.statement.reason.is_empty() {
                     String::new()
                 } else {
                     format!(" (reason: {})", l.statement.reason)
