@@ -125,3 +125,58 @@ fn goose_exported_messages() {
     counts(&t, 2, 2, 2);
     assert!(t.messages.iter().all(|m| m.edits[0].path.ends_with(".txt")));
 }
+
+// jq -c '[.type, .operation, .message.role]': enqueue, dequeue, user, assistant, last-prompt →
+// the dequeued prompt is the user line that follows: one prompt, one reply.
+#[test]
+fn claude_code_queued_prompt_is_one_prompt() {
+    let t = load("claude-code-2.1_queued-prompt.jsonl", Format::ClaudeCode);
+    counts(&t, 2, 0, 0);
+    assert_eq!(t.messages[0].role, factory_shiftlog::Role::User);
+}
+
+// jq -c '[.type, .payload.type, .payload.role]': a developer message and the environment
+// context (context, system), one user message, one assistant message.
+#[test]
+fn codex_0_135_context_is_not_the_users() {
+    let t = load("codex-0.135_session.jsonl", Format::Codex);
+    counts(&t, 4, 0, 0);
+    let users = t
+        .messages
+        .iter()
+        .filter(|m| m.role == factory_shiftlog::Role::User)
+        .count();
+    assert_eq!(users, 1);
+}
+
+// jq -c '.messages[] | [.type, (.content|type), (.toolCalls|length)]': 7 messages, 2 tool calls;
+// the two `model` turns have null content and their text in parts.
+#[test]
+fn gemini_model_turns_keep_their_parts() {
+    let t = load("gemini_model-parts.json", Format::GeminiJson);
+    counts(&t, 7, 2, 0);
+    assert!(
+        t.messages
+            .iter()
+            .all(|m| !m.text.trim().is_empty() || !m.tool_calls.is_empty())
+    );
+}
+
+// jq '.type' | sort | uniq -c: 2 user.message, 5 assistant.message, 1 system.message; 4
+// tool.execution_complete, two of them for calls the trimmed file does not hold.
+#[test]
+fn copilot_results_of_unknown_calls_lose_nothing_else() {
+    let t = load("copilot-1.0.77_trimmed-ids.jsonl", Format::CopilotJsonl);
+    counts(&t, 8, 4, 0);
+}
+
+#[test]
+fn an_aider_history_without_a_request_is_an_error() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/real/aider-0.86_no-request.aider.chat.history.md");
+    let err = factory_shiftlog::import_path(&path, None).unwrap_err();
+    assert!(
+        err.to_string().contains("no request in this aider history"),
+        "{err}"
+    );
+}
