@@ -120,22 +120,8 @@ fn added_ranges(repo: &Repo, commit: ObjectId) -> Result<Vec<FileRanges>, GateEr
 pub fn record(repo: &Repo, policy: &Policy, commit: ObjectId) -> Result<Value, GateError> {
     let raw = repo.raw_commit(commit)?;
     let text = String::from_utf8_lossy(&raw).into_owned();
-    let (header, message) = text.split_once("\n\n").unwrap_or((&text, ""));
-    let author = header
-        .lines()
-        .find_map(|l| l.strip_prefix("author "))
-        .map(|a| match a.rfind("> ") {
-            Some(end) => a[..=end].to_owned(),
-            None => a.to_owned(),
-        })
-        .unwrap_or_default();
-    let facts = factory_policy::CommitFacts {
-        id: commit.to_string(),
-        author,
-        message: message.to_owned(),
-        trailers: factory_policy::parse_trailers(message),
-        ..Default::default()
-    };
+    let header = text.split_once("\n\n").map_or(text.as_str(), |(h, _)| h);
+    let facts = crate::facts_of_raw(&raw);
     let (origin, _, agent) = policy.origin(&facts);
     let time = header
         .lines()

@@ -542,6 +542,26 @@ fn commit_facts(
         .collect()
 }
 
+/// The facts of a raw commit object that agent recognition reads: author, message, trailers.
+pub fn facts_of_raw(raw: &[u8]) -> factory_policy::CommitFacts {
+    let text = String::from_utf8_lossy(raw);
+    let (header, message) = text.split_once("\n\n").unwrap_or((&text, ""));
+    let author = header
+        .lines()
+        .find_map(|l| l.strip_prefix("author "))
+        .map(|a| match a.rfind("> ") {
+            Some(end) => a[..=end].to_owned(),
+            None => a.to_owned(),
+        })
+        .unwrap_or_default();
+    factory_policy::CommitFacts {
+        author,
+        message: message.to_owned(),
+        trailers: factory_policy::parse_trailers(message),
+        ..Default::default()
+    }
+}
+
 /// The committer of a raw commit object: `Name <email>` and the time (seconds since the epoch).
 fn committer(raw: &[u8]) -> Option<(String, Option<i64>)> {
     let text = String::from_utf8_lossy(raw);

@@ -69,7 +69,7 @@ pub(crate) fn run(env: &mut Env, args: Args) -> Result<ExitCode, CliError> {
         if authors.contains_key(&l.commit) {
             continue;
         }
-        let facts = super::verify::facts_of(&repo.raw_commit(l.commit)?);
+        let facts = factory_gate::facts_of_raw(&repo.raw_commit(l.commit)?);
         let (origin, _, agent) = policy.origin(&facts);
         let sessions = transcripts_of(&repo, l.commit)?;
         let session = sessions

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use factory_git::Repo;
-use factory_policy::{CommitFacts, Origin};
+use factory_policy::Origin;
 use factory_trust::{AgentOrigin, AllowedSigners, Verdict, verify_commit};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -47,26 +47,6 @@ struct Entry {
     agent_origin: AgentOrigin,
 }
 
-/// The facts of a raw commit object that agent recognition reads: author, message, trailers.
-pub(crate) fn facts_of(raw: &[u8]) -> CommitFacts {
-    let text = String::from_utf8_lossy(raw);
-    let (header, message) = text.split_once("\n\n").unwrap_or((&text, ""));
-    let author = header
-        .lines()
-        .find_map(|l| l.strip_prefix("author "))
-        .map(|a| match a.rfind("> ") {
-            Some(end) => a[..=end].to_owned(),
-            None => a.to_owned(),
-        })
-        .unwrap_or_default();
-    CommitFacts {
-        author,
-        message: message.to_owned(),
-        trailers: factory_policy::parse_trailers(message),
-        ..CommitFacts::default()
-    }
-}
-
 pub(crate) fn run(env: &mut Env, args: Args) -> Result<ExitCode, CliError> {
     let repo = Repo::discover(&env.cwd)?;
     let source = policy_source::locate(&env.cwd, Some(&repo), args.policy.as_deref())?;
@@ -91,7 +71,7 @@ pub(crate) fn run(env: &mut Env, args: Args) -> Result<ExitCode, CliError> {
         .map(|id| {
             let raw = repo.raw_commit(*id)?;
             let verdict = verify_commit(&raw, &keyring, allowed.as_ref());
-            let (origin, _, agent) = policy.origin(&facts_of(&raw));
+            let (origin, _, agent) = policy.origin(&factory_gate::facts_of_raw(&raw));
             let claimed =
                 (origin == Origin::Agent).then(|| agent.unwrap_or_else(|| "agent".to_owned()));
             let agent_origin = AgentOrigin::judge(&policy, claimed.as_deref(), &verdict);
