@@ -401,3 +401,34 @@ mkdir -p docs && echo '# n' >docs/n.md
         "{log}"
     );
 }
+
+#[test]
+fn attack_a_transcript_that_is_a_fifo_does_not_hang_the_run() {
+    let s = setup("bubblewrap", "");
+    s.repo.write(
+        ".factory/runners.toml",
+        "[runner.agent]\ncommand = [\"sh\", \"-c\", \"mkdir -p docs $FACTORY_RUN_DIR/sessions && echo x > docs/a.md && mkfifo $FACTORY_RUN_DIR/sessions/s.jsonl\"]\ntranscript = \"{run_dir}/sessions\"\ntranscript-format = \"claude-code\"\n",
+    );
+    s.repo.commit("Runner");
+    let mut child = s
+        .repo
+        .command(factory_bin())
+        .args([
+            "run", "--runner", "agent", "--format", "json", "--prompt", "Pipe",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > std::time::Duration::from_secs(60) {
+            let _ = child.kill();
+            panic!("factory run hung on a FIFO transcript");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    assert!(report(&o)["transcript"].is_null());
+}

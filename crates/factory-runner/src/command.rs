@@ -287,6 +287,9 @@ fn newest_file(dir: &Path, since: SystemTime) -> Option<PathBuf> {
             };
             if meta.is_dir() {
                 stack.push(path);
+            } else if !meta.is_file() {
+                // A FIFO or a device would block or mislead the read that follows.
+                continue;
             } else if let Ok(m) = meta.modified()
                 && m >= since
                 && best.as_ref().is_none_or(|(b, _)| m > *b)
