@@ -290,6 +290,14 @@ fn newest_file(dir: &Path, since: SystemTime) -> Option<PathBuf> {
             } else if !meta.is_file() {
                 // A FIFO or a device would block or mislead the read that follows.
                 continue;
+            } else if path.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                // factory's own files of the run are never the agent's session.
+                matches!(
+                    n,
+                    "task.md" | "preamble.md" | "agent.log" | "sandbox.gitconfig" | "network.log"
+                )
+            }) {
+                continue;
             } else if let Ok(m) = meta.modified()
                 && m >= since
                 && best.as_ref().is_none_or(|(b, _)| m > *b)
