@@ -26,6 +26,9 @@ const ATTEMPTS: &[&str] = &[
     "write-git-config",
     "rewrite-worktree-gitdir",
     "reach-localhost",
+    "read-git-hooks",
+    "keep-capabilities",
+    "remount-git-dir",
 ];
 
 struct Setup {
@@ -68,6 +71,11 @@ fn setup(sandbox: &str, extra: &str) -> Setup {
     );
     repo.write("README.md", "# shop\n");
     repo.commit("Base");
+    std::fs::write(
+        repo.path().join(".git/hooks/pre-push"),
+        "#!/bin/sh\n# SECRET HOOK\n",
+    )
+    .unwrap();
     let _ = agent_key;
     Setup {
         repo,
@@ -431,4 +439,42 @@ fn attack_a_transcript_that_is_a_fifo_does_not_hang_the_run() {
     let o = child.wait_with_output().unwrap();
     assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
     assert!(report(&o)["transcript"].is_null());
+}
+
+#[test]
+fn attack_a_kept_worktree_obeys_nothing_the_agent_planted() {
+    let s = setup("bubblewrap", "");
+    // The agent points its worktree at a repository of its own, then fails: the worktree is kept.
+    s.repo.write(
+        ".factory/runners.toml",
+        "[runner.agent]\ncommand = [\"sh\", \"-c\", \"mkdir -p $FACTORY_RUN_DIR/evil.git && echo gitdir: $FACTORY_RUN_DIR/evil.git > .git && exit 1\"]\n",
+    );
+    s.repo.commit("Runner");
+    let o = run(&s, "Fail");
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let r = report(&o);
+    let kept = r["not_committed"].as_str().unwrap();
+    assert!(kept.contains("kept at"), "{kept}");
+    let worktree = std::path::PathBuf::from(
+        kept.split("kept at ")
+            .nth(1)
+            .unwrap()
+            .split(' ')
+            .next()
+            .unwrap(),
+    );
+    let dotgit = std::fs::read_to_string(worktree.join(".git")).unwrap();
+    assert!(
+        dotgit.contains("/worktrees/") && !dotgit.contains("evil.git"),
+        "{dotgit}"
+    );
+    // `factory run clean` removes it.
+    let o = s
+        .repo
+        .command(factory_bin())
+        .args(["run", "clean"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!worktree.exists());
 }

@@ -519,13 +519,18 @@ pub fn run_task(s: &Plan<'_>, task: &Task) -> Result<TaskReport, OrchestrateErro
                     .and_then(|e| e.to_str())
                     .unwrap_or("txt")
             ));
-            std::fs::copy(&spot.path, &kept).map_err(io)?;
-            report.transcript = Some(kept.display().to_string());
-            Some((kept, spot.format.clone()))
+            match keep_copy(&spot.path, &kept).map_err(io)? {
+                true => {
+                    report.transcript = Some(kept.display().to_string());
+                    Some((kept, spot.format.clone()))
+                }
+                false => None,
+            }
         }
         None => None,
     };
     let keep_worktree = |why: String, report: &mut TaskReport| {
+        restore_gitdir(&worktree, &admin_dir);
         report.not_committed = Some(why);
     };
     if !outcome.status.success() {
@@ -648,6 +653,58 @@ pub fn run_task(s: &Plan<'_>, task: &Task) -> Result<TaskReport, OrchestrateErro
     Ok(report)
 }
 
+/// The largest session factory copies from a run (a sparse or runaway file is refused).
+const MAX_TRANSCRIPT_BYTES: u64 = 512 * 1024 * 1024;
+
+/// Copies the agent's session to `kept` in the run directory, which the agent could write:
+/// whatever it left at that name (a link to a file of the user's, a FIFO) is removed, and the copy
+/// is created anew (`O_EXCL`: never through a link), with default permissions. A session over
+/// [`MAX_TRANSCRIPT_BYTES`] is not copied (false).
+fn keep_copy(from: &Path, kept: &Path) -> std::io::Result<bool> {
+    let size = std::fs::metadata(from)?.len();
+    if size > MAX_TRANSCRIPT_BYTES {
+        return Ok(false);
+    }
+    match std::fs::symlink_metadata(kept) {
+        Ok(m) if m.is_dir() => std::fs::remove_dir_all(kept)?,
+        Ok(_) => std::fs::remove_file(kept)?,
+        Err(_) => {}
+    }
+    let mut source = std::fs::File::open(from)?;
+    let mut target = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(kept)?;
+    std::io::copy(
+        &mut std::io::Read::take(&mut source, MAX_TRANSCRIPT_BYTES),
+        &mut target,
+    )?;
+    Ok(true)
+}
+
+/// Points a kept worktree's `.git` back at its administrative directory: the agent may have
+/// rewritten it to a repository of its own, whose config a person's next `git status` there
+/// would obey.
+fn restore_gitdir(worktree: &Path, admin: &Path) {
+    let dotgit = worktree.join(".git");
+    match std::fs::symlink_metadata(&dotgit) {
+        Ok(m) if m.is_dir() => {
+            let _ = std::fs::remove_dir_all(&dotgit);
+        }
+        Ok(_) => {
+            let _ = std::fs::remove_file(&dotgit);
+        }
+        Err(_) => {}
+    }
+    let _ = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&dotgit)
+        .and_then(|mut f| {
+            std::io::Write::write_all(&mut f, format!("gitdir: {}\n", admin.display()).as_bytes())
+        });
+}
+
 fn remove_worktree(
     s: &Plan<'_>,
     worktree: &Path,
@@ -655,12 +712,18 @@ fn remove_worktree(
     drop_branch: bool,
 ) -> Result<(), OrchestrateError> {
     let _g = s.lock();
-    s.repo
+    if s.repo
         .git(
             &["worktree", "remove", "--force", &worktree.to_string_lossy()],
             None,
         )
-        .map_err(git_err)?;
+        .is_err()
+    {
+        // The agent may have broken the worktree's links: remove it by hand, then let git
+        // forget it, before its branch can go.
+        let _ = std::fs::remove_dir_all(worktree);
+        s.repo.git(&["worktree", "prune"], None).map_err(git_err)?;
+    }
     if drop_branch {
         s.repo
             .git(&["branch", "--quiet", "-D", branch], None)

@@ -181,6 +181,10 @@ impl Sandbox {
         let os = |s: &str| std::ffi::OsString::from(s);
         cmd.args([
             "--unshare-all",
+            // Run as root, bubblewrap would keep every capability: the agent could remount
+            // the read-only binds writable.
+            "--cap-drop",
+            "ALL",
             "--die-with-parent",
             "--new-session",
             "--proc",
@@ -263,6 +267,27 @@ impl Sandbox {
             &mut cmd,
             &[os("--tmpfs").as_os_str(), factory_dir.as_os_str()],
         );
+        // What else of the git directory is the user's, not the agent's: hooks, submodule
+        // repositories (their configs), other runs' worktree records, per-worktree config.
+        let mut emptied = Vec::new();
+        for hidden in ["hooks", "modules", "worktrees"] {
+            let p = git.join(hidden);
+            if p.is_dir() {
+                arg(&mut cmd, &[os("--tmpfs").as_os_str(), p.as_os_str()]);
+                emptied.push(p);
+            }
+        }
+        let worktree_config = git.join("config.worktree");
+        if worktree_config.is_file() {
+            arg(
+                &mut cmd,
+                &[
+                    os("--ro-bind").as_os_str(),
+                    config.as_os_str(),
+                    worktree_config.as_os_str(),
+                ],
+            );
+        }
         let git_config = git.join("config");
         arg(
             &mut cmd,
@@ -287,6 +312,10 @@ impl Sandbox {
                 layout.admin_dir.as_os_str(),
             ],
         );
+        // The emptied directories read-only too, once the worktree's own record is bound in.
+        for p in &emptied {
+            arg(&mut cmd, &[os("--remount-ro").as_os_str(), p.as_os_str()]);
+        }
         for p in &self.writable {
             arg(
                 &mut cmd,
