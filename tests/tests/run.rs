@@ -435,3 +435,26 @@ fn run_list_and_clean_account_for_what_runs_leave() {
         "no runs left anything\n"
     );
 }
+
+#[test]
+fn doctor_checks_that_the_runners_sandbox_can_be_made() {
+    let repo = repo("");
+    let o = repo.command(factory_bin()).arg("doctor").output().unwrap();
+    let text = stdout(&o);
+    assert!(
+        text.contains("runners: 2 configured; bubblewrap can make their sandbox"),
+        "{text}{}",
+        stderr(&o)
+    );
+    repo.write(
+        ".factory/runners.toml",
+        "[runner.x]\ncommand = [\"true\"]\nsandbox = \"chroot\"\n",
+    );
+    let o = repo.command(factory_bin()).arg("doctor").output().unwrap();
+    assert!(!o.status.success());
+    assert!(
+        stdout(&o).contains("runner `x`: sandbox `chroot` is not known"),
+        "{}",
+        stdout(&o)
+    );
+}

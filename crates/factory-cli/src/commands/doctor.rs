@@ -199,6 +199,48 @@ fn checks(repo: &Repo, env: &Env) -> Vec<Check> {
         }
         (Some(_), _, _) => ok("signing key: set"),
     });
+    // Runners: their sandbox must be possible here.
+    if let Some(work) = repo.workdir()
+        && let Ok(text) = std::fs::read_to_string(work.join(".factory/runners.toml"))
+    {
+        match factory_runner::Config::parse(".factory/runners.toml", &text) {
+            Err(e) => out.push(bad(
+                "runners",
+                e.to_string(),
+                "fix .factory/runners.toml (see the book's Running agents chapter)",
+            )),
+            Ok(config) => {
+                for (name, runner) in &config.runners {
+                    if runner.kind == "command"
+                        && let Err(e) = factory_runner::CommandRunner::from_config(name, runner)
+                    {
+                        out.push(bad(
+                            "runners",
+                            e.to_string(),
+                            "fix the runner's table in .factory/runners.toml",
+                        ));
+                    }
+                }
+                let sandboxed = config
+                    .runners
+                    .values()
+                    .any(|r| r.sandbox.as_deref() != Some("none"));
+                let check = factory_runner::sandbox::Sandbox::default().check();
+                out.push(match (sandboxed, check) {
+                    (false, _) => ok("runners: unsandboxed (sandbox = \"none\")"),
+                    (true, Ok(())) => ok(format!(
+                        "runners: {} configured; bubblewrap can make their sandbox",
+                        config.runners.len()
+                    )),
+                    (true, Err(e)) => bad(
+                        "runners",
+                        e.to_string(),
+                        "install bubblewrap (apt install bubblewrap), or set sandbox = \"none\" for the runner",
+                    ),
+                });
+            }
+        }
+    }
     out
 }
 
