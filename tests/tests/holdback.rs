@@ -456,3 +456,77 @@ fn attack_a_claim_cannot_silence_a_later_lower_stamp_or_a_reject() {
         stdout(&audit)
     );
 }
+
+#[test]
+fn the_server_gate_lands_a_change_only_with_its_stamp() {
+    let w = world();
+    let server = w.repo.home().join("server.git");
+    w.repo.git(&[
+        "init",
+        "--quiet",
+        "--bare",
+        "--initial-branch=main",
+        &server.display().to_string(),
+    ]);
+    let o = w
+        .repo
+        .command(factory_bin())
+        .arg("-C")
+        .arg(&server)
+        .args(["hooks", "install", "--server"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    w.repo
+        .git(&["remote", "add", "origin", &server.display().to_string()]);
+    let push = || {
+        w.repo
+            .command("git")
+            .args([
+                "push",
+                "--no-verify",
+                "origin",
+                "main",
+                "refs/notes/factory/*:refs/notes/factory/*",
+            ])
+            .output()
+            .unwrap()
+    };
+    let o = push();
+    assert!(o.status.success(), "bootstrap: {}", stderr(&o));
+    w.repo.git(&["fetch", "--quiet", "origin"]);
+    let server_main = || {
+        w.repo.git(&[
+            "--git-dir",
+            &server.display().to_string(),
+            "rev-parse",
+            "main",
+        ])
+    };
+    let before = server_main();
+    // A review-tier change without its stamp is refused, and the server does not move.
+    w.repo.write("src/app.sh", "echo \"total: 42\"\n");
+    w.repo.commit("Fix the total");
+    let o = push();
+    assert!(
+        !o.status.success(),
+        "accepted without a stamp: {}",
+        stderr(&o)
+    );
+    assert!(stderr(&o).contains("holdback"), "{}", stderr(&o));
+    assert_eq!(server_main(), before);
+    // Stamped (all scenarios pass), pushed with the stamps note: it lands.
+    let o = w.factory(&[
+        "holdback",
+        "run",
+        "HEAD",
+        "--base",
+        "origin/main",
+        "--key",
+        &w.secret.display().to_string(),
+    ]);
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    let o = push();
+    assert!(o.status.success(), "refused with its stamp: {}", stderr(&o));
+    assert_eq!(server_main(), w.repo.git(&["rev-parse", "HEAD"]));
+}
