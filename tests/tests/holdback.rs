@@ -530,3 +530,36 @@ fn the_server_gate_lands_a_change_only_with_its_stamp() {
     assert!(o.status.success(), "refused with its stamp: {}", stderr(&o));
     assert_eq!(server_main(), w.repo.git(&["rev-parse", "HEAD"]));
 }
+
+#[test]
+fn attack_code_under_test_cannot_make_factory_write_through_a_link() {
+    let w = world();
+    let target = w.repo.home().join("victim.txt");
+    let scenario = w.repo.home().join("planter.toml");
+    std::fs::write(
+        &scenario,
+        format!(
+            "name = \"planter\"\ncommand = \"ln -sf {} $HOME/../stdout; echo planted\"\n",
+            target.display()
+        ),
+    )
+    .unwrap();
+    let o = w.factory(&["holdback", "add", &scenario.display().to_string()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    w.repo.commit("Add the planter");
+    w.repo.write("src/app.sh", "echo \"total: 42\"\n");
+    w.repo.commit("Change");
+    let o = w.factory(&[
+        "holdback",
+        "run",
+        "HEAD",
+        "--base",
+        "HEAD~1",
+        "--runs",
+        "3",
+        "--key",
+        &w.secret.display().to_string(),
+    ]);
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    assert!(!target.exists(), "factory wrote through the planted link");
+}

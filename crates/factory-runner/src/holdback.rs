@@ -342,11 +342,23 @@ fn run_once(
         }
         Err(e) => return Err(e.into()),
     };
+    // The run directory is writable by the code under test: whatever an earlier run left at
+    // this name (a link to a file of the user's) is removed, and the file created anew.
     let stdout_file = run_dir.join("stdout");
-    let out = std::fs::File::create(&stdout_file).map_err(|source| HoldbackError::Io {
+    let io = |source| HoldbackError::Io {
         path: stdout_file.clone(),
         source,
-    })?;
+    };
+    match std::fs::symlink_metadata(&stdout_file) {
+        Ok(m) if m.is_dir() => std::fs::remove_dir_all(&stdout_file).map_err(io)?,
+        Ok(_) => std::fs::remove_file(&stdout_file).map_err(io)?,
+        Err(_) => {}
+    }
+    let out = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&stdout_file)
+        .map_err(io)?;
     cmd.current_dir(checkout)
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -374,7 +386,11 @@ fn run_once(
             Err(e) => return Ok(Some(format!("cannot wait: {e}"))),
         }
     };
-    let stdout = std::fs::read_to_string(&stdout_file).unwrap_or_default();
+    // Read what the run wrote to the file factory created, never through a link put there.
+    let stdout = match std::fs::symlink_metadata(&stdout_file) {
+        Ok(m) if m.is_file() => std::fs::read_to_string(&stdout_file).unwrap_or_default(),
+        _ => String::new(),
+    };
     let code = status.code().unwrap_or(-1);
     if code != s.expect_exit {
         return Ok(Some(format!(
