@@ -563,3 +563,40 @@ fn attack_code_under_test_cannot_make_factory_write_through_a_link() {
     assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
     assert!(!target.exists(), "factory wrote through the planted link");
 }
+
+#[test]
+fn a_holdback_run_without_scenarios_is_an_error() {
+    let repo = TestRepo::new();
+    repo.write("README.md", "# shop\n");
+    repo.commit("Base");
+    repo.write("README.md", "# shop, again\n");
+    repo.commit("Change");
+    let key = repo.home().join("key.asc");
+    std::fs::write(&key, "not read before the scenarios are found\n").unwrap();
+    let o = repo
+        .command(factory_bin())
+        .args([
+            "holdback",
+            "run",
+            "--base",
+            "HEAD~1",
+            "--key",
+            &key.display().to_string(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("no holdback scenarios under .factory/holdback/"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        repo.command("git")
+            .args(["notes", "--ref=factory/stamps", "list"])
+            .output()
+            .unwrap()
+            .stdout
+            .is_empty()
+    );
+}

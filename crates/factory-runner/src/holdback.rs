@@ -349,16 +349,7 @@ fn run_once(
         path: stdout_file.clone(),
         source,
     };
-    match std::fs::symlink_metadata(&stdout_file) {
-        Ok(m) if m.is_dir() => std::fs::remove_dir_all(&stdout_file).map_err(io)?,
-        Ok(_) => std::fs::remove_file(&stdout_file).map_err(io)?,
-        Err(_) => {}
-    }
-    let out = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&stdout_file)
-        .map_err(io)?;
+    let out = crate::sandbox::create_fresh(&stdout_file).map_err(io)?;
     cmd.current_dir(checkout)
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())

@@ -656,25 +656,16 @@ pub fn run_task(s: &Plan<'_>, task: &Task) -> Result<TaskReport, OrchestrateErro
 /// The largest session factory copies from a run (a sparse or runaway file is refused).
 const MAX_TRANSCRIPT_BYTES: u64 = 512 * 1024 * 1024;
 
-/// Copies the agent's session to `kept` in the run directory, which the agent could write:
-/// whatever it left at that name (a link to a file of the user's, a FIFO) is removed, and the copy
-/// is created anew (`O_EXCL`: never through a link), with default permissions. A session over
+/// Copies the agent's session to `kept` in the run directory, which the agent could write: the
+/// copy is created anew ([`crate::sandbox::create_fresh`]), with default permissions. A session over
 /// [`MAX_TRANSCRIPT_BYTES`] is not copied (false).
 fn keep_copy(from: &Path, kept: &Path) -> std::io::Result<bool> {
     let size = std::fs::metadata(from)?.len();
     if size > MAX_TRANSCRIPT_BYTES {
         return Ok(false);
     }
-    match std::fs::symlink_metadata(kept) {
-        Ok(m) if m.is_dir() => std::fs::remove_dir_all(kept)?,
-        Ok(_) => std::fs::remove_file(kept)?,
-        Err(_) => {}
-    }
     let mut source = std::fs::File::open(from)?;
-    let mut target = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(kept)?;
+    let mut target = crate::sandbox::create_fresh(kept)?;
     std::io::copy(
         &mut std::io::Read::take(&mut source, MAX_TRANSCRIPT_BYTES),
         &mut target,
@@ -687,22 +678,9 @@ fn keep_copy(from: &Path, kept: &Path) -> std::io::Result<bool> {
 /// would obey.
 fn restore_gitdir(worktree: &Path, admin: &Path) {
     let dotgit = worktree.join(".git");
-    match std::fs::symlink_metadata(&dotgit) {
-        Ok(m) if m.is_dir() => {
-            let _ = std::fs::remove_dir_all(&dotgit);
-        }
-        Ok(_) => {
-            let _ = std::fs::remove_file(&dotgit);
-        }
-        Err(_) => {}
-    }
-    let _ = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&dotgit)
-        .and_then(|mut f| {
-            std::io::Write::write_all(&mut f, format!("gitdir: {}\n", admin.display()).as_bytes())
-        });
+    let _ = crate::sandbox::create_fresh(&dotgit).and_then(|mut f| {
+        std::io::Write::write_all(&mut f, format!("gitdir: {}\n", admin.display()).as_bytes())
+    });
 }
 
 fn remove_worktree(

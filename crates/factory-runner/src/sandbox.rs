@@ -353,6 +353,21 @@ impl Sandbox {
     }
 }
 
+/// Creates `path` anew in a directory the sandboxed code could write: whatever it left at that
+/// name (a link to a file of the user's, a FIFO, a directory) is removed first, and the file is
+/// created with `O_EXCL`, so factory never writes through anything planted there.
+pub fn create_fresh(path: &Path) -> std::io::Result<std::fs::File> {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.is_dir() => std::fs::remove_dir_all(path)?,
+        Ok(_) => std::fs::remove_file(path)?,
+        Err(_) => {}
+    }
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+}
+
 /// The absolute path of a program as `PATH` finds it.
 fn resolve(program: &str) -> Option<PathBuf> {
     let p = Path::new(program);
