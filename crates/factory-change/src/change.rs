@@ -126,11 +126,26 @@ pub struct Lines {
     text: Vec<u8>,
     starts: Vec<usize>,
     numbers: Vec<u32>,
+    /// Where each line starts for the lexer (empty when no line's start is known).
+    lexed: Vec<crate::lexer::LineStart>,
 }
 
 impl Lines {
-    /// Appends one line (its terminator, if any, is stripped).
+    /// Appends one line (its terminator, if any, is stripped) whose lexer state is not known.
     pub fn push(&mut self, number: u32, line: &[u8]) {
+        self.push_at(number, line, crate::lexer::LineStart::default());
+    }
+
+    /// Appends one line with the lexer state at its start (from [`crate::lexer::scan`] of the
+    /// whole file).
+    pub fn push_at(&mut self, number: u32, line: &[u8], start: crate::lexer::LineStart) {
+        if start != crate::lexer::LineStart::default() && self.lexed.len() < self.numbers.len() {
+            self.lexed
+                .resize(self.numbers.len(), crate::lexer::LineStart::default());
+        }
+        if !self.lexed.is_empty() || start != crate::lexer::LineStart::default() {
+            self.lexed.push(start);
+        }
         let line = line.strip_suffix(b"\n").unwrap_or(line);
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         if !self.starts.is_empty() {
@@ -162,6 +177,13 @@ impl Lines {
             let end = self.starts.get(i + 1).map_or(self.text.len(), |s| s - 1);
             (self.numbers[i], self.text[self.starts[i]..end].as_bstr())
         })
+    }
+
+    /// The lines with their 1-based line numbers and where each starts for the lexer.
+    pub fn iter_lexed(&self) -> impl Iterator<Item = (u32, &BStr, crate::lexer::LineStart)> + '_ {
+        self.iter()
+            .enumerate()
+            .map(move |(i, (n, line))| (n, line, self.lexed.get(i).copied().unwrap_or_default()))
     }
 }
 

@@ -7,6 +7,7 @@
 #![deny(missing_docs)]
 
 mod change;
+pub mod lexer;
 mod trailers;
 
 pub use change::{ChangeKind, CommitFacts, FileChange, FileMode, LineSide, Lines, Status};

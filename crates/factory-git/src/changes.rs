@@ -3,7 +3,8 @@
 
 use bstr::{BString, ByteSlice};
 use factory_change::{
-    CommitFacts, ContentNeed, ContentNeeds, FileChange, FileMode, Lines, Status, parse_trailers,
+    CommitFacts, ContentNeed, ContentNeeds, FileChange, FileMode, Lines, Status, lexer,
+    parse_trailers,
 };
 use gix::ObjectId;
 use gix::diff::blob::{Algorithm, Diff, InternedInput};
@@ -506,13 +507,24 @@ impl Worker {
         if need == ContentNeed::Lines {
             let new_lines = split_lines(&new);
             let old_lines = split_lines(&old);
+            // Where each changed line starts (in a comment, a string, a test module) is read
+            // from the whole file, once per side, for the languages the lexer knows.
+            let syntax = lexer::syntax_of(&file.path);
+            let lexed = |text: &[u8], wanted: &[u32]| match (&syntax, wanted.is_empty()) {
+                (Some(syn), false) => lexer::scan(text, syn),
+                _ => Vec::new(),
+            };
+            let (new_starts, old_starts) = (lexed(&new, &d.added), lexed(&old, &d.removed));
+            let start = |starts: &[lexer::LineStart], n: u32| {
+                starts.get(n as usize).copied().unwrap_or_default()
+            };
             let mut added = Lines::default();
             for n in d.added {
-                added.push(n + 1, new_lines[n as usize]);
+                added.push_at(n + 1, new_lines[n as usize], start(&new_starts, n));
             }
             let mut removed = Lines::default();
             for n in d.removed {
-                removed.push(n + 1, old_lines[n as usize]);
+                removed.push_at(n + 1, old_lines[n as usize], start(&old_starts, n));
             }
             file.added = Some(added);
             file.removed = Some(removed);

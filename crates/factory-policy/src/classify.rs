@@ -94,46 +94,99 @@ fn first_match<'a>(
             .iter()
             .find(|(_, line)| candidates.iter().any(|&i| patterns.is_match(i, line)));
     }
-    // Only the parts of each line the rule reads (code, comments, strings).
+    // Only the parts of each line the rule reads (code, comments, strings, test modules).
     let syntax = crate::lexer::syntax_of(path);
-    lines.iter().find(|(_, line)| {
-        let view = crate::lexer::select(&line.to_str_lossy(), syntax, parts);
-        candidates
-            .iter()
-            .any(|&i| patterns.is_match(i, view.as_bytes().as_bstr()))
-    })
+    lines
+        .iter_lexed()
+        .find(|(_, line, start)| {
+            let view = crate::lexer::select(line, syntax.as_ref(), parts, *start);
+            candidates
+                .iter()
+                .any(|&i| patterns.is_match(i, view.as_bytes().as_bstr()))
+        })
+        .map(|(n, line, _)| (n, line))
 }
 
-/// Whether every changed line of `file` (blank lines aside) lies in `parts`, and there is one.
+/// What the changed lines of one side hold in `parts`, line by line, whitespace removed, lines
+/// with nothing there left out.
+fn views(
+    lines: &Lines,
+    syntax: Option<&crate::lexer::Syntax>,
+    parts: crate::lexer::Parts,
+) -> Vec<(u32, String)> {
+    lines
+        .iter_lexed()
+        .filter_map(|(n, line, start)| {
+            let view: String = crate::lexer::select(line, syntax, parts, start)
+                .split_whitespace()
+                .collect();
+            (!view.is_empty()).then_some((n, view))
+        })
+        .collect()
+}
+
+/// Whether the added lines' views `a` and the removed lines' views `r` are the same lines left
+/// in place: equal texts, pair by pair, each added line where its removed counterpart was (its
+/// new number is its old number shifted by the changed lines before it). Code that moved is a
+/// change; a comment edited beside unchanged code is not.
+fn same_in_place(added: &Lines, removed: &Lines, a: &[(u32, String)], r: &[(u32, String)]) -> bool {
+    let numbers = |l: &Lines| l.iter().map(|(n, _)| n).collect::<Vec<u32>>();
+    let (an, rn) = (numbers(added), numbers(removed));
+    a.len() == r.len()
+        && a.iter().zip(r).all(|((n, x), (o, y))| {
+            let added_before = an.partition_point(|m| m < n) as i64;
+            let removed_before = rn.partition_point(|m| m < o) as i64;
+            x == y && i64::from(*n) == i64::from(*o) + added_before - removed_before
+        })
+}
+
+/// Whether the change of `file` lies in `parts`: there is a changed line (blank lines aside),
+/// and what the lines hold outside `parts` is the same before and after (nothing, when every
+/// changed line lies in `parts`; the same code, when only a trailing comment was edited).
 fn only_in(file: &FileChange, parts: crate::lexer::Parts) -> bool {
     let Some(syntax) = crate::lexer::syntax_of(&file.path) else {
         return false;
     };
-    let outside = crate::lexer::Parts {
-        code: !parts.code,
-        comments: !parts.comments,
-        strings: !parts.strings,
+    let (Some(added), Some(removed)) = (&file.added, &file.removed) else {
+        return false;
     };
-    let mut any = false;
-    for lines in [&file.added, &file.removed] {
-        let Some(lines) = lines else {
-            return false;
-        };
-        for (_, line) in lines.iter() {
-            let line = line.to_str_lossy();
-            if line.trim().is_empty() {
-                continue;
-            }
-            any = true;
-            if !crate::lexer::select(&line, Some(syntax), outside)
-                .trim()
-                .is_empty()
-            {
-                return false;
-            }
-        }
+    let blank = |l: &Lines| l.iter().all(|(_, line)| line.trim().is_empty());
+    if blank(added) && blank(removed) {
+        return false;
     }
-    any
+    let outside = parts.complement();
+    let (a, r) = (
+        views(added, Some(&syntax), outside),
+        views(removed, Some(&syntax), outside),
+    );
+    same_in_place(added, removed, &a, &r)
+}
+
+/// For a rule with `lines-in` and no line patterns: the first changed line whose content in
+/// `parts` differs between the two sides — None when the change leaves those parts as they
+/// were (only comments, strings or test-module lines changed). A change that is not one of
+/// lines (a rename, a mode change, a binary file, content not read) is `Some(0)`: such a rule
+/// never lets it pass.
+fn touches(file: &FileChange, parts: crate::lexer::Parts) -> Option<u32> {
+    let syntax = crate::lexer::syntax_of(&file.path);
+    let (Some(added), Some(removed)) = (&file.added, &file.removed) else {
+        return Some(0);
+    };
+    if file.binary || (added.is_empty() && removed.is_empty()) {
+        return Some(0);
+    }
+    let (a, r) = (
+        views(added, syntax.as_ref(), parts),
+        views(removed, syntax.as_ref(), parts),
+    );
+    if same_in_place(added, removed, &a, &r) {
+        return None;
+    }
+    // Evidence: the first line that differs, or (code moved) the first added line.
+    let differs = a.iter().zip(&r).find(|(x, y)| x.1 != y.1).map(|(x, _)| x.0);
+    differs
+        .or(a.first().map(|x| x.0))
+        .or(r.first().map(|x| x.0))
 }
 
 /// A policy with per-thread scratch space; one per worker thread.
@@ -293,6 +346,9 @@ impl Classifier<'_> {
                 {
                     continue;
                 }
+                if rule.reads_touched_lines() && touches(file, rule.lines_in).is_none() {
+                    continue;
+                }
                 let mut hit: Option<(u32, LineSide, String)> = None;
                 if let Some(p) = &rule.added {
                     match file
@@ -313,6 +369,20 @@ impl Classifier<'_> {
                         Some((n, text)) => {
                             hit = hit.or(Some((n, LineSide::Removed, trimmed(text))));
                         }
+                        None => continue,
+                    }
+                }
+                if let Some(p) = &rule.changed {
+                    let on = |lines: &Option<Lines>, side| {
+                        lines
+                            .as_ref()
+                            .and_then(|l| first_match(p, l, rule.lines_in, &file.path))
+                            .map(|(n, text)| (n, side, trimmed(text)))
+                    };
+                    match on(&file.added, LineSide::Added)
+                        .or_else(|| on(&file.removed, LineSide::Removed))
+                    {
+                        Some(found) => hit = hit.or(Some(found)),
                         None => continue,
                     }
                 }
@@ -444,6 +514,9 @@ pub enum Outcome {
     OtherKind,
     /// No changed line matched.
     NoLine,
+    /// A rule of paths that reads only some parts of lines (`lines-in`): no changed line has
+    /// anything in them (a comment-only edit, say, or one inside a test module).
+    NoLineInParts,
     /// A changed line matched, but only in a part of the line the rule does not read (a
     /// comment or a string).
     OutsideParts {
@@ -488,13 +561,20 @@ impl Classifier<'_> {
                 .is_some_and(|parts| !only_in(file, parts))
             {
                 Outcome::NoLine
-            } else if rule.added.is_none() && rule.removed.is_none() {
+            } else if rule.reads_touched_lines() && touches(file, rule.lines_in).is_none() {
+                Outcome::NoLineInParts
+            } else if !rule.has_line_patterns() {
                 Outcome::Fired {
                     line: None,
                     text: None,
                 }
             } else {
-                let sides = [(&rule.added, &file.added), (&rule.removed, &file.removed)];
+                let sides = [
+                    (&rule.added, &file.added),
+                    (&rule.removed, &file.removed),
+                    (&rule.changed, &file.added),
+                    (&rule.changed, &file.removed),
+                ];
                 let mut outcome = Outcome::NoLine;
                 for (patterns, lines) in sides {
                     let (Some(p), Some(lines)) = (patterns, lines) else {

@@ -989,6 +989,7 @@ pub(crate) fn decode(name: &str, text: &str) -> Result<Policy, PolicyError> {
         paths: GOVERNANCE_PATHS.iter().map(|p| (*p).to_owned()).collect(),
         added_lines: Vec::new(),
         removed_lines: Vec::new(),
+        changed_lines: Vec::new(),
         lines_in: crate::lexer::Parts::ANY,
         lines_only_in: None,
         kinds: Vec::new(),
@@ -1004,6 +1005,7 @@ pub(crate) fn decode(name: &str, text: &str) -> Result<Policy, PolicyError> {
         path_list: Some(0),
         added: None,
         removed: None,
+        changed: None,
         message_re: None,
         trailer_value_re: None,
     });
@@ -1114,13 +1116,21 @@ pub(crate) fn decode(name: &str, text: &str) -> Result<Policy, PolicyError> {
             }
             let added_raw = cx.strings(t, "added-lines");
             let removed_raw = cx.strings(t, "removed-lines");
+            let changed_raw = cx.strings(t, "changed-lines");
             let added = added_raw
                 .as_deref()
                 .and_then(|l| cx.line_patterns(l, "added-lines"));
             let removed = removed_raw
                 .as_deref()
                 .and_then(|l| cx.line_patterns(l, "removed-lines"));
-            for (key, raw) in [("added-lines", &added_raw), ("removed-lines", &removed_raw)] {
+            let changed = changed_raw
+                .as_deref()
+                .and_then(|l| cx.line_patterns(l, "changed-lines"));
+            for (key, raw) in [
+                ("added-lines", &added_raw),
+                ("removed-lines", &removed_raw),
+                ("changed-lines", &changed_raw),
+            ] {
                 if raw.as_ref().is_some_and(Vec::is_empty) {
                     cx.p.error(
                         t.get(key).and_then(|i| i.span()),
@@ -1141,12 +1151,14 @@ pub(crate) fn decode(name: &str, text: &str) -> Result<Policy, PolicyError> {
                         "code" => lines_in.code = true,
                         "comments" => lines_in.comments = true,
                         "strings" => lines_in.strings = true,
+                        "tests" => lines_in.tests = true,
                         "any" => lines_in = crate::lexer::Parts::ANY,
                         other => {
-                            let help = suggestion(other, ["code", "comments", "strings", "any"])
-                                .unwrap_or_else(|| {
-                                    "parts are: code, comments, strings, any".to_owned()
-                                });
+                            let help =
+                                suggestion(other, ["code", "comments", "strings", "tests", "any"])
+                                    .unwrap_or_else(|| {
+                                        "parts are: code, comments, strings, tests, any".to_owned()
+                                    });
                             cx.p.error_help(
                                 at.span.clone(),
                                 format!("unknown part of a line `{other}`"),
@@ -1243,6 +1255,11 @@ pub(crate) fn decode(name: &str, text: &str) -> Result<Policy, PolicyError> {
                     .into_iter()
                     .map(|a| a.value)
                     .collect(),
+                changed_lines: changed_raw
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|a| a.value)
+                    .collect(),
                 lines_in,
                 lines_only_in,
                 kinds,
@@ -1258,6 +1275,7 @@ pub(crate) fn decode(name: &str, text: &str) -> Result<Policy, PolicyError> {
                 path_list,
                 added,
                 removed,
+                changed,
                 message_re,
                 trailer_value_re,
             });

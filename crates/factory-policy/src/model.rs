@@ -159,6 +159,9 @@ pub struct Rule {
     /// Removed-line regexes as written.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub removed_lines: Vec<String>,
+    /// Regexes for a changed line of either side (added or removed), as written.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub changed_lines: Vec<String>,
     /// Which parts of a changed line `added-lines` and `removed-lines` read: code, comments,
     /// string literals (all of them unless `lines-in` says otherwise).
     #[serde(skip_serializing_if = "is_any")]
@@ -204,6 +207,8 @@ pub struct Rule {
     #[serde(skip)]
     pub(crate) removed: Option<LinePatterns>,
     #[serde(skip)]
+    pub(crate) changed: Option<LinePatterns>,
+    #[serde(skip)]
     pub(crate) message_re: Option<regex::Regex>,
     #[serde(skip)]
     pub(crate) trailer_value_re: Option<regex::Regex>,
@@ -219,13 +224,25 @@ impl Rule {
         self.path_list.is_some()
             || self.added.is_some()
             || self.removed.is_some()
+            || self.changed.is_some()
             || self.lines_only_in.is_some()
             || !self.kinds.is_empty()
     }
 
     /// Whether the rule needs the added or removed lines of the files it covers.
     pub fn needs_lines(&self) -> bool {
-        self.added.is_some() || self.removed.is_some() || self.lines_only_in.is_some()
+        self.has_line_patterns() || self.lines_only_in.is_some() || self.reads_touched_lines()
+    }
+
+    /// Whether the rule has `added-lines`, `removed-lines` or `changed-lines`.
+    pub fn has_line_patterns(&self) -> bool {
+        self.added.is_some() || self.removed.is_some() || self.changed.is_some()
+    }
+
+    /// A rule with `lines-in` and no line patterns: it fires on a file only when a changed line
+    /// has something in those parts (or the change is not one of lines: a rename, a binary).
+    pub fn reads_touched_lines(&self) -> bool {
+        !self.has_line_patterns() && !self.lines_in.is_any()
     }
 }
 

@@ -324,24 +324,39 @@ pub const RULE: Table = Table {
              evidence names the line number in the old file.",
         ),
         key(
+            "changed-lines",
+            "array of strings",
+            false,
+            None,
+            "Regular expressions; the rule fires on an added or a removed line matching any of \
+             them: adding a check and deleting one are both changes to it.",
+        ),
+        key(
             "lines-in",
             "array of strings",
             false,
             Some("[\"any\"]"),
-            "Which parts of a changed line `added-lines` and `removed-lines` read: any of `code`, \
-             `comments` (and doc comments), `strings` (the contents of string literals), or `any` \
-             (the line as written). Told apart per language by the file's extension (Rust, C and \
-             C++, Go, Java, Kotlin, C#, Swift, JavaScript and TypeScript, Python, Ruby, shell, \
-             SQL, YAML, TOML); in other files a line is all code.",
+            "Which parts of a changed line the line patterns read: any of `code`, `comments` (and \
+             doc comments), `strings` (the contents of string literals), `tests` (lines of a test \
+             module inside a production file: Rust's `#[cfg(test)]` items), or `any` (the line as \
+             written). Told apart per language by the file's extension, reading the whole file \
+             (block comments, multi-line strings and raw strings carry over lines): Rust, C and \
+             C++, Go, Java, Kotlin, C#, Swift, PHP, JavaScript and TypeScript, Python, Ruby, \
+             shell, SQL, YAML, TOML; in other files a line is all code. On a rule of `paths` \
+             without line patterns, the rule fires on a file only when its change reaches these \
+             parts: `[\"code\"]` lets an edit of comments, strings or a test module alone pass \
+             (a rename, a binary file or a change of mode still fires).",
         ),
         key(
             "lines-only-in",
             "array of strings",
             false,
             None,
-            "The rule fires on a file only when every changed line (blank lines aside) lies in \
-             these parts of a line (`code`, `comments`, `strings`): `[\"comments\"]` matches an \
-             edit of comments alone. A file of a language factory does not know never matches.",
+            "The rule fires on a file only when its change lies in these parts of lines (`code`, \
+             `comments`, `strings`, `tests`): every changed line lies in them, blank lines aside, \
+             or what the lines hold outside them is the same before and after (a comment edited \
+             at the end of an unchanged line of code). `[\"comments\"]` matches an edit of \
+             comments alone. A file of a language factory does not know never matches.",
         ),
         key(
             "kinds",

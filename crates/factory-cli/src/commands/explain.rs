@@ -94,6 +94,10 @@ pub(crate) fn run(
                             Outcome::NoLine => {
                                 format!("no line   {} ({tier}): no changed line matched", t.rule)
                             }
+                            Outcome::NoLineInParts => format!(
+                                "skipped   {} ({tier}): no changed line has code of the parts it reads (comments, strings or test module only)",
+                                t.rule
+                            ),
                             Outcome::OutsideParts { line } => format!(
                                 "skipped   {} ({tier}): line {line} matched only in a comment or string, which the rule does not read",
                                 t.rule

@@ -1,0 +1,439 @@
+//! What each byte of a source line is — code, comment or string literal — per language, and
+//! which lines lie in a test module written inside a production file.
+//!
+//! A lexer, not a parser: it knows how each language writes comments and string literals
+//! (block comments, Python's triple-quoted strings, Rust's raw strings, Go's and JavaScript's
+//! back-quoted strings all span lines) and, for Rust, the `#[cfg(test)]` items that hold a
+//! file's unit tests. The git layer scans the whole old and new file once ([`scan`]) and records
+//! where each changed line starts ([`LineStart`]); the policy then reads a changed line from that
+//! state ([`walk`]). Without a recorded state, a line is read from the code state, except that a
+//! line opening with a block comment's continuation (`*`) is taken for a comment.
+
+/// What a byte of a line is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    /// Code: neither comment nor string literal.
+    Code,
+    /// A comment or doc comment (with its markers).
+    Comment,
+    /// The contents of a string or character literal (its quotes are code).
+    Str,
+}
+
+/// The lexer's state between two bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum State {
+    /// Not known: the line is read from code, a leading `*` taken for a comment's continuation.
+    #[default]
+    Unknown,
+    /// In code.
+    Code,
+    /// Inside a block comment (`depth` for Rust's nested comments).
+    Block {
+        /// Nesting depth (1 for an unnested comment).
+        depth: u8,
+    },
+    /// Inside a string literal closed by `quote` (repeated `count` times: 3 for Python's
+    /// triple quotes), followed by `hashes` `#`s (Rust raw strings).
+    Str {
+        /// The closing quote character.
+        quote: u8,
+        /// How many quote characters close it.
+        count: u8,
+        /// `#`s after the closing quote (Rust raw strings); backslashes escape nothing then.
+        hashes: u8,
+        /// Whether backslash escapes the next character.
+        escapes: bool,
+    },
+}
+
+/// Where a changed line starts: the lexer state, and whether it lies in a test module.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LineStart {
+    /// The lexer state at the line's first byte.
+    pub state: State,
+    /// The line lies in an in-file test module (Rust: a `#[cfg(test)]` item), from its
+    /// attribute to its closing brace.
+    pub test: bool,
+}
+
+/// How a language writes comments and strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Syntax {
+    line: &'static [&'static [u8]],
+    block: Option<(&'static [u8], &'static [u8])>,
+    quotes: &'static [u8],
+    /// Rust: `'` opens a char literal only when it closes within a character (lifetimes), raw
+    /// strings `r#"…"#`, nested block comments, `#[cfg(test)]` modules.
+    rust: bool,
+    /// `#` starts a comment only at the start of a line or after whitespace (shells).
+    hash_after_space: bool,
+    /// Python: `"""` and `'''` strings.
+    triple: bool,
+    /// Quotes whose strings may run over several lines.
+    multiline: &'static [u8],
+}
+
+const C_LIKE: Syntax = Syntax {
+    line: &[b"//"],
+    block: Some((b"/*", b"*/")),
+    quotes: b"\"'",
+    rust: false,
+    hash_after_space: false,
+    triple: false,
+    multiline: b"",
+};
+
+const HASH: Syntax = Syntax {
+    line: &[b"#"],
+    block: None,
+    quotes: b"\"'",
+    rust: false,
+    hash_after_space: true,
+    triple: false,
+    multiline: b"",
+};
+
+/// The syntax of a file, from its name; None when the language is not known (every byte is
+/// then code).
+pub fn syntax_of(path: &[u8]) -> Option<Syntax> {
+    let name = path.rsplit(|b| *b == b'/').next().unwrap_or(path);
+    let ext = name
+        .iter()
+        .rposition(|b| *b == b'.')
+        .map(|i| &name[i + 1..])
+        .unwrap_or(b"");
+    let ext = String::from_utf8_lossy(ext).to_ascii_lowercase();
+    Some(match ext.as_str() {
+        "rs" => Syntax {
+            rust: true,
+            quotes: b"\"",
+            multiline: b"\"",
+            ..C_LIKE
+        },
+        "c" | "h" | "cc" | "cpp" | "cxx" | "hpp" | "hh" | "java" | "kt" | "kts" | "cs"
+        | "swift" | "scala" | "dart" | "php" => C_LIKE,
+        "go" | "js" | "jsx" | "ts" | "tsx" | "mjs" | "cjs" => Syntax {
+            quotes: b"\"'`",
+            multiline: b"`",
+            ..C_LIKE
+        },
+        "py" | "pyi" => Syntax {
+            triple: true,
+            ..HASH
+        },
+        "rb" | "pl" | "r" | "yaml" | "yml" | "toml" | "cfg" | "ini" | "conf" | "cmake" | "sh"
+        | "bash" | "zsh" | "ksh" | "mk" | "tf" => HASH,
+        "sql" => Syntax {
+            line: &[b"--"],
+            block: Some((b"/*", b"*/")),
+            quotes: b"'",
+            rust: false,
+            hash_after_space: false,
+            triple: false,
+            multiline: b"'",
+        },
+        _ => return None,
+    })
+}
+
+/// Walks one line (without its terminator) from `state`, telling `emit` what each byte is, and
+/// returns the state at the line's end.
+pub fn walk(line: &[u8], syn: &Syntax, state: State, mut emit: impl FnMut(Part)) -> State {
+    let starts = |at: usize, s: &[u8]| line.get(at..at + s.len()) == Some(s);
+    let mut i = 0;
+    let mut state = match state {
+        State::Unknown => {
+            let trimmed = line.trim_ascii_start();
+            if syn.block.is_some() && trimmed.starts_with(b"*") && !trimmed.starts_with(b"*=") {
+                // The continuation of a block comment, as far as one line can tell.
+                line.iter().for_each(|_| emit(Part::Comment));
+                return State::Unknown;
+            }
+            State::Code
+        }
+        s => s,
+    };
+    while i < line.len() {
+        match state {
+            State::Unknown | State::Code => {}
+            State::Block { depth } => {
+                let (open, close) = syn.block.unwrap_or((b"/*", b"*/"));
+                if starts(i, close) {
+                    close.iter().for_each(|_| emit(Part::Comment));
+                    i += close.len();
+                    state = if depth > 1 {
+                        State::Block { depth: depth - 1 }
+                    } else {
+                        State::Code
+                    };
+                } else if syn.rust && starts(i, open) {
+                    open.iter().for_each(|_| emit(Part::Comment));
+                    i += open.len();
+                    state = State::Block {
+                        depth: depth.saturating_add(1),
+                    };
+                } else {
+                    emit(Part::Comment);
+                    i += 1;
+                }
+                continue;
+            }
+            State::Str {
+                quote,
+                count,
+                hashes,
+                escapes,
+            } => {
+                let c = line[i];
+                if escapes && c == b'\\' {
+                    emit(Part::Str);
+                    if i + 1 < line.len() {
+                        emit(Part::Str);
+                    }
+                    i += 2;
+                    continue;
+                }
+                let closes = c == quote
+                    && (0..count as usize).all(|k| line.get(i + k) == Some(&quote))
+                    && (0..hashes as usize)
+                        .all(|k| line.get(i + count as usize + k) == Some(&b'#'));
+                if closes {
+                    let n = count as usize + hashes as usize;
+                    (0..n).for_each(|_| emit(Part::Code));
+                    i += n;
+                    state = State::Code;
+                } else {
+                    emit(Part::Str);
+                    i += 1;
+                }
+                continue;
+            }
+        }
+        let c = line[i];
+        // Line comment: the rest of the line.
+        if syn.line.iter().any(|m| starts(i, m))
+            && (!syn.hash_after_space || i == 0 || line[i - 1].is_ascii_whitespace())
+        {
+            line[i..].iter().for_each(|_| emit(Part::Comment));
+            return State::Code;
+        }
+        if let Some((open, _)) = syn.block
+            && starts(i, open)
+        {
+            open.iter().for_each(|_| emit(Part::Comment));
+            i += open.len();
+            state = State::Block { depth: 1 };
+            continue;
+        }
+        // Rust raw strings: r"…", r#"…"#, br"…".
+        if syn.rust && c == b'r' && (i == 0 || !is_ident(line[i - 1]) || line[i - 1] == b'b') {
+            let hashes = line[i + 1..].iter().take_while(|b| **b == b'#').count();
+            if line.get(i + 1 + hashes) == Some(&b'"') && hashes < 256 {
+                (0..hashes + 2).for_each(|_| emit(Part::Code));
+                i += hashes + 2;
+                state = State::Str {
+                    quote: b'"',
+                    count: 1,
+                    hashes: hashes as u8,
+                    escapes: false,
+                };
+                continue;
+            }
+        }
+        if syn.rust && c == b'\'' {
+            // A char literal closes within a character; otherwise a lifetime or label.
+            let close = if line.get(i + 1) == Some(&b'\\') {
+                (i + 3..(i + 12).min(line.len())).find(|&k| line[k] == b'\'')
+            } else {
+                let width = line.get(i + 1).map_or(1, |b| utf8_width(*b));
+                (line.get(i + 1 + width) == Some(&b'\'')).then_some(i + 1 + width)
+            };
+            match close {
+                Some(close) => {
+                    emit(Part::Code);
+                    (i + 1..close).for_each(|_| emit(Part::Str));
+                    emit(Part::Code);
+                    i = close + 1;
+                }
+                None => {
+                    emit(Part::Code);
+                    i += 1;
+                }
+            }
+            continue;
+        }
+        if syn.quotes.contains(&c) {
+            let triple = syn.triple && starts(i, &[c, c, c]);
+            let count = if triple { 3 } else { 1 };
+            (0..count).for_each(|_| emit(Part::Code));
+            i += count;
+            state = State::Str {
+                quote: c,
+                count: count as u8,
+                hashes: 0,
+                escapes: c != b'`',
+            };
+            continue;
+        }
+        emit(Part::Code);
+        i += 1;
+    }
+    match state {
+        // A string that may not span lines ends with its line (C, shell, single-quoted Python).
+        State::Str { quote, count, .. } if count == 1 && !syn.multiline.contains(&quote) => {
+            State::Code
+        }
+        s => s,
+    }
+}
+
+fn is_ident(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+fn utf8_width(b: u8) -> usize {
+    match b {
+        0xF0..=0xF7 => 4,
+        0xE0..=0xEF => 3,
+        0xC0..=0xDF => 2,
+        _ => 1,
+    }
+}
+
+/// Where each line of `text` starts (one entry per line, lines split at `\n`): the lexer state
+/// and whether the line lies in an in-file test module.
+pub fn scan(text: &[u8], syn: &Syntax) -> Vec<LineStart> {
+    let mut out = Vec::with_capacity(text.len() / 32 + 1);
+    let mut state = State::Code;
+    // Rust test modules: a `#[cfg(test)]` attribute, then the item's braces.
+    let mut depth: u32 = 0;
+    let mut pending = false;
+    let mut region: Option<u32> = None;
+    let mut lines = text.split(|b| *b == b'\n').peekable();
+    while let Some(line) = lines.next() {
+        if lines.peek().is_none() && line.is_empty() {
+            break;
+        }
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let mut test = region.is_some() || pending;
+        if syn.rust && state == State::Code && is_cfg_test(line) {
+            pending = true;
+            test = true;
+        }
+        out.push(LineStart { state, test });
+        if !syn.rust {
+            state = walk(line, syn, state, |_| {});
+            continue;
+        }
+        let mut parts = Vec::with_capacity(line.len());
+        state = walk(line, syn, state, |p| parts.push(p));
+        for (b, p) in line.iter().zip(parts) {
+            if p != Part::Code {
+                continue;
+            }
+            match b {
+                b'{' => {
+                    if pending && region.is_none() {
+                        region = Some(depth);
+                        pending = false;
+                    }
+                    depth += 1;
+                }
+                b'}' => {
+                    depth = depth.saturating_sub(1);
+                    if region == Some(depth) {
+                        region = None;
+                    }
+                }
+                b';' if pending && region.is_none() => pending = false,
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+/// A line holding `#[cfg(test)]` (or `#[cfg(all(test, …))]`) outside comments.
+fn is_cfg_test(line: &[u8]) -> bool {
+    let t = line.trim_ascii_start();
+    if !t.starts_with(b"#[cfg(") {
+        return false;
+    }
+    let compact: Vec<u8> = t
+        .iter()
+        .copied()
+        .filter(|b| !b.is_ascii_whitespace())
+        .collect();
+    compact.starts_with(b"#[cfg(test)]") || compact.starts_with(b"#[cfg(all(test,")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(path: &str, text: &str) -> Vec<String> {
+        let syn = syntax_of(path.as_bytes()).unwrap();
+        let starts = scan(text.as_bytes(), &syn);
+        text.lines()
+            .zip(starts)
+            .map(|(line, start)| {
+                let mut s = String::new();
+                let mut bytes = line.bytes();
+                walk(line.as_bytes(), &syn, start.state, |p| {
+                    let b = bytes.next().unwrap();
+                    s.push(match p {
+                        Part::Code if b == b' ' => ' ',
+                        Part::Code => 'c',
+                        Part::Comment => '/',
+                        Part::Str => 's',
+                    });
+                });
+                if start.test {
+                    s.insert(0, 'T');
+                }
+                s
+            })
+            .collect()
+    }
+
+    #[test]
+    fn block_comments_and_multi_line_strings_carry_over_lines() {
+        let c = parts("a.c", "int x; /* one\nverify_password(x)\n*/ y();");
+        assert_eq!(c, ["ccc cc //////", "//////////////////", "// cccc"]);
+        let py = parts(
+            "a.py",
+            "def f():\n    \"\"\"Checks the\n    password.\"\"\"\n    g()",
+        );
+        assert_eq!(py[1], "    cccssssssssss");
+        assert_eq!(py[2], "sssssssssssssccc");
+        assert_eq!(py[3], "    ccc");
+        let go = parts("a.go", "s := `a\nbcrypt`\nx()");
+        assert_eq!(go[1], "ssssssc");
+        assert_eq!(go[2], "ccc");
+        let rs = parts("a.rs", "let s = r#\"a \"quoted\"\nb\"#; x();");
+        assert_eq!(rs[1], "sccc cccc");
+    }
+
+    #[test]
+    fn rust_test_modules_are_marked_from_attribute_to_closing_brace() {
+        let text = "fn a() {}\n#[cfg(test)]\nmod tests {\n    fn b() { \"}\" }\n}\nfn c() {}\n";
+        let marks: Vec<bool> = scan(text.as_bytes(), &syntax_of(b"x.rs").unwrap())
+            .iter()
+            .map(|s| s.test)
+            .collect();
+        assert_eq!(marks, [false, true, true, true, true, false]);
+        let single = "#[cfg(test)]\nuse std::fmt;\nfn prod() {}\n";
+        let marks: Vec<bool> = scan(single.as_bytes(), &syntax_of(b"x.rs").unwrap())
+            .iter()
+            .map(|s| s.test)
+            .collect();
+        assert_eq!(marks, [true, true, false]);
+    }
+
+    #[test]
+    fn lifetimes_are_code_and_chars_are_strings() {
+        let rs = parts("a.rs", "fn f<'a>(x: &'a str) -> char { 'x' }");
+        assert_eq!(rs[0], "cc cccccccc ccc cccc cc cccc c csc c");
+    }
+}

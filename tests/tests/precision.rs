@@ -1,0 +1,202 @@
+//! Classification precision on the shapes real code has (issue 15): each test commits a change
+//! with real git and asks `factory classify` for its tier and evidence under the embedded
+//! default policy. Every false alarm and miss found on the labelled corpus
+//! (`bench/corpus/`) that a rule now handles has its case here.
+
+use std::process::Output;
+
+use factory_tests::{TestRepo, stderr};
+
+fn classify(repo: &TestRepo) -> serde_json::Value {
+    let out: Output = repo
+        .command(env!("CARGO_BIN_EXE_factory"))
+        .args(["classify", "HEAD", "--format", "json"])
+        .output()
+        .expect("factory runs");
+    assert!(out.status.success(), "classify failed: {}", stderr(&out));
+    serde_json::from_slice(&out.stdout).expect("valid JSON")
+}
+
+/// The tier of HEAD after changing `path` from `before` to `after`.
+fn tier_of_change(path: &str, before: &str, after: &str) -> (String, serde_json::Value) {
+    let repo = TestRepo::new();
+    repo.write(path, before);
+    repo.commit("Base");
+    repo.write(path, after);
+    repo.commit("Change");
+    let json = classify(&repo);
+    (json["tier"].as_str().unwrap().to_owned(), json)
+}
+
+fn fired(json: &serde_json::Value, rule: &str) -> bool {
+    json["commits"][0]["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["rule"] == rule)
+}
+
+const TLS: &str = "pub fn handshake(c: &mut Conn) -> Result<(), Error> {
+    c.send_hello()?;
+    c.read_hello()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hello() {
+        assert!(handshake(&mut Conn::new()).is_ok());
+    }
+}
+";
+
+#[test]
+fn a_test_module_inside_tls_code_is_a_test() {
+    let after = TLS.replace(
+        "        assert!(handshake(&mut Conn::new()).is_ok());",
+        "        let mut c = Conn::new();\n        assert!(handshake(&mut c).is_ok());\n        assert!(c.done());",
+    );
+    let (tier, json) = tier_of_change("rustls/src/tls12.rs", TLS, &after);
+    assert_eq!(tier, "auto", "{json}");
+    assert!(
+        fired(&json, "comment-only") && !fired(&json, "security-paths"),
+        "{json}"
+    );
+}
+
+#[test]
+fn the_same_edit_outside_the_test_module_is_a_hard_stop() {
+    let after = TLS.replace("    c.read_hello()\n", "    c.read_hello_unchecked()\n");
+    let (tier, json) = tier_of_change("rustls/src/tls12.rs", TLS, &after);
+    assert_eq!(tier, "hard-stop", "{json}");
+    assert!(fired(&json, "security-paths"), "{json}");
+}
+
+#[test]
+fn doc_comments_and_trailing_comments_in_crypto_code_are_auto() {
+    let before = "/// Derive the key.\npub const ECH: u16 = 0xfe0d; // draft-ietf-tls-esni-18\n";
+    let after = "/// Derives the key.\npub const ECH: u16 = 0xfe0d; // RFC 9849\n";
+    let (tier, json) = tier_of_change("src/crypto/ech.rs", before, after);
+    assert_eq!(tier, "auto", "{json}");
+}
+
+#[test]
+fn code_moved_within_tls_code_is_a_change() {
+    let before = "static ALLOWED: &[u16] = &[1, 2];\n\nfn a() {}\n\nfn b() {}\n";
+    let after = "fn a() {}\n\nfn b() {}\n\nstatic ALLOWED: &[u16] = &[1, 2];\n";
+    let (tier, json) = tier_of_change("rustls/src/client/tls13.rs", before, after);
+    assert_eq!(
+        tier, "hard-stop",
+        "moving code is not a comment edit: {json}"
+    );
+}
+
+#[test]
+fn prose_inside_block_comments_and_docstrings_is_not_code() {
+    let c_before = "int f(void) { return 0; }\n";
+    let c_after = "/*\n  Later: verify_password(user, pw) and\n  check_signature(buf) here.\n*/\nint f(void) { return 0; }\n";
+    let (tier, json) = tier_of_change("src/util.c", c_before, c_after);
+    assert_eq!(tier, "auto", "a block comment's lines are comments: {json}");
+
+    let py_before = "def f():\n    return 1\n";
+    let py_after = "def f():\n    \"\"\"Returns one.\n\n    Not check_password(user) nor bcrypt.\n    \"\"\"\n    return 1\n";
+    let (tier, json) = tier_of_change("app/util.py", py_before, py_after);
+    assert_ne!(
+        tier, "hard-stop",
+        "a docstring is a string, not code: {json}"
+    );
+    assert!(!fired(&json, "auth-code"), "{json}");
+}
+
+#[test]
+fn deleting_a_permission_check_is_a_hard_stop() {
+    let before = "class Filter:\n    def filter(self, request, qs):\n        if not has_object_permission(request.user, qs):\n            return []\n        return qs\n";
+    let after = "class Filter:\n    def filter(self, request, qs):\n        return qs\n";
+    let (tier, json) = tier_of_change("app/filters.py", before, after);
+    assert_eq!(tier, "hard-stop", "{json}");
+    let e = json["commits"][0]["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["rule"] == "auth-code")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(e["side"], "removed", "{json}");
+    assert_eq!(e["line"], 3, "{json}");
+}
+
+#[test]
+fn credentials_parsed_in_a_neutral_file_are_a_hard_stop() {
+    let before = "exports.auth = function () {\n  return undefined;\n};\n";
+    let after = "var basicAuth = require('basic-auth');\nexports.auth = function (req) {\n  var auth = basicAuth(req);\n  return { username: auth.name, password: auth.pass };\n};\n";
+    let (tier, json) = tier_of_change("lib/request.js", before, after);
+    assert_eq!(tier, "hard-stop", "{json}");
+    assert!(
+        fired(&json, "auth-libraries") && fired(&json, "auth-code"),
+        "{json}"
+    );
+}
+
+#[test]
+fn tls_verification_and_oidc_imports_are_found() {
+    let (tier, json) = tier_of_change(
+        "http.c",
+        "static void setup(CURL *c) {\n}\n",
+        "static void setup(CURL *c) {\n\tcurl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0);\n}\n",
+    );
+    assert_eq!(tier, "hard-stop", "{json}");
+    assert!(fired(&json, "crypto-code"), "{json}");
+    let (tier, json) = tier_of_change(
+        "pkg/providers/all.go",
+        "package all\n\nimport (\n\t\"context\"\n)\n",
+        "package all\n\nimport (\n\t\"context\"\n\t\"github.com/coreos/go-oidc/v3/oidc\"\n)\n",
+    );
+    assert_eq!(tier, "hard-stop", "{json}");
+    assert!(fired(&json, "auth-libraries"), "{json}");
+}
+
+#[test]
+fn c_tests_translations_ci_workflows_and_examples_are_not_hard_stops() {
+    let repo = TestRepo::new();
+    repo.write("README.md", "x\n");
+    repo.commit("Base");
+    repo.write("reftable/stack_test.c", "int main(void) { return 0; }\n");
+    repo.write("po/sv.po", "msgid \"x\"\nmsgstr \"y\"\n");
+    repo.commit("Tests and a translation");
+    let json = classify(&repo);
+    assert_eq!(json["tier"], "auto", "{json}");
+
+    repo.write(
+        ".github/workflows/verify-attestation.yaml",
+        "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n",
+    );
+    repo.write("examples/auth/index.js", "app.use(session());\n");
+    repo.commit("A workflow named like verification, an auth example");
+    let json = classify(&repo);
+    assert_eq!(json["tier"], "review", "{json}");
+}
+
+#[test]
+fn classify_explain_says_a_path_rule_skipped_a_comment_only_edit() {
+    let repo = TestRepo::new();
+    repo.write("src/crypto/keys.rs", "/// Derive.\npub fn derive() {}\n");
+    repo.commit("Base");
+    repo.write(
+        "src/crypto/keys.rs",
+        "/// Derives the key.\npub fn derive() {}\n",
+    );
+    repo.commit("Doc");
+    let out = repo
+        .command(env!("CARGO_BIN_EXE_factory"))
+        .args(["classify", "--explain", "HEAD"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        text.contains("skipped   crypto (hard-stop): no changed line"),
+        "{text}"
+    );
+}
