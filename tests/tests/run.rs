@@ -230,11 +230,20 @@ fn a_timeout_kills_the_agent_and_its_children_and_leaves_the_base() {
         .parse()
         .unwrap();
     // The agent's child is gone too (no zombie under our name either: it was reparented).
-    let alive = std::path::Path::new(&format!("/proc/{child}")).exists()
-        && !std::fs::read_to_string(format!("/proc/{child}/stat"))
-            .unwrap_or_default()
-            .contains(") Z ");
-    assert!(!alive, "the agent's child {child} survived the timeout");
+    // A killed process can take a moment to leave /proc on a loaded machine: wait for it.
+    let alive = || {
+        std::path::Path::new(&format!("/proc/{child}")).exists()
+            && !std::fs::read_to_string(format!("/proc/{child}/stat"))
+                .unwrap_or_default()
+                .contains(") Z ")
+    };
+    for _ in 0..50 {
+        if !alive() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(!alive(), "the agent's child {child} survived the timeout");
     assert_eq!(repo.git(&["rev-parse", "main"]), main);
     // The partial transcript is kept with the run.
     assert!(

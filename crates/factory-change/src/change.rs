@@ -166,6 +166,11 @@ impl Lines {
         self.numbers.is_empty()
     }
 
+    /// The 1-based line numbers, ascending.
+    pub fn numbers(&self) -> &[u32] {
+        &self.numbers
+    }
+
     /// All lines joined by `\n`.
     pub fn text(&self) -> &BStr {
         self.text.as_bstr()

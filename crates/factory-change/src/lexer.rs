@@ -72,6 +72,36 @@ pub struct Syntax {
     triple: bool,
     /// Quotes whose strings may run over several lines.
     multiline: &'static [u8],
+    /// Bytes that can begin a comment or a literal in code ([`Syntax::opens`]); filled by
+    /// [`syntax_of`].
+    openers: [bool; 256],
+    /// The same bytes as a list, for a vectorised search.
+    opener_list: [u8; 8],
+    opener_count: u8,
+}
+
+impl Syntax {
+    /// Whether `c` can begin a comment or a literal in code: every other byte is code.
+    fn opens(&self, c: u8) -> bool {
+        self.quotes.contains(&c)
+            || (self.rust && c == b'\'')
+            || self.line.iter().any(|m| m[0] == c)
+            || self.block.is_some_and(|(open, _)| open[0] == c)
+    }
+
+    /// With its table of [`Syntax::opens`] for every byte.
+    fn finish(mut self) -> Syntax {
+        for b in 0..=255u8 {
+            if self.opens(b) {
+                self.openers[b as usize] = true;
+                if let Some(slot) = self.opener_list.get_mut(self.opener_count as usize) {
+                    *slot = b;
+                }
+                self.opener_count = self.opener_count.saturating_add(1);
+            }
+        }
+        self
+    }
 }
 
 const C_LIKE: Syntax = Syntax {
@@ -82,6 +112,9 @@ const C_LIKE: Syntax = Syntax {
     hash_after_space: false,
     triple: false,
     multiline: b"",
+    openers: [false; 256],
+    opener_list: [0; 8],
+    opener_count: 0,
 };
 
 const HASH: Syntax = Syntax {
@@ -92,6 +125,9 @@ const HASH: Syntax = Syntax {
     hash_after_space: true,
     triple: false,
     multiline: b"",
+    openers: [false; 256],
+    opener_list: [0; 8],
+    opener_count: 0,
 };
 
 /// The syntax of a file, from its name; None when the language is not known (every byte is
@@ -104,42 +140,59 @@ pub fn syntax_of(path: &[u8]) -> Option<Syntax> {
         .map(|i| &name[i + 1..])
         .unwrap_or(b"");
     let ext = String::from_utf8_lossy(ext).to_ascii_lowercase();
-    Some(match ext.as_str() {
-        "rs" => Syntax {
-            rust: true,
-            quotes: b"\"",
-            multiline: b"\"",
-            ..C_LIKE
-        },
-        "c" | "h" | "cc" | "cpp" | "cxx" | "hpp" | "hh" | "java" | "kt" | "kts" | "cs"
-        | "swift" | "scala" | "dart" | "php" => C_LIKE,
-        "go" | "js" | "jsx" | "ts" | "tsx" | "mjs" | "cjs" => Syntax {
-            quotes: b"\"'`",
-            multiline: b"`",
-            ..C_LIKE
-        },
-        "py" | "pyi" => Syntax {
-            triple: true,
-            ..HASH
-        },
-        "rb" | "pl" | "r" | "yaml" | "yml" | "toml" | "cfg" | "ini" | "conf" | "cmake" | "sh"
-        | "bash" | "zsh" | "ksh" | "mk" | "tf" => HASH,
-        "sql" => Syntax {
-            line: &[b"--"],
-            block: Some((b"/*", b"*/")),
-            quotes: b"'",
-            rust: false,
-            hash_after_space: false,
-            triple: false,
-            multiline: b"'",
-        },
-        _ => return None,
-    })
+    Some(
+        match ext.as_str() {
+            "rs" => Syntax {
+                rust: true,
+                quotes: b"\"",
+                multiline: b"\"",
+                ..C_LIKE
+            },
+            "c" | "h" | "cc" | "cpp" | "cxx" | "hpp" | "hh" | "java" | "kt" | "kts" | "cs"
+            | "swift" | "scala" | "dart" | "php" => C_LIKE,
+            "go" | "js" | "jsx" | "ts" | "tsx" | "mjs" | "cjs" => Syntax {
+                quotes: b"\"'`",
+                multiline: b"`",
+                ..C_LIKE
+            },
+            "py" | "pyi" => Syntax {
+                triple: true,
+                ..HASH
+            },
+            "rb" | "pl" | "r" | "yaml" | "yml" | "toml" | "cfg" | "ini" | "conf" | "cmake"
+            | "sh" | "bash" | "zsh" | "ksh" | "mk" | "tf" => HASH,
+            "sql" => Syntax {
+                line: &[b"--"],
+                block: Some((b"/*", b"*/")),
+                quotes: b"'",
+                rust: false,
+                hash_after_space: false,
+                triple: false,
+                multiline: b"'",
+                openers: [false; 256],
+                opener_list: [0; 8],
+                opener_count: 0,
+            },
+            _ => return None,
+        }
+        .finish(),
+    )
 }
 
 /// Walks one line (without its terminator) from `state`, telling `emit` what each byte is, and
 /// returns the state at the line's end.
-pub fn walk(line: &[u8], syn: &Syntax, state: State, mut emit: impl FnMut(Part)) -> State {
+pub fn walk(line: &[u8], syn: &Syntax, state: State, emit: impl FnMut(Part)) -> State {
+    walk_with(line, syn, &syn.openers, state, emit)
+}
+
+/// [`walk`] with the syntax's table of opening bytes made once.
+fn walk_with(
+    line: &[u8],
+    syn: &Syntax,
+    openers: &[bool; 256],
+    state: State,
+    mut emit: impl FnMut(Part),
+) -> State {
     let starts = |at: usize, s: &[u8]| line.get(at..at + s.len()) == Some(s);
     let mut i = 0;
     let mut state = match state {
@@ -159,6 +212,12 @@ pub fn walk(line: &[u8], syn: &Syntax, state: State, mut emit: impl FnMut(Part))
             State::Unknown | State::Code => {}
             State::Block { depth } => {
                 let (open, close) = syn.block.unwrap_or((b"/*", b"*/"));
+                let c = line[i];
+                if c != close[0] && c != open[0] {
+                    emit(Part::Comment);
+                    i += 1;
+                    continue;
+                }
                 if starts(i, close) {
                     close.iter().for_each(|_| emit(Part::Comment));
                     i += close.len();
@@ -186,6 +245,11 @@ pub fn walk(line: &[u8], syn: &Syntax, state: State, mut emit: impl FnMut(Part))
                 escapes,
             } => {
                 let c = line[i];
+                if c != quote && c != b'\\' {
+                    emit(Part::Str);
+                    i += 1;
+                    continue;
+                }
                 if escapes && c == b'\\' {
                     emit(Part::Str);
                     if i + 1 < line.len() {
@@ -211,6 +275,19 @@ pub fn walk(line: &[u8], syn: &Syntax, state: State, mut emit: impl FnMut(Part))
             }
         }
         let c = line[i];
+        if !openers[c as usize] {
+            // A run of plain code.
+            let run = if (syn.opener_count as usize) <= syn.opener_list.len() {
+                let set = &syn.opener_list[..syn.opener_count as usize];
+                bstr::ByteSlice::find_byteset(&line[i..], set)
+            } else {
+                line[i..].iter().position(|b| openers[*b as usize])
+            }
+            .unwrap_or(line.len() - i);
+            (0..run).for_each(|_| emit(Part::Code));
+            i += run;
+            continue;
+        }
         // Line comment: the rest of the line.
         if syn.line.iter().any(|m| starts(i, m))
             && (!syn.hash_after_space || i == 0 || line[i - 1].is_ascii_whitespace())
@@ -226,12 +303,18 @@ pub fn walk(line: &[u8], syn: &Syntax, state: State, mut emit: impl FnMut(Part))
             state = State::Block { depth: 1 };
             continue;
         }
-        // Rust raw strings: r"…", r#"…"#, br"…".
-        if syn.rust && c == b'r' && (i == 0 || !is_ident(line[i - 1]) || line[i - 1] == b'b') {
-            let hashes = line[i + 1..].iter().take_while(|b| **b == b'#').count();
-            if line.get(i + 1 + hashes) == Some(&b'"') && hashes < 256 {
-                (0..hashes + 2).for_each(|_| emit(Part::Code));
-                i += hashes + 2;
+        // Rust raw strings: r"…", r#"…"#, br"…" (the `r` and `#`s went by as code).
+        if syn.rust && c == b'"' {
+            let hashes = line[..i].iter().rev().take_while(|b| **b == b'#').count();
+            let r = i - hashes;
+            let raw = r > 0
+                && line[r - 1] == b'r'
+                && (r == 1
+                    || !is_ident(line[r - 2])
+                    || (line[r - 2] == b'b' && (r == 2 || !is_ident(line[r - 3]))));
+            if raw && hashes < 256 {
+                emit(Part::Code);
+                i += 1;
                 state = State::Str {
                     quote: b'"',
                     count: 1,
@@ -301,20 +384,25 @@ fn utf8_width(b: u8) -> usize {
     }
 }
 
-/// Where each line of `text` starts (one entry per line, lines split at `\n`): the lexer state
-/// and whether the line lies in an in-file test module.
-pub fn scan(text: &[u8], syn: &Syntax) -> Vec<LineStart> {
-    let mut out = Vec::with_capacity(text.len() / 32 + 1);
+/// Where each line of `text` starts (one entry per line, lines split at `\n`), for its first
+/// `lines` lines: the lexer state and whether the line lies in an in-file test module. A line's
+/// start depends only on the lines before it, so a caller that needs lines up to N scans N.
+pub fn scan(text: &[u8], syn: &Syntax, lines: usize) -> Vec<LineStart> {
+    let mut out = Vec::with_capacity(lines.min(text.len() / 16 + 1));
     let mut state = State::Code;
     // Rust test modules: a `#[cfg(test)]` attribute, then the item's braces.
     let mut depth: u32 = 0;
     let mut pending = false;
     let mut region: Option<u32> = None;
-    let mut lines = text.split(|b| *b == b'\n').peekable();
-    while let Some(line) = lines.next() {
-        if lines.peek().is_none() && line.is_empty() {
-            break;
-        }
+    let openers = syn.openers;
+    let mut rest = text;
+    while out.len() < lines && !rest.is_empty() {
+        let end = bstr::ByteSlice::find_byte(rest, b'\n');
+        let (line, next) = match end {
+            Some(e) => (&rest[..e], &rest[e + 1..]),
+            None => (rest, &rest[rest.len()..]),
+        };
+        rest = next;
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         let mut test = region.is_some() || pending;
         if syn.rust && state == State::Code && is_cfg_test(line) {
@@ -323,14 +411,15 @@ pub fn scan(text: &[u8], syn: &Syntax) -> Vec<LineStart> {
         }
         out.push(LineStart { state, test });
         if !syn.rust {
-            state = walk(line, syn, state, |_| {});
+            state = walk_with(line, syn, &openers, state, |_| {});
             continue;
         }
-        let mut parts = Vec::with_capacity(line.len());
-        state = walk(line, syn, state, |p| parts.push(p));
-        for (b, p) in line.iter().zip(parts) {
+        let mut k = 0;
+        state = walk_with(line, syn, &openers, state, |p| {
+            let b = line[k];
+            k += 1;
             if p != Part::Code {
-                continue;
+                return;
             }
             match b {
                 b'{' => {
@@ -349,7 +438,7 @@ pub fn scan(text: &[u8], syn: &Syntax) -> Vec<LineStart> {
                 b';' if pending && region.is_none() => pending = false,
                 _ => {}
             }
-        }
+        });
     }
     out
 }
@@ -374,7 +463,7 @@ mod tests {
 
     fn parts(path: &str, text: &str) -> Vec<String> {
         let syn = syntax_of(path.as_bytes()).unwrap();
-        let starts = scan(text.as_bytes(), &syn);
+        let starts = scan(text.as_bytes(), &syn, usize::MAX);
         text.lines()
             .zip(starts)
             .map(|(line, start)| {
@@ -418,13 +507,13 @@ mod tests {
     #[test]
     fn rust_test_modules_are_marked_from_attribute_to_closing_brace() {
         let text = "fn a() {}\n#[cfg(test)]\nmod tests {\n    fn b() { \"}\" }\n}\nfn c() {}\n";
-        let marks: Vec<bool> = scan(text.as_bytes(), &syntax_of(b"x.rs").unwrap())
+        let marks: Vec<bool> = scan(text.as_bytes(), &syntax_of(b"x.rs").unwrap(), usize::MAX)
             .iter()
             .map(|s| s.test)
             .collect();
         assert_eq!(marks, [false, true, true, true, true, false]);
         let single = "#[cfg(test)]\nuse std::fmt;\nfn prod() {}\n";
-        let marks: Vec<bool> = scan(single.as_bytes(), &syntax_of(b"x.rs").unwrap())
+        let marks: Vec<bool> = scan(single.as_bytes(), &syntax_of(b"x.rs").unwrap(), usize::MAX)
             .iter()
             .map(|s| s.test)
             .collect();

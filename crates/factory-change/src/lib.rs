@@ -22,6 +22,9 @@ pub enum ContentNeed {
     Counts,
     /// The added and removed lines themselves.
     Lines,
+    /// The lines, each with where it starts for the lexer ([`lexer::scan`] of the whole file):
+    /// in a comment, a string, a test module.
+    LexedLines,
 }
 
 /// Decides, file by file, how much content the git layer loads: blob reads and line diffs cost

@@ -108,36 +108,46 @@ fn first_match<'a>(
 }
 
 /// What the changed lines of one side hold in `parts`, line by line, whitespace removed, lines
-/// with nothing there left out.
-fn views(
-    lines: &Lines,
-    syntax: Option<&crate::lexer::Syntax>,
+/// with nothing there left out; lazily, so a comparison stops at the first difference.
+fn views<'a>(
+    lines: &'a Lines,
+    syntax: Option<&'a crate::lexer::Syntax>,
     parts: crate::lexer::Parts,
-) -> Vec<(u32, String)> {
-    lines
-        .iter_lexed()
-        .filter_map(|(n, line, start)| {
-            let view: String = crate::lexer::select(line, syntax, parts, start)
-                .split_whitespace()
-                .collect();
-            (!view.is_empty()).then_some((n, view))
-        })
-        .collect()
+) -> impl Iterator<Item = (u32, String)> + 'a {
+    lines.iter_lexed().filter_map(move |(n, line, start)| {
+        let view: String = crate::lexer::select(line, syntax, parts, start)
+            .split_whitespace()
+            .collect();
+        (!view.is_empty()).then_some((n, view))
+    })
 }
 
-/// Whether the added lines' views `a` and the removed lines' views `r` are the same lines left
-/// in place: equal texts, pair by pair, each added line where its removed counterpart was (its
-/// new number is its old number shifted by the changed lines before it). Code that moved is a
-/// change; a comment edited beside unchanged code is not.
-fn same_in_place(added: &Lines, removed: &Lines, a: &[(u32, String)], r: &[(u32, String)]) -> bool {
-    let numbers = |l: &Lines| l.iter().map(|(n, _)| n).collect::<Vec<u32>>();
-    let (an, rn) = (numbers(added), numbers(removed));
-    a.len() == r.len()
-        && a.iter().zip(r).all(|((n, x), (o, y))| {
-            let added_before = an.partition_point(|m| m < n) as i64;
-            let removed_before = rn.partition_point(|m| m < o) as i64;
-            x == y && i64::from(*n) == i64::from(*o) + added_before - removed_before
-        })
+/// Whether the added and removed lines hold the same in `parts`, left in place: equal texts,
+/// pair by pair, each added line where its removed counterpart was (its new number is its old
+/// number shifted by the changed lines before it). Code that moved is a change; a comment
+/// edited beside unchanged code is not. None when they do; else the first line that differs.
+fn first_difference(
+    added: &Lines,
+    removed: &Lines,
+    syntax: Option<&crate::lexer::Syntax>,
+    parts: crate::lexer::Parts,
+) -> Option<u32> {
+    let (an, rn) = (added.numbers(), removed.numbers());
+    let mut a = views(added, syntax, parts);
+    let mut r = views(removed, syntax, parts);
+    loop {
+        match (a.next(), r.next()) {
+            (None, None) => return None,
+            (Some((n, _)), None) | (None, Some((n, _))) => return Some(n),
+            (Some((n, x)), Some((o, y))) => {
+                let added_before = an.partition_point(|m| *m < n) as i64;
+                let removed_before = rn.partition_point(|m| *m < o) as i64;
+                if x != y || i64::from(n) != i64::from(o) + added_before - removed_before {
+                    return Some(n);
+                }
+            }
+        }
+    }
 }
 
 /// Whether the change of `file` lies in `parts`: there is a changed line (blank lines aside),
@@ -154,12 +164,7 @@ fn only_in(file: &FileChange, parts: crate::lexer::Parts) -> bool {
     if blank(added) && blank(removed) {
         return false;
     }
-    let outside = parts.complement();
-    let (a, r) = (
-        views(added, Some(&syntax), outside),
-        views(removed, Some(&syntax), outside),
-    );
-    same_in_place(added, removed, &a, &r)
+    first_difference(added, removed, Some(&syntax), parts.complement()).is_none()
 }
 
 /// For a rule with `lines-in` and no line patterns: the first changed line whose content in
@@ -175,18 +180,7 @@ fn touches(file: &FileChange, parts: crate::lexer::Parts) -> Option<u32> {
     if file.binary || (added.is_empty() && removed.is_empty()) {
         return Some(0);
     }
-    let (a, r) = (
-        views(added, syntax.as_ref(), parts),
-        views(removed, syntax.as_ref(), parts),
-    );
-    if same_in_place(added, removed, &a, &r) {
-        return None;
-    }
-    // Evidence: the first line that differs, or (code moved) the first added line.
-    let differs = a.iter().zip(&r).find(|(x, y)| x.1 != y.1).map(|(x, _)| x.0);
-    differs
-        .or(a.first().map(|x| x.0))
-        .or(r.first().map(|x| x.0))
+    first_difference(added, removed, syntax.as_ref(), parts)
 }
 
 /// A policy with per-thread scratch space; one per worker thread.
@@ -282,10 +276,15 @@ impl Classifier<'_> {
                 continue;
             }
             if rule.needs_lines() {
-                return ContentNeed::Lines;
+                // Reading lines by their parts needs the whole file lexed; `any` does not.
+                if rule.needs_lexing() {
+                    return ContentNeed::LexedLines;
+                }
+                need = ContentNeed::Lines;
+                continue;
             }
             if rule.min_lines_changed.is_some() {
-                need = ContentNeed::Counts;
+                need = need.max(ContentNeed::Counts);
             }
         }
         need

@@ -234,6 +234,11 @@ impl Rule {
         self.has_line_patterns() || self.lines_only_in.is_some() || self.reads_touched_lines()
     }
 
+    /// Whether the rule reads lines by their parts (code, comments, strings, tests).
+    pub fn needs_lexing(&self) -> bool {
+        self.needs_lines() && (!self.lines_in.is_any() || self.lines_only_in.is_some())
+    }
+
     /// Whether the rule has `added-lines`, `removed-lines` or `changed-lines`.
     pub fn has_line_patterns(&self) -> bool {
         self.added.is_some() || self.removed.is_some() || self.changed.is_some()

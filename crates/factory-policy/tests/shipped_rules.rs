@@ -134,7 +134,7 @@ fn fired(policy: &Policy, change: &Change) -> BTreeSet<String> {
                 f.added = None;
                 f.removed = None;
             }
-            ContentNeed::Lines => {}
+            ContentNeed::Lines | ContentNeed::LexedLines => {}
         }
     }
     classifier
