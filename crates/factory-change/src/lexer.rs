@@ -44,6 +44,9 @@ pub enum State {
         hashes: u8,
         /// Whether backslash escapes the next character.
         escapes: bool,
+        /// A Python docstring (a triple-quoted string opening a line): documentation, read as a
+        /// comment, quotes included.
+        doc: bool,
     },
 }
 
@@ -243,17 +246,23 @@ fn walk_with(
                 count,
                 hashes,
                 escapes,
+                doc,
             } => {
+                let (inside, quotes) = if doc {
+                    (Part::Comment, Part::Comment)
+                } else {
+                    (Part::Str, Part::Code)
+                };
                 let c = line[i];
                 if c != quote && c != b'\\' {
-                    emit(Part::Str);
+                    emit(inside);
                     i += 1;
                     continue;
                 }
                 if escapes && c == b'\\' {
-                    emit(Part::Str);
+                    emit(inside);
                     if i + 1 < line.len() {
-                        emit(Part::Str);
+                        emit(inside);
                     }
                     i += 2;
                     continue;
@@ -264,11 +273,11 @@ fn walk_with(
                         .all(|k| line.get(i + count as usize + k) == Some(&b'#'));
                 if closes {
                     let n = count as usize + hashes as usize;
-                    (0..n).for_each(|_| emit(Part::Code));
+                    (0..n).for_each(|_| emit(quotes));
                     i += n;
                     state = State::Code;
                 } else {
-                    emit(Part::Str);
+                    emit(inside);
                     i += 1;
                 }
                 continue;
@@ -320,6 +329,7 @@ fn walk_with(
                     count: 1,
                     hashes: hashes as u8,
                     escapes: false,
+                    doc: false,
                 };
                 continue;
             }
@@ -349,13 +359,17 @@ fn walk_with(
         if syn.quotes.contains(&c) {
             let triple = syn.triple && starts(i, &[c, c, c]);
             let count = if triple { 3 } else { 1 };
-            (0..count).for_each(|_| emit(Part::Code));
+            // A triple-quoted string that opens its line is a docstring (or a block comment
+            // written as one); one assigned or passed is data.
+            let doc = triple && line[..i].iter().all(u8::is_ascii_whitespace);
+            (0..count).for_each(|_| emit(if doc { Part::Comment } else { Part::Code }));
             i += count;
             state = State::Str {
                 quote: c,
                 count: count as u8,
                 hashes: 0,
                 escapes: c != b'`',
+                doc,
             };
             continue;
         }
@@ -494,9 +508,14 @@ mod tests {
             "a.py",
             "def f():\n    \"\"\"Checks the\n    password.\"\"\"\n    g()",
         );
-        assert_eq!(py[1], "    cccssssssssss");
-        assert_eq!(py[2], "sssssssssssssccc");
+        // A docstring is documentation.
+        assert_eq!(py[1], "    /////////////");
+        assert_eq!(py[2], "////////////////");
         assert_eq!(py[3], "    ccc");
+        // A triple-quoted string that is assigned is data.
+        let sql = parts("a.py", "q = \"\"\"select\npassword from t\"\"\"\nx()");
+        assert_eq!(sql[0], "c c cccssssss");
+        assert_eq!(sql[1], "sssssssssssssssccc");
         let go = parts("a.go", "s := `a\nbcrypt`\nx()");
         assert_eq!(go[1], "ssssssc");
         assert_eq!(go[2], "ccc");
