@@ -200,3 +200,18 @@ fn classify_explain_says_a_path_rule_skipped_a_comment_only_edit() {
         "{text}"
     );
 }
+
+#[test]
+fn docstrings_are_documentation_but_a_string_of_data_laid_out_alike_is_not() {
+    let doc_before =
+        "def session_key(app):\n    \"\"\"Return the key.\"\"\"\n    return app.secret\n";
+    let doc_after = "def session_key(app):\n    \"\"\"Returns the signing key of the session.\"\"\"\n    return app.secret\n";
+    let (tier, json) = tier_of_change("app/keys.py", doc_before, doc_after);
+    assert_eq!(tier, "auto", "a docstring edit is documentation: {json}");
+
+    // An attacker's way to pass code off as documentation: the edited string is data.
+    let data_before = "QUERY = (\n    \"\"\"SELECT name FROM users WHERE id = %s\"\"\"\n)\n";
+    let data_after = "QUERY = (\n    \"\"\"SELECT name FROM users WHERE id = %s OR 1=1\"\"\"\n)\n";
+    let (tier, json) = tier_of_change("app/queries.py", data_before, data_after);
+    assert_ne!(tier, "auto", "a string of data is not a docstring: {json}");
+}

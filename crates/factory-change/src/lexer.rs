@@ -58,6 +58,10 @@ pub struct LineStart {
     /// The line lies in an in-file test module (Rust: a `#[cfg(test)]` item), from its
     /// attribute to its closing brace.
     pub test: bool,
+    /// A triple-quoted string opening this line is a docstring (Python): it is the file's first
+    /// code, or the code before it ends with `:` (a `def`, a `class`). Elsewhere such a string
+    /// is data, however it is laid out.
+    pub docstring: bool,
 }
 
 /// How a language writes comments and strings.
@@ -184,8 +188,8 @@ pub fn syntax_of(path: &[u8]) -> Option<Syntax> {
 
 /// Walks one line (without its terminator) from `state`, telling `emit` what each byte is, and
 /// returns the state at the line's end.
-pub fn walk(line: &[u8], syn: &Syntax, state: State, emit: impl FnMut(Part)) -> State {
-    walk_with(line, syn, &syn.openers, state, emit)
+pub fn walk(line: &[u8], syn: &Syntax, start: LineStart, emit: impl FnMut(Part)) -> State {
+    walk_with(line, syn, &syn.openers, start.state, start.docstring, emit)
 }
 
 /// [`walk`] with the syntax's table of opening bytes made once.
@@ -194,6 +198,7 @@ fn walk_with(
     syn: &Syntax,
     openers: &[bool; 256],
     state: State,
+    docstring: bool,
     mut emit: impl FnMut(Part),
 ) -> State {
     let starts = |at: usize, s: &[u8]| line.get(at..at + s.len()) == Some(s);
@@ -361,7 +366,7 @@ fn walk_with(
             let count = if triple { 3 } else { 1 };
             // A triple-quoted string that opens its line is a docstring (or a block comment
             // written as one); one assigned or passed is data.
-            let doc = triple && line[..i].iter().all(u8::is_ascii_whitespace);
+            let doc = triple && docstring && line[..i].iter().all(u8::is_ascii_whitespace);
             (0..count).for_each(|_| emit(if doc { Part::Comment } else { Part::Code }));
             i += count;
             state = State::Str {
@@ -409,6 +414,8 @@ pub fn scan(text: &[u8], syn: &Syntax, lines: usize) -> Vec<LineStart> {
     let mut pending = false;
     let mut region: Option<u32> = None;
     let openers = syn.openers;
+    // Python: the last byte of code seen, to tell a docstring from a string of data.
+    let mut last_code: Option<u8> = None;
     let mut rest = text;
     while out.len() < lines && !rest.is_empty() {
         let end = bstr::ByteSlice::find_byte(rest, b'\n');
@@ -423,13 +430,29 @@ pub fn scan(text: &[u8], syn: &Syntax, lines: usize) -> Vec<LineStart> {
             pending = true;
             test = true;
         }
-        out.push(LineStart { state, test });
+        let docstring = syn.triple && matches!(last_code, None | Some(b':'));
+        out.push(LineStart {
+            state,
+            test,
+            docstring,
+        });
+        if syn.triple {
+            let mut k = 0;
+            state = walk_with(line, syn, &openers, state, docstring, |p| {
+                let b = line[k];
+                k += 1;
+                if p != Part::Comment && !b.is_ascii_whitespace() {
+                    last_code = Some(b);
+                }
+            });
+            continue;
+        }
         if !syn.rust {
-            state = walk_with(line, syn, &openers, state, |_| {});
+            state = walk_with(line, syn, &openers, state, false, |_| {});
             continue;
         }
         let mut k = 0;
-        state = walk_with(line, syn, &openers, state, |p| {
+        state = walk_with(line, syn, &openers, state, false, |p| {
             let b = line[k];
             k += 1;
             if p != Part::Code {
@@ -483,7 +506,7 @@ mod tests {
             .map(|(line, start)| {
                 let mut s = String::new();
                 let mut bytes = line.bytes();
-                walk(line.as_bytes(), &syn, start.state, |p| {
+                walk(line.as_bytes(), &syn, start, |p| {
                     let b = bytes.next().unwrap();
                     s.push(match p {
                         Part::Code if b == b' ' => ' ',
@@ -512,6 +535,9 @@ mod tests {
         assert_eq!(py[1], "    /////////////");
         assert_eq!(py[2], "////////////////");
         assert_eq!(py[3], "    ccc");
+        // A triple-quoted string opening a line that no `def`/`class` opened is data.
+        let data = parts("a.py", "q = (\n    \"\"\"select password\"\"\"\n)");
+        assert_eq!(data[1], "    cccsssssssssssssssccc");
         // A triple-quoted string that is assigned is data.
         let sql = parts("a.py", "q = \"\"\"select\npassword from t\"\"\"\nx()");
         assert_eq!(sql[0], "c c cccssssss");

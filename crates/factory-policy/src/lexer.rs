@@ -74,7 +74,7 @@ pub(crate) fn select(
     };
     let mut out = Vec::with_capacity(line.len());
     let mut bytes = line.iter();
-    lex::walk(line, syn, start.state, |part| {
+    lex::walk(line, syn, start, |part| {
         let Some(&b) = bytes.next() else {
             return;
         };
