@@ -324,6 +324,15 @@ fn the_agent_gets_the_policy_and_no_secrets() {
         hard.contains("!tests/") && !hard.contains("`*.rs`"),
         "{hard}"
     );
+    // Content rules (also those reading both sides, `changed-lines`) are not path rules.
+    assert!(
+        !hard.contains("auth-code") && !hard.contains("crypto-code"),
+        "{hard}"
+    );
+    assert!(
+        hard.contains("`security-paths (when the change reaches code): "),
+        "path rules say which parts of lines they read: {hard}"
+    );
     assert!(
         preamble.contains("## Rules on what lines say") && preamble.contains("auth-code"),
         "{preamble}"

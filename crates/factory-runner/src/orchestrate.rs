@@ -320,7 +320,9 @@ pub fn brief(policy: &Policy) -> Brief {
         if !hard && tier.requires.is_empty() {
             continue;
         }
-        let has_lines = !rule.added_lines.is_empty() || !rule.removed_lines.is_empty();
+        let has_lines = !rule.added_lines.is_empty()
+            || !rule.removed_lines.is_empty()
+            || !rule.changed_lines.is_empty();
         if has_lines {
             let scope = if rule.paths.is_empty() {
                 "every file".to_owned()
@@ -336,7 +338,24 @@ pub fn brief(policy: &Policy) -> Brief {
         if rule.paths.is_empty() {
             continue;
         }
-        let line = format!("{}: {}", rule.id, rule.paths.join(" "));
+        // A path rule that reads only some parts of lines does not fire on an edit of the
+        // others (the default's hard-stop path rules: code, not comments or tests).
+        let parts = &rule.lines_in;
+        let only = if parts.is_any() {
+            String::new()
+        } else {
+            let named: Vec<&str> = [
+                (parts.code, "code"),
+                (parts.comments, "comments"),
+                (parts.strings, "strings"),
+                (parts.tests, "test modules"),
+            ]
+            .into_iter()
+            .filter_map(|(on, name)| on.then_some(name))
+            .collect();
+            format!(" (when the change reaches {})", named.join(", "))
+        };
+        let line = format!("{}{only}: {}", rule.id, rule.paths.join(" "));
         let target = if hard {
             &mut out.hard_stop
         } else {
@@ -367,7 +386,7 @@ pub fn preamble(policy: &Policy, brief: &Brief) -> String {
         policy.tier_name(policy.highest_tier())
     ));
     text.push_str(
-        "Paths, per rule, in gitignore syntax: a `!` pattern excludes what the patterns before it matched.\n\n",
+        "Paths, per rule, in gitignore syntax: a `!` pattern excludes what the patterns before it matched. A rule marked \"when the change reaches code\" does not fire on an edit of comments, strings or test modules alone.\n\n",
     );
     for p in hard {
         text.push_str(&format!("- `{p}`\n"));
