@@ -8,7 +8,6 @@ use factory_change::lexer::{LineStart, Part, scan, syntax_of, walk};
 use proptest::prelude::*;
 
 #[path = "../../../tests/fuzz/common.rs"]
-#[allow(dead_code)]
 mod common;
 
 const EXTENSIONS: &[&str] = &["rs", "c", "go", "js", "py", "sh", "sql", "yml", "php"];
