@@ -17,7 +17,52 @@ enum Matcher {
     Exact(Box<[u8]>),
     /// An unanchored literal name: the candidate's last component equals it.
     Basename(Box<[u8]>),
+    /// An unanchored `*literal*`, `literal*` or `*literal` (not an extension): the candidate's
+    /// last component contains, starts or ends with it. Kept out of the glob set, where each
+    /// would be a regular expression to compile.
+    Name(NameMatch, Box<[u8]>),
     Glob(Glob),
+}
+
+/// How a [`Matcher::Name`] literal sits in a name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NameMatch {
+    Contains,
+    Prefix,
+    Suffix,
+}
+
+impl NameMatch {
+    fn matches(self, name: &[u8], literal: &[u8]) -> bool {
+        match self {
+            NameMatch::Contains => bstr::ByteSlice::find(name, literal).is_some(),
+            NameMatch::Prefix => name.starts_with(literal),
+            NameMatch::Suffix => name.ends_with(literal),
+        }
+    }
+}
+
+/// `*lit*`, `lit*` or `*lit` with a literal `lit` (no `/`), unless `*lit` is an extension
+/// (`*.rs`: the glob set matches those by a hash lookup).
+fn name_match(body: &str) -> Option<(NameMatch, &str)> {
+    let literal = |s: &str| !s.is_empty() && is_literal(s) && !s.contains('/');
+    if let Some(inner) = body.strip_prefix('*').and_then(|b| b.strip_suffix('*'))
+        && literal(inner)
+    {
+        return Some((NameMatch::Contains, inner));
+    }
+    if let Some(rest) = body.strip_prefix('*')
+        && literal(rest)
+        && (!rest.starts_with('.') || rest[1..].contains('.'))
+    {
+        return Some((NameMatch::Suffix, rest));
+    }
+    if let Some(rest) = body.strip_suffix('*')
+        && literal(rest)
+    {
+        return Some((NameMatch::Prefix, rest));
+    }
+    None
 }
 
 fn is_literal(s: &str) -> bool {
@@ -87,6 +132,13 @@ impl PathPattern {
                 dir_only,
             });
         }
+        if !anchored && let Some((how, lit)) = name_match(body) {
+            return Ok(PathPattern {
+                matcher: Matcher::Name(how, lit.to_ascii_lowercase().into_bytes().into()),
+                negated,
+                dir_only,
+            });
+        }
         // Validate the pattern as written, so that errors name what the user wrote.
         let validate = || {
             GlobBuilder::new(body)
@@ -130,6 +182,7 @@ pub(crate) struct PathIndex {
     glob_owner: Vec<u32>,
     exact: std::collections::HashMap<Box<[u8]>, Vec<u32>>,
     basename: std::collections::HashMap<Box<[u8]>, Vec<u32>>,
+    names: Vec<(NameMatch, Box<[u8]>, u32)>,
     lists: usize,
 }
 
@@ -151,6 +204,7 @@ impl PathIndex {
         let mut globs = Vec::new();
         let mut exact: std::collections::HashMap<Box<[u8]>, Vec<u32>> = Default::default();
         let mut basename: std::collections::HashMap<Box<[u8]>, Vec<u32>> = Default::default();
+        let mut names = Vec::new();
         for (list, patterns) in lists.into_iter().enumerate() {
             for (pos, pattern) in patterns.into_iter().enumerate() {
                 let id = owners.len() as u32;
@@ -158,6 +212,7 @@ impl PathIndex {
                 match pattern.matcher {
                     Matcher::Exact(k) => exact.entry(k).or_default().push(id),
                     Matcher::Basename(k) => basename.entry(k).or_default().push(id),
+                    Matcher::Name(how, k) => names.push((how, k, id)),
                     Matcher::Glob(g) => {
                         glob_owner.push(id);
                         globs.push(g);
@@ -173,6 +228,7 @@ impl PathIndex {
             glob_owner,
             exact,
             basename,
+            names,
             lists: n_lists,
         })
     }
@@ -217,6 +273,11 @@ impl PathIndex {
             if let Some(ids) = self.basename.get(name) {
                 scratch.hits.extend(ids.iter().map(|&i| i as usize));
             }
+            for (how, literal, id) in &self.names {
+                if how.matches(name, literal) {
+                    scratch.hits.push(*id as usize);
+                }
+            }
             for &hit in &scratch.hits {
                 let (list, pos, negated, dir_only) = self.owners[hit];
                 if dir_only && !ancestor {
@@ -260,6 +321,56 @@ mod tests {
         assert!(includes(&["*.pem"], "keys/Server.PEM"));
         assert!(includes(&[".env"], "app/.ENV"));
         assert!(!includes(&["src/auth/**"], "src/authz/x.rs"));
+    }
+
+    #[test]
+    fn name_literals_match_as_their_globs_would() {
+        // The `*lit*`, `lit*` and `*lit` fast paths against the same pattern as a glob.
+        let patterns = [
+            "*auth*",
+            "*crypto*",
+            "LICENSE*",
+            "*_test.go",
+            "*-test/",
+            "*Test.java",
+            "*.rs",
+        ];
+        let paths = [
+            "src/auth.rs",
+            "src/Authz/x.go",
+            "x/oauth/y.c",
+            "LICENSE-MIT",
+            "docs/license.txt",
+            "pkg/a_test.go",
+            "pkg/a_test.go.orig",
+            "rustls-test/src/lib.rs",
+            "src/MyTest.java",
+            "crypto/aes.c",
+            "lib/CRYPTO.h",
+            "a/b/c",
+            "rustls-tests/x.rs",
+            "author.txt",
+        ];
+        for pattern in patterns {
+            let body = pattern.trim_end_matches('/');
+            let glob = GlobBuilder::new(&format!("**/{body}"))
+                .case_insensitive(true)
+                .literal_separator(true)
+                .build()
+                .unwrap()
+                .compile_matcher();
+            for path in paths {
+                let dir_only = pattern.ends_with('/');
+                let mut expected = false;
+                for (i, _) in path.match_indices('/').chain([(path.len(), "")]) {
+                    let is_ancestor = i < path.len();
+                    if (!dir_only || is_ancestor) && glob.is_match(&path[..i]) {
+                        expected = true;
+                    }
+                }
+                assert_eq!(includes(&[pattern], path), expected, "{pattern} on {path}");
+            }
+        }
     }
 
     #[test]
