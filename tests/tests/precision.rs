@@ -196,7 +196,7 @@ fn classify_explain_says_a_path_rule_skipped_a_comment_only_edit() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
-        text.contains("skipped   crypto (hard-stop): no changed line"),
+        text.contains("skipped   crypto (hard-stop): the change leaves the parts of lines it reads as they were"),
         "{text}"
     );
 }

@@ -95,7 +95,7 @@ pub(crate) fn run(
                                 format!("no line   {} ({tier}): no changed line matched", t.rule)
                             }
                             Outcome::NoLineInParts => format!(
-                                "skipped   {} ({tier}): no changed line has code of the parts it reads (comments, strings or test module only)",
+                                "skipped   {} ({tier}): the change leaves the parts of lines it reads as they were (an edit of comments, strings or a test module)",
                                 t.rule
                             ),
                             Outcome::OutsideParts { line } => format!(
