@@ -267,15 +267,20 @@ impl Cx {
             match parsed {
                 Ok(hir) => {
                     ok += 1;
-                    let seq = regex_syntax::hir::literal::Extractor::new()
-                        .limit_total(16)
-                        .extract(&hir);
-                    match (seq.literals(), required.as_mut()) {
-                        (Some(lits), Some(all))
-                            if !lits.is_empty()
-                                && lits.iter().all(|l| !l.as_bytes().is_empty()) =>
-                        {
-                            all.extend(lits.iter().map(|l| l.as_bytes().to_vec()));
+                    let probe = ascii_case_probe(&at.value).and_then(|p| {
+                        regex_syntax::ParserBuilder::new()
+                            .utf8(false)
+                            .build()
+                            .parse(&p)
+                            .ok()
+                    });
+                    match (
+                        required_literals(probe.as_ref().unwrap_or(&hir)),
+                        required.as_mut(),
+                    ) {
+                        (Some(lits), Some(all)) => {
+                            // Lowered: the pre-check lowers the text too (a superset test).
+                            all.extend(lits.into_iter().map(|l| l.to_ascii_lowercase()));
                         }
                         _ => required = None,
                     }
@@ -1372,4 +1377,54 @@ fn distinct_fill(slots: &[&str], people: &BTreeMap<String, Person>) -> usize {
             )
         })
         .count()
+}
+
+/// Literals one of which every match of `hir` contains: its prefixes when they are a finite
+/// set, else those of the part of its top-level sequence with the longest shortest literal (in
+/// `^\s*(use|import)\b.*\b(ring|openssl)\b` every match holds `ring` or `openssl`, though it
+/// starts with spaces). None when no part has such a set.
+fn required_literals(hir: &regex_syntax::hir::Hir) -> Option<Vec<Vec<u8>>> {
+    use regex_syntax::hir::HirKind;
+    let extract = |h: &regex_syntax::hir::Hir| -> Option<Vec<Vec<u8>>> {
+        let seq = regex_syntax::hir::literal::Extractor::new()
+            .limit_total(64)
+            .extract(h);
+        let lits = seq.literals()?;
+        (!lits.is_empty() && lits.iter().all(|l| !l.as_bytes().is_empty()))
+            .then(|| lits.iter().map(|l| l.as_bytes().to_vec()).collect())
+    };
+    if let Some(lits) = extract(hir) {
+        return Some(lits);
+    }
+    let mut h = hir;
+    while let HirKind::Capture(c) = h.kind() {
+        h = &c.sub;
+    }
+    let HirKind::Concat(parts) = h.kind() else {
+        return None;
+    };
+    parts
+        .iter()
+        .filter_map(extract)
+        .max_by_key(|lits| lits.iter().map(Vec::len).min().unwrap_or(0))
+}
+
+/// For a pattern that opens with an ASCII case-insensitive flag group (`(?i-u)`), the same
+/// pattern case-sensitive: its required literals, lowered, find in lowered text whatever the
+/// pattern can match, where the case-insensitive pattern itself yields too many case variants
+/// to extract. None for any other pattern (Unicode case folding maps `K` to the Kelvin sign and
+/// `s` to the long s, which lowering ASCII would miss).
+fn ascii_case_probe(pattern: &str) -> Option<String> {
+    let rest = pattern.strip_prefix("(?")?;
+    let end = rest.find(')')?;
+    let (flags, body) = (&rest[..end], &rest[end + 1..]);
+    if flags.contains(':') || body.contains("(?") {
+        return None;
+    }
+    let (set, clear) = flags.split_once('-').unwrap_or((flags, ""));
+    if !set.contains('i') || !clear.contains('u') || set.contains('u') {
+        return None;
+    }
+    let set: String = set.chars().filter(|c| *c != 'i').collect();
+    Some(format!("(?{set}-{clear}){body}"))
 }

@@ -21,6 +21,9 @@ enum Matcher {
     /// last component contains, starts or ends with it. Kept out of the glob set, where each
     /// would be a regular expression to compile.
     Name(NameMatch, Box<[u8]>),
+    /// An unanchored `prefix*suffix` of literals: the last component starts with the one and
+    /// ends with the other, without overlap (`test_*.py`, `requirements*.txt`).
+    Around(Box<[u8]>, Box<[u8]>),
     Glob(Glob),
 }
 
@@ -132,6 +135,23 @@ impl PathPattern {
                 dir_only,
             });
         }
+        if !anchored
+            && let Some((prefix, suffix)) = body.split_once('*')
+            && !prefix.is_empty()
+            && !suffix.is_empty()
+            && [prefix, suffix]
+                .iter()
+                .all(|p| is_literal(p) && !p.contains('/'))
+        {
+            return Ok(PathPattern {
+                matcher: Matcher::Around(
+                    prefix.to_ascii_lowercase().into_bytes().into(),
+                    suffix.to_ascii_lowercase().into_bytes().into(),
+                ),
+                negated,
+                dir_only,
+            });
+        }
         if !anchored && let Some((how, lit)) = name_match(body) {
             return Ok(PathPattern {
                 matcher: Matcher::Name(how, lit.to_ascii_lowercase().into_bytes().into()),
@@ -183,8 +203,12 @@ pub(crate) struct PathIndex {
     exact: std::collections::HashMap<Box<[u8]>, Vec<u32>>,
     basename: std::collections::HashMap<Box<[u8]>, Vec<u32>>,
     names: Vec<(NameMatch, Box<[u8]>, u32)>,
+    around: Vec<Around>,
     lists: usize,
 }
+
+/// A `prefix*suffix` name pattern and its pattern id.
+type Around = (Box<[u8]>, Box<[u8]>, u32);
 
 /// Reusable buffers for [`PathIndex::matching`].
 #[derive(Debug, Default)]
@@ -205,6 +229,7 @@ impl PathIndex {
         let mut exact: std::collections::HashMap<Box<[u8]>, Vec<u32>> = Default::default();
         let mut basename: std::collections::HashMap<Box<[u8]>, Vec<u32>> = Default::default();
         let mut names = Vec::new();
+        let mut around = Vec::new();
         for (list, patterns) in lists.into_iter().enumerate() {
             for (pos, pattern) in patterns.into_iter().enumerate() {
                 let id = owners.len() as u32;
@@ -213,6 +238,7 @@ impl PathIndex {
                     Matcher::Exact(k) => exact.entry(k).or_default().push(id),
                     Matcher::Basename(k) => basename.entry(k).or_default().push(id),
                     Matcher::Name(how, k) => names.push((how, k, id)),
+                    Matcher::Around(p, q) => around.push((p, q, id)),
                     Matcher::Glob(g) => {
                         glob_owner.push(id);
                         globs.push(g);
@@ -229,6 +255,7 @@ impl PathIndex {
             exact,
             basename,
             names,
+            around,
             lists: n_lists,
         })
     }
@@ -275,6 +302,14 @@ impl PathIndex {
             }
             for (how, literal, id) in &self.names {
                 if how.matches(name, literal) {
+                    scratch.hits.push(*id as usize);
+                }
+            }
+            for (prefix, suffix, id) in &self.around {
+                if name.len() >= prefix.len() + suffix.len()
+                    && name.starts_with(prefix)
+                    && name.ends_with(suffix)
+                {
                     scratch.hits.push(*id as usize);
                 }
             }
@@ -334,8 +369,18 @@ mod tests {
             "*-test/",
             "*Test.java",
             "*.rs",
+            "test_*.py",
+            "requirements*.txt",
+            "a*a",
         ];
         let paths = [
+            "tests/test_x.py",
+            "test_.py",
+            "test.py",
+            "requirements-dev.txt",
+            "x/a",
+            "x/aa",
+            "x/aba",
             "src/auth.rs",
             "src/Authz/x.go",
             "x/oauth/y.c",

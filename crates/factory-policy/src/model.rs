@@ -108,7 +108,10 @@ impl LinePatterns {
                         .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
                         < PRECHECKS =>
             {
-                !literals.iter().any(|l| text.find(l).is_some())
+                // The literals are ASCII lower case (see `decode::required_literals`): the text
+                // is searched lowered too, which can only find more.
+                let lowered = text.to_ascii_lowercase();
+                !literals.iter().any(|l| lowered.find(l).is_some())
             }
             _ => false,
         }
