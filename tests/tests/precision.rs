@@ -215,3 +215,14 @@ fn docstrings_are_documentation_but_a_string_of_data_laid_out_alike_is_not() {
     let (tier, json) = tier_of_change("app/queries.py", data_before, data_after);
     assert_ne!(tier, "auto", "a string of data is not a docstring: {json}");
 }
+
+#[test]
+fn code_inside_a_template_string_is_code() {
+    let before = "const url = `https://${host}/?verify=${strict(true)}`;\n";
+    let after = "const url = `https://${host}/?verify=${strict(false)}`;\n";
+    let (tier, json) = tier_of_change("lib/tls.js", before, after);
+    assert_eq!(
+        tier, "hard-stop",
+        "a changed template expression is a change of code: {json}"
+    );
+}

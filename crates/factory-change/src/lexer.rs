@@ -48,6 +48,12 @@ pub enum State {
         /// comment, quotes included.
         doc: bool,
     },
+    /// Inside the `${…}` of a JavaScript template string: code, until the brace that closes it
+    /// (`depth` counts the braces open inside), then the template string again.
+    Template {
+        /// Braces open, the `${` included.
+        depth: u8,
+    },
 }
 
 /// Where a changed line starts: the lexer state, and whether it lies in a test module.
@@ -77,6 +83,8 @@ pub struct Syntax {
     hash_after_space: bool,
     /// Python: `"""` and `'''` strings.
     triple: bool,
+    /// JavaScript and TypeScript: `${…}` inside a back-quoted string is code.
+    templates: bool,
     /// Quotes whose strings may run over several lines.
     multiline: &'static [u8],
     /// Bytes that can begin a comment or a literal in code ([`Syntax::opens`]); filled by
@@ -118,6 +126,7 @@ const C_LIKE: Syntax = Syntax {
     rust: false,
     hash_after_space: false,
     triple: false,
+    templates: false,
     multiline: b"",
     openers: [false; 256],
     opener_list: [0; 8],
@@ -131,6 +140,7 @@ const HASH: Syntax = Syntax {
     rust: false,
     hash_after_space: true,
     triple: false,
+    templates: false,
     multiline: b"",
     openers: [false; 256],
     opener_list: [0; 8],
@@ -157,9 +167,15 @@ pub fn syntax_of(path: &[u8]) -> Option<Syntax> {
             },
             "c" | "h" | "cc" | "cpp" | "cxx" | "hpp" | "hh" | "java" | "kt" | "kts" | "cs"
             | "swift" | "scala" | "dart" | "php" => C_LIKE,
-            "go" | "js" | "jsx" | "ts" | "tsx" | "mjs" | "cjs" => Syntax {
+            "go" => Syntax {
                 quotes: b"\"'`",
                 multiline: b"`",
+                ..C_LIKE
+            },
+            "js" | "jsx" | "ts" | "tsx" | "mjs" | "cjs" => Syntax {
+                quotes: b"\"'`",
+                multiline: b"`",
+                templates: true,
                 ..C_LIKE
             },
             "py" | "pyi" => Syntax {
@@ -175,6 +191,7 @@ pub fn syntax_of(path: &[u8]) -> Option<Syntax> {
                 rust: false,
                 hash_after_space: false,
                 triple: false,
+                templates: false,
                 multiline: b"'",
                 openers: [false; 256],
                 opener_list: [0; 8],
@@ -218,6 +235,26 @@ fn walk_with(
     while i < line.len() {
         match state {
             State::Unknown | State::Code => {}
+            State::Template { depth } => {
+                let c = line[i];
+                emit(Part::Code);
+                i += 1;
+                state = match c {
+                    b'{' => State::Template {
+                        depth: depth.saturating_add(1),
+                    },
+                    b'}' if depth <= 1 => State::Str {
+                        quote: b'`',
+                        count: 1,
+                        hashes: 0,
+                        escapes: true,
+                        doc: false,
+                    },
+                    b'}' => State::Template { depth: depth - 1 },
+                    _ => state,
+                };
+                continue;
+            }
             State::Block { depth } => {
                 let (open, close) = syn.block.unwrap_or((b"/*", b"*/"));
                 let c = line[i];
@@ -259,6 +296,13 @@ fn walk_with(
                     (Part::Str, Part::Code)
                 };
                 let c = line[i];
+                if syn.templates && quote == b'`' && c == b'$' && line.get(i + 1) == Some(&b'{') {
+                    emit(Part::Code);
+                    emit(Part::Code);
+                    i += 2;
+                    state = State::Template { depth: 1 };
+                    continue;
+                }
                 if c != quote && c != b'\\' {
                     emit(inside);
                     i += 1;
@@ -542,6 +586,11 @@ mod tests {
         let sql = parts("a.py", "q = \"\"\"select\npassword from t\"\"\"\nx()");
         assert_eq!(sql[0], "c c cccssssss");
         assert_eq!(sql[1], "sssssssssssssssccc");
+        let js = parts("a.js", "const u = `${verify(false)} ok`;");
+        assert_eq!(
+            js[0], "ccccc c c cccccccccccccccccssscc",
+            "template expressions are code"
+        );
         let go = parts("a.go", "s := `a\nbcrypt`\nx()");
         assert_eq!(go[1], "ssssssc");
         assert_eq!(go[2], "ccc");
