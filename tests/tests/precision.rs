@@ -226,3 +226,64 @@ fn code_inside_a_template_string_is_code() {
         "a changed template expression is a change of code: {json}"
     );
 }
+
+/// Changes a red team made to security code that an earlier classifier took for comment
+/// edits (auto): each must now reach the hard-stop rule of its file.
+#[test]
+fn attack_code_passed_off_as_comments_or_whitespace_is_still_code() {
+    let cases: &[(&str, &str, &str)] = &[
+        // Indentation moves a check into a branch that never runs.
+        (
+            "src/tls.py",
+            "def handle(req, debug):\n    if debug:\n        log(req)\n    verify(req)\n",
+            "def handle(req, debug):\n    if debug:\n        log(req)\n        verify(req)\n",
+        ),
+        // `[ "$a"="$b" ]` tests one non-empty string: always true.
+        (
+            "scripts/verify.sh",
+            "if [ \"$sig\" = \"$expected\" ]; then\n  tar xf pkg.tar\nfi\n",
+            "if [ \"$sig\"=\"$expected\" ]; then\n  tar xf pkg.tar\nfi\n",
+        ),
+        // A backslash at the end of a C line comment swallows the next line.
+        (
+            "src/tls.c",
+            "int check(int ok) {\n  // reject bad certs\n  if (!ok) return -1;\n  return 0;\n}\n",
+            "int check(int ok) {\n  // reject bad certs \\\n  if (!ok) return -1;\n  return 0;\n}\n",
+        ),
+        // Rust block comments nest: an inner `/*` makes the check part of the comment until a
+        // `*/` further down.
+        (
+            "src/tls.rs",
+            "fn check(ok: bool) -> Result<(), ()> {\n    /* reject bad certs */\n    if !ok { return Err(()) }\n    // end of check */\n    Ok(())\n}\n",
+            "fn check(ok: bool) -> Result<(), ()> {\n    /* reject /* bad certs */\n    if !ok { return Err(()) }\n    // end of check */\n    Ok(())\n}\n",
+        ),
+        // Java reads \u000a as a line end, comments included.
+        (
+            "src/Tls.java",
+            "class Tls {\n  boolean check(boolean ok) {\n    // reject bad certs\n    return ok;\n  }\n}\n",
+            "class Tls {\n  boolean check(boolean ok) {\n    // reject bad certs \\u000a ok = true;\n    return ok;\n  }\n}\n",
+        ),
+        // `//` inside a regular expression is not a comment.
+        (
+            "src/tls.js",
+            "if (/^https:\\/\\//.test(url)) opts.rejectUnauthorized = true;\n",
+            "if (/^https:\\/\\//.test(url)) opts.rejectUnauthorized = false;\n",
+        ),
+        // Another encoding makes the same bytes other code.
+        (
+            "src/tls.py",
+            "# -*- coding: utf-8 -*-\nok = check()\n",
+            "# -*- coding: utf-7 -*-\nok = check()\n",
+        ),
+        // The algorithm is a string.
+        (
+            "src/crypto.py",
+            "h = hashlib.new(\"sha256\")\n",
+            "h = hashlib.new(\"md5\")\n",
+        ),
+    ];
+    for (path, before, after) in cases {
+        let (tier, json) = tier_of_change(path, before, after);
+        assert_eq!(tier, "hard-stop", "{path}: {after:?} -> {json}");
+    }
+}

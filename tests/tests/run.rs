@@ -330,7 +330,7 @@ fn the_agent_gets_the_policy_and_no_secrets() {
         "{hard}"
     );
     assert!(
-        hard.contains("`security-paths (when the change reaches code): "),
+        hard.contains("`security-paths (when the change reaches code, strings): "),
         "path rules say which parts of lines they read: {hard}"
     );
     assert!(

@@ -128,6 +128,9 @@ pub struct Lines {
     numbers: Vec<u32>,
     /// Where each line starts for the lexer (empty when no line's start is known).
     lexed: Vec<crate::lexer::LineStart>,
+    /// The change moves the lexer state of lines it does not show (it opens or closes a
+    /// comment or a string that unchanged lines after it fall into or out of).
+    shifts_state: bool,
 }
 
 impl Lines {
@@ -164,6 +167,17 @@ impl Lines {
     /// True when there are no lines.
     pub fn is_empty(&self) -> bool {
         self.numbers.is_empty()
+    }
+
+    /// Records that the change moves the lexer state of unchanged lines after it.
+    pub fn set_shifts_state(&mut self) {
+        self.shifts_state = true;
+    }
+
+    /// Whether the change moves the lexer state of unchanged lines after it: then what the
+    /// changed lines say about comments and code is not the whole story.
+    pub fn shifts_state(&self) -> bool {
+        self.shifts_state
     }
 
     /// The 1-based line numbers, ascending.

@@ -48,6 +48,8 @@ pub enum State {
         /// comment, quotes included.
         doc: bool,
     },
+    /// In a C or C++ line comment continued by a backslash at the end of the line before.
+    LineComment,
     /// Inside the `${…}` of a JavaScript template string: code, until the brace that closes it
     /// (`depth` counts the braces open inside), then the template string again.
     Template {
@@ -83,8 +85,16 @@ pub struct Syntax {
     hash_after_space: bool,
     /// Python: `"""` and `'''` strings.
     triple: bool,
-    /// JavaScript and TypeScript: `${…}` inside a back-quoted string is code.
+    /// JavaScript and TypeScript: `${…}` inside a back-quoted string is code; a `/` earlier
+    /// on the line may open a regular expression, so `//` and `/*` after it are code.
     templates: bool,
+    /// Block comments nest (Rust, Kotlin, Swift, Scala, Dart).
+    nests: bool,
+    /// C and C++: a backslash at the end of a line joins the next line to it (a line comment
+    /// goes on).
+    splices: bool,
+    /// Java: `\u000a` in the source is a line end wherever it is written, comments included.
+    unicode_escapes: bool,
     /// Quotes whose strings may run over several lines.
     multiline: &'static [u8],
     /// Bytes that can begin a comment or a literal in code ([`Syntax::opens`]); filled by
@@ -127,6 +137,9 @@ const C_LIKE: Syntax = Syntax {
     hash_after_space: false,
     triple: false,
     templates: false,
+    nests: false,
+    splices: false,
+    unicode_escapes: false,
     multiline: b"",
     openers: [false; 256],
     opener_list: [0; 8],
@@ -141,6 +154,9 @@ const HASH: Syntax = Syntax {
     hash_after_space: true,
     triple: false,
     templates: false,
+    nests: false,
+    splices: false,
+    unicode_escapes: false,
     multiline: b"",
     openers: [false; 256],
     opener_list: [0; 8],
@@ -161,12 +177,24 @@ pub fn syntax_of(path: &[u8]) -> Option<Syntax> {
         match ext.as_str() {
             "rs" => Syntax {
                 rust: true,
+                nests: true,
                 quotes: b"\"",
                 multiline: b"\"",
                 ..C_LIKE
             },
-            "c" | "h" | "cc" | "cpp" | "cxx" | "hpp" | "hh" | "java" | "kt" | "kts" | "cs"
-            | "swift" | "scala" | "dart" | "php" => C_LIKE,
+            "c" | "h" | "cc" | "cpp" | "cxx" | "hpp" | "hh" => Syntax {
+                splices: true,
+                ..C_LIKE
+            },
+            "java" => Syntax {
+                unicode_escapes: true,
+                ..C_LIKE
+            },
+            "kt" | "kts" | "swift" | "scala" | "dart" => Syntax {
+                nests: true,
+                ..C_LIKE
+            },
+            "cs" | "php" => C_LIKE,
             "go" => Syntax {
                 quotes: b"\"'`",
                 multiline: b"`",
@@ -192,6 +220,9 @@ pub fn syntax_of(path: &[u8]) -> Option<Syntax> {
                 hash_after_space: false,
                 triple: false,
                 templates: false,
+                nests: false,
+                splices: false,
+                unicode_escapes: false,
                 multiline: b"'",
                 openers: [false; 256],
                 opener_list: [0; 8],
@@ -219,6 +250,23 @@ fn walk_with(
     mut emit: impl FnMut(Part),
 ) -> State {
     let starts = |at: usize, s: &[u8]| line.get(at..at + s.len()) == Some(s);
+    // Line ends the compiler sees where a lexer of lines does not: Java's `\u000a` (anywhere,
+    // comments included) and JavaScript's U+2028/U+2029. Such a line is read as code.
+    if (syn.unicode_escapes && has_unicode_line_end_escape(line))
+        || (syn.templates && bstr::ByteSlice::find(line, "\u{2028}").is_some())
+        || (syn.templates && bstr::ByteSlice::find(line, "\u{2029}").is_some())
+    {
+        line.iter().for_each(|_| emit(Part::Code));
+        return State::Code;
+    }
+    if state == State::LineComment {
+        line.iter().for_each(|_| emit(Part::Comment));
+        return if syn.splices && line.ends_with(b"\\") {
+            State::LineComment
+        } else {
+            State::Code
+        };
+    }
     let mut i = 0;
     let mut state = match state {
         State::Unknown => {
@@ -234,7 +282,7 @@ fn walk_with(
     };
     while i < line.len() {
         match state {
-            State::Unknown | State::Code => {}
+            State::Unknown | State::Code | State::LineComment => {}
             State::Template { depth } => {
                 let c = line[i];
                 emit(Part::Code);
@@ -271,7 +319,7 @@ fn walk_with(
                     } else {
                         State::Code
                     };
-                } else if syn.rust && starts(i, open) {
+                } else if syn.nests && starts(i, open) {
                     open.iter().for_each(|_| emit(Part::Comment));
                     i += open.len();
                     state = State::Block {
@@ -346,14 +394,24 @@ fn walk_with(
             i += run;
             continue;
         }
-        // Line comment: the rest of the line.
-        if syn.line.iter().any(|m| starts(i, m))
+        // JavaScript: after a `/` in code, `//` or `/*` may be inside a regular expression
+        // (`/^https:\/\//`): read as code.
+        let maybe_regex = syn.templates && c == b'/' && line[..i].contains(&b'/');
+        // Line comment: the rest of the line (in C, and the next ones while a backslash ends
+        // them).
+        if !maybe_regex
+            && syn.line.iter().any(|m| starts(i, m))
             && (!syn.hash_after_space || i == 0 || line[i - 1].is_ascii_whitespace())
         {
             line[i..].iter().for_each(|_| emit(Part::Comment));
-            return State::Code;
+            return if syn.splices && line.ends_with(b"\\") {
+                State::LineComment
+            } else {
+                State::Code
+            };
         }
         if let Some((open, _)) = syn.block
+            && !maybe_regex
             && starts(i, open)
         {
             open.iter().for_each(|_| emit(Part::Comment));
@@ -432,6 +490,22 @@ fn walk_with(
         }
         s => s,
     }
+}
+
+/// `\u000a` or `\u000d` (any number of `u`s, any case of the digits), which Java reads as a
+/// line end before it reads comments.
+fn has_unicode_line_end_escape(line: &[u8]) -> bool {
+    line.windows(2).enumerate().any(|(i, w)| {
+        if w != b"\\u" {
+            return false;
+        }
+        let rest = &line[i + 1..];
+        let digits = &rest[rest.iter().take_while(|b| **b == b'u').count()..];
+        digits.len() >= 4 && {
+            let d = digits[..4].to_ascii_lowercase();
+            d == b"000a" || d == b"000d"
+        }
+    })
 }
 
 fn is_ident(b: u8) -> bool {

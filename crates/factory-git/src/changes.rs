@@ -147,6 +147,8 @@ fn is_binary(data: &[u8]) -> bool {
 struct LineDiff {
     added: Vec<u32>,
     removed: Vec<u32>,
+    /// For each hunk, the first line after it: (old, new), 0-based.
+    after: Vec<(u32, u32)>,
 }
 
 fn diff_lines(old: &[u8], new: &[u8]) -> LineDiff {
@@ -156,8 +158,10 @@ fn diff_lines(old: &[u8], new: &[u8]) -> LineDiff {
     let mut out = LineDiff {
         added: Vec::new(),
         removed: Vec::new(),
+        after: Vec::new(),
     };
     for hunk in diff.hunks() {
+        out.after.push((hunk.before.end, hunk.after.end));
         out.removed.extend(hunk.before);
         out.added.extend(hunk.after);
     }
@@ -513,11 +517,21 @@ impl Worker {
             let syntax = (need == ContentNeed::LexedLines)
                 .then(|| lexer::syntax_of(&file.path))
                 .flatten();
-            let lexed = |text: &[u8], wanted: &[u32]| match (&syntax, wanted.last()) {
-                (Some(syn), Some(last)) => lexer::scan(text, syn, *last as usize + 1),
+            // Up to the line after the last hunk: a change that opens a comment or a string the
+            // lines after it fall into changes those lines too, though the diff does not show
+            // them; the states after each hunk tell.
+            let last_after = |side: fn(&(u32, u32)) -> u32| d.after.iter().map(side).max();
+            let lexed = |text: &[u8], upto: Option<u32>| match (&syntax, upto) {
+                (Some(syn), Some(last)) => lexer::scan(text, syn, last as usize + 1),
                 _ => Vec::new(),
             };
-            let (new_starts, old_starts) = (lexed(&new, &d.added), lexed(&old, &d.removed));
+            let new_starts = lexed(&new, last_after(|a| a.1));
+            let old_starts = lexed(&old, last_after(|a| a.0));
+            let shifts = syntax.is_some()
+                && d.after.iter().any(|&(o, n)| {
+                    let at = |starts: &[lexer::LineStart], i: u32| starts.get(i as usize).copied();
+                    at(&old_starts, o) != at(&new_starts, n)
+                });
             let start = |starts: &[lexer::LineStart], n: u32| {
                 starts.get(n as usize).copied().unwrap_or_default()
             };
@@ -528,6 +542,10 @@ impl Worker {
             let mut removed = Lines::default();
             for n in d.removed {
                 removed.push_at(n + 1, old_lines[n as usize], start(&old_starts, n));
+            }
+            if shifts {
+                added.set_shifts_state();
+                removed.set_shifts_state();
             }
             file.added = Some(added);
             file.removed = Some(removed);

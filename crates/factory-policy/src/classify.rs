@@ -107,18 +107,18 @@ fn first_match<'a>(
         .map(|(n, line, _)| (n, line))
 }
 
-/// What the changed lines of one side hold in `parts`, line by line, whitespace removed, lines
-/// with nothing there left out; lazily, so a comparison stops at the first difference.
+/// What the changed lines of one side hold in `parts`, line by line, exactly but for trailing
+/// whitespace (indentation and spacing are code: Python blocks, shell tests, string contents),
+/// lines with nothing there left out; lazily, so a comparison stops at the first difference.
 fn views<'a>(
     lines: &'a Lines,
     syntax: Option<&'a crate::lexer::Syntax>,
     parts: crate::lexer::Parts,
 ) -> impl Iterator<Item = (u32, String)> + 'a {
     lines.iter_lexed().filter_map(move |(n, line, start)| {
-        let view: String = crate::lexer::select(line, syntax, parts, start)
-            .split_whitespace()
-            .collect();
-        (!view.is_empty()).then_some((n, view))
+        let view = crate::lexer::select(line, syntax, parts, start);
+        let view = view.trim_end();
+        (!view.trim_start().is_empty()).then(|| (n, view.to_owned()))
     })
 }
 
@@ -161,10 +161,25 @@ fn only_in(file: &FileChange, parts: crate::lexer::Parts) -> bool {
         return false;
     };
     let blank = |l: &Lines| l.iter().all(|(_, line)| line.trim().is_empty());
-    if blank(added) && blank(removed) {
+    if (blank(added) && blank(removed))
+        || added.shifts_state()
+        || removed.shifts_state()
+        || declares_encoding(file)
+    {
         return false;
     }
     first_difference(added, removed, Some(&syntax), parts.complement()).is_none()
+}
+
+/// A changed line among a file's first two that declares its encoding (`# -*- coding: … -*-`,
+/// as Python reads it): under another encoding the same bytes are other code, so such a
+/// comment is never only a comment.
+fn declares_encoding(file: &FileChange) -> bool {
+    [&file.added, &file.removed].into_iter().flatten().any(|l| {
+        l.iter().any(|(n, line)| {
+            n <= 2 && (line.contains_str("coding:") || line.contains_str("coding="))
+        })
+    })
 }
 
 /// For a rule with `lines-in` and no line patterns: the first changed line whose content in
@@ -179,6 +194,14 @@ fn touches(file: &FileChange, parts: crate::lexer::Parts) -> Option<u32> {
     };
     if file.binary || (added.is_empty() && removed.is_empty()) {
         return Some(0);
+    }
+    if added.shifts_state() || removed.shifts_state() || declares_encoding(file) {
+        // The unchanged lines after the change read differently: they changed too.
+        return added
+            .numbers()
+            .first()
+            .or(removed.numbers().first())
+            .copied();
     }
     first_difference(added, removed, syntax.as_ref(), parts)
 }
