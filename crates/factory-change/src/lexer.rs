@@ -149,18 +149,8 @@ const C_LIKE: Syntax = Syntax {
 const HASH: Syntax = Syntax {
     line: &[b"#"],
     block: None,
-    quotes: b"\"'",
-    rust: false,
     hash_after_space: true,
-    triple: false,
-    templates: false,
-    nests: false,
-    splices: false,
-    unicode_escapes: false,
-    multiline: b"",
-    openers: [false; 256],
-    opener_list: [0; 8],
-    opener_count: 0,
+    ..C_LIKE
 };
 
 /// The syntax of a file, from its name; None when the language is not known (every byte is
@@ -214,19 +204,9 @@ pub fn syntax_of(path: &[u8]) -> Option<Syntax> {
             | "sh" | "bash" | "zsh" | "ksh" | "mk" | "tf" => HASH,
             "sql" => Syntax {
                 line: &[b"--"],
-                block: Some((b"/*", b"*/")),
                 quotes: b"'",
-                rust: false,
-                hash_after_space: false,
-                triple: false,
-                templates: false,
-                nests: false,
-                splices: false,
-                unicode_escapes: false,
                 multiline: b"'",
-                openers: [false; 256],
-                opener_list: [0; 8],
-                opener_count: 0,
+                ..C_LIKE
             },
             _ => return None,
         }
