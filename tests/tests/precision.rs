@@ -287,3 +287,68 @@ fn attack_code_passed_off_as_comments_or_whitespace_is_still_code() {
         assert_eq!(tier, "hard-stop", "{path}: {after:?} -> {json}");
     }
 }
+
+/// The second red-team round: where the lexer's picture of a language differed from the
+/// compiler's.
+#[test]
+fn attack_round_two_toolchain_readings_are_code() {
+    let cases: &[(&str, &str, &str)] = &[
+        // GCC splices a backslash followed by blanks, and the trigraph ??/.
+        (
+            "src/tls.c",
+            "int check(int ok) {\n  // note\n  if (!ok) return -1;\n  return 0;\n}\n",
+            "int check(int ok) {\n  // note \\ \n  if (!ok) return -1;\n  return 0;\n}\n",
+        ),
+        (
+            "src/tls.c",
+            "int check(int ok) {\n  // note\n  if (!ok) return -1;\n  return 0;\n}\n",
+            "int check(int ok) {\n  // note ??/\n  if (!ok) return -1;\n  return 0;\n}\n",
+        ),
+        // `*\` + newline + `/` closes a block comment: the line after is code.
+        (
+            "src/tls.c",
+            "int check(int ok) {\n  /* note */\n  return ok;\n}\n",
+            "int check(int ok) {\n  /* note *\\\n/ return 1; /* more\n  */\n  return ok;\n}\n",
+        ),
+        // Java decodes \u002a/ into */ before it reads comments.
+        (
+            "src/Verify.java",
+            "class Verify {\n  boolean verify(Object c) {\n    /* check the chain */\n    return c != null;\n  }\n}\n",
+            "class Verify {\n  boolean verify(Object c) {\n    /* check the chain \\u002a/ if (c == c) return true; /* */\n    return c != null;\n  }\n}\n",
+        ),
+        // A bare CR does not end a Rust comment: the check joins it.
+        (
+            "src/tls.rs",
+            "fn check(ok: bool) -> bool {\n    // note\n    if !ok { return false; }\n    true\n}\n",
+            "fn check(ok: bool) -> bool {\n    // note2\r    if !ok { return false; }\n    true\n}\n",
+        ),
+        // Go build constraints choose which verifier is compiled.
+        (
+            "pkg/verify/verify_strict.go",
+            "//go:build !insecure\n\npackage verify\n",
+            "//go:build insecure\n\npackage verify\n",
+        ),
+        // The interpreter line.
+        (
+            "scripts/verify.sh",
+            "#!/bin/sh -e\ngpg --verify pkg.sig pkg\ntar xf pkg\n",
+            "#!/bin/sh\ngpg --verify pkg.sig pkg\ntar xf pkg\n",
+        ),
+        // A URL in JSX text is not a comment: the expression after it is code.
+        (
+            "src/auth/Panel.jsx",
+            "const P = () => <p>Docs: https://example.com {isAdmin(user) ? <Admin/> : null}</p>;\n",
+            "const P = () => <p>Docs: https://example.com {true ? <Admin/> : null}</p>;\n",
+        ),
+        // A string after `"algorithms":` is data, not a docstring.
+        (
+            "app/auth.py",
+            "opts = {\n    \"algorithms\":\n        \"\"\"RS256\"\"\"\n}\n",
+            "opts = {\n    \"algorithms\":\n        \"\"\"HS256\"\"\"\n}\n",
+        ),
+    ];
+    for (path, before, after) in cases {
+        let (tier, json) = tier_of_change(path, before, after);
+        assert_eq!(tier, "hard-stop", "{path}: {after:?} -> {json}");
+    }
+}

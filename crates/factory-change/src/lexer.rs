@@ -31,7 +31,7 @@ pub enum State {
     /// Inside a block comment (`depth` for Rust's nested comments).
     Block {
         /// Nesting depth (1 for an unnested comment).
-        depth: u8,
+        depth: u32,
     },
     /// Inside a string literal closed by `quote` (repeated `count` times: 3 for Python's
     /// triple quotes), followed by `hashes` `#`s (Rust raw strings).
@@ -54,7 +54,7 @@ pub enum State {
     /// (`depth` counts the braces open inside), then the template string again.
     Template {
         /// Braces open, the `${` included.
-        depth: u8,
+        depth: u32,
     },
 }
 
@@ -232,16 +232,27 @@ fn walk_with(
     let starts = |at: usize, s: &[u8]| line.get(at..at + s.len()) == Some(s);
     // Line ends the compiler sees where a lexer of lines does not: Java's `\u000a` (anywhere,
     // comments included) and JavaScript's U+2028/U+2029. Such a line is read as code.
-    if (syn.unicode_escapes && has_unicode_line_end_escape(line))
+    if (syn.unicode_escapes && has_unicode_escape(line))
         || (syn.templates && bstr::ByteSlice::find(line, "\u{2028}").is_some())
         || (syn.templates && bstr::ByteSlice::find(line, "\u{2029}").is_some())
     {
         line.iter().for_each(|_| emit(Part::Code));
         return State::Code;
     }
+    // A line the next one is spliced onto is read as code: what it says depends on that line.
+    if syn.splices && ends_with_splice(line) {
+        line.iter().for_each(|_| emit(Part::Code));
+        return if state == State::LineComment
+            || (matches!(state, State::Code | State::Unknown) && has_line_comment(line, syn))
+        {
+            State::LineComment
+        } else {
+            walk_plain(strip_splice(line), syn, state)
+        };
+    }
     if state == State::LineComment {
         line.iter().for_each(|_| emit(Part::Comment));
-        return if syn.splices && line.ends_with(b"\\") {
+        return if syn.splices && ends_with_splice(line) {
             State::LineComment
         } else {
             State::Code
@@ -376,7 +387,10 @@ fn walk_with(
         }
         // JavaScript: after a `/` in code, `//` or `/*` may be inside a regular expression
         // (`/^https:\/\//`): read as code.
-        let maybe_regex = syn.templates && c == b'/' && line[..i].contains(&b'/');
+        // Nor is `//` after a `:`: a URL in JSX text (`https://…`) is not a comment.
+        let maybe_regex = syn.templates
+            && c == b'/'
+            && (line[..i].contains(&b'/') || (i > 0 && line[i - 1] == b':'));
         // Line comment: the rest of the line (in C, and the next ones while a backslash ends
         // them).
         if !maybe_regex
@@ -384,11 +398,7 @@ fn walk_with(
             && (!syn.hash_after_space || i == 0 || line[i - 1].is_ascii_whitespace())
         {
             line[i..].iter().for_each(|_| emit(Part::Comment));
-            return if syn.splices && line.ends_with(b"\\") {
-                State::LineComment
-            } else {
-                State::Code
-            };
+            return State::Code;
         }
         if let Some((open, _)) = syn.block
             && !maybe_regex
@@ -472,20 +482,47 @@ fn walk_with(
     }
 }
 
-/// `\u000a` or `\u000d` (any number of `u`s, any case of the digits), which Java reads as a
-/// line end before it reads comments.
-fn has_unicode_line_end_escape(line: &[u8]) -> bool {
+/// A `\uXXXX` escape (any number of `u`s), which Java decodes before it reads comments and
+/// strings: `\u000a` ends a line, `\u002a/` ends a comment, `\u0022` ends a string.
+fn has_unicode_escape(line: &[u8]) -> bool {
     line.windows(2).enumerate().any(|(i, w)| {
         if w != b"\\u" {
             return false;
         }
         let rest = &line[i + 1..];
         let digits = &rest[rest.iter().take_while(|b| **b == b'u').count()..];
-        digits.len() >= 4 && {
-            let d = digits[..4].to_ascii_lowercase();
-            d == b"000a" || d == b"000d"
-        }
+        digits.len() >= 4 && digits[..4].iter().all(u8::is_ascii_hexdigit)
     })
+}
+
+/// C and C++: the line ends in a backslash (trailing blanks allowed, as GCC and Clang read
+/// it) or the trigraph `??/`, which joins the next line to it.
+fn ends_with_splice(line: &[u8]) -> bool {
+    let t = line.trim_ascii_end();
+    t.ends_with(b"\\") || t.ends_with(b"??/")
+}
+
+/// `line` without the splices that end it (and the blanks after them): what is left ends in
+/// none, so reading it never comes back here.
+fn strip_splice(line: &[u8]) -> &[u8] {
+    let mut t = line.trim_ascii_end();
+    while let Some(rest) = t.strip_suffix(b"\\").or_else(|| t.strip_suffix(b"??/")) {
+        t = rest.trim_ascii_end();
+    }
+    t
+}
+
+/// The state after `line` from `state`, its parts unused.
+fn walk_plain(line: &[u8], syn: &Syntax, state: State) -> State {
+    walk_with(line, syn, &syn.openers, state, false, |_| {})
+}
+
+/// Whether `line`, read from code, ends in a line comment.
+fn has_line_comment(line: &[u8], syn: &Syntax) -> bool {
+    let mut last = Part::Code;
+    let t = strip_splice(line);
+    walk_with(t, syn, &syn.openers, State::Code, false, |p| last = p);
+    last == Part::Comment && walk_plain(t, syn, State::Code) == State::Code
 }
 
 fn is_ident(b: u8) -> bool {
@@ -512,8 +549,9 @@ pub fn scan(text: &[u8], syn: &Syntax, lines: usize) -> Vec<LineStart> {
     let mut pending = false;
     let mut region: Option<u32> = None;
     let openers = syn.openers;
-    // Python: the last byte of code seen, to tell a docstring from a string of data.
+    // Python: whether a statement has been seen (a docstring opens the module only before one).
     let mut last_code: Option<u8> = None;
+    let (mut in_header, mut after_header) = (false, false);
     let mut rest = text;
     while out.len() < lines && !rest.is_empty() {
         let end = bstr::ByteSlice::find_byte(rest, b'\n');
@@ -528,7 +566,18 @@ pub fn scan(text: &[u8], syn: &Syntax, lines: usize) -> Vec<LineStart> {
             pending = true;
             test = true;
         }
-        let docstring = syn.triple && matches!(last_code, None | Some(b':'));
+        // Python: a docstring opens the module, or is the first statement after a `def` or
+        // `class` header (which may run over lines) ends with `:` — not after any `:`.
+        let trimmed = line.trim_ascii_start();
+        if syn.triple
+            && state == State::Code
+            && [&b"def "[..], b"async def ", b"class "]
+                .iter()
+                .any(|k| trimmed.starts_with(k))
+        {
+            in_header = true;
+        }
+        let docstring = syn.triple && (last_code.is_none() || after_header);
         out.push(LineStart {
             state,
             test,
@@ -536,13 +585,22 @@ pub fn scan(text: &[u8], syn: &Syntax, lines: usize) -> Vec<LineStart> {
         });
         if syn.triple {
             let mut k = 0;
+            let mut line_code = None;
             state = walk_with(line, syn, &openers, state, docstring, |p| {
                 let b = line[k];
                 k += 1;
                 if p != Part::Comment && !b.is_ascii_whitespace() {
-                    last_code = Some(b);
+                    line_code = Some(b);
                 }
             });
+            // A statement line (not blank, not a `#` comment) decides what may follow.
+            if !trimmed.is_empty() && !trimmed.starts_with(b"#") {
+                after_header = in_header && line_code == Some(b':');
+                if after_header {
+                    in_header = false;
+                }
+                last_code = last_code.or(Some(b' '));
+            }
             continue;
         }
         if !syn.rust {
@@ -666,6 +724,15 @@ mod tests {
             .map(|s| s.test)
             .collect();
         assert_eq!(marks, [true, true, false]);
+    }
+
+    #[test]
+    fn a_line_of_backslashes_is_read_without_recursion() {
+        let line = "// x ".to_owned() + &"\\".repeat(200_000);
+        let syn = syntax_of(b"a.c").unwrap();
+        let mut n = 0;
+        walk(line.as_bytes(), &syn, LineStart::default(), |_| n += 1);
+        assert_eq!(n, line.len());
     }
 
     #[test]

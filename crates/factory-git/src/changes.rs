@@ -527,11 +527,23 @@ impl Worker {
             };
             let new_starts = lexed(&new, last_after(|a| a.1));
             let old_starts = lexed(&old, last_after(|a| a.0));
+            // Read as a change of code whatever the lines say: a bare CR ends a comment for C,
+            // Python or JavaScript but not for Rust, Go or shell (the lines are not the
+            // compiler's); a Go file with cgo compiles the comment before `import "C"`.
+            let bare_cr = matches!(old, std::borrow::Cow::Owned(_))
+                || matches!(new, std::borrow::Cow::Owned(_));
+            let cgo = file.path.ends_with(b".go")
+                && [&old, &new]
+                    .iter()
+                    .any(|t| t.find(b"import \"C\"").is_some());
             let shifts = syntax.is_some()
-                && d.after.iter().any(|&(o, n)| {
-                    let at = |starts: &[lexer::LineStart], i: u32| starts.get(i as usize).copied();
-                    at(&old_starts, o) != at(&new_starts, n)
-                });
+                && (bare_cr
+                    || cgo
+                    || d.after.iter().any(|&(o, n)| {
+                        let at =
+                            |starts: &[lexer::LineStart], i: u32| starts.get(i as usize).copied();
+                        at(&old_starts, o) != at(&new_starts, n)
+                    }));
             let start = |starts: &[lexer::LineStart], n: u32| {
                 starts.get(n as usize).copied().unwrap_or_default()
             };

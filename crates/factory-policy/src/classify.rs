@@ -171,13 +171,21 @@ fn only_in(file: &FileChange, parts: crate::lexer::Parts) -> bool {
     first_difference(added, removed, Some(&syntax), parts.complement()).is_none()
 }
 
-/// A changed line among a file's first two that declares its encoding (`# -*- coding: … -*-`,
-/// as Python reads it): under another encoding the same bytes are other code, so such a
-/// comment is never only a comment.
+/// A changed comment that is an instruction to the toolchain, never only a comment: an
+/// encoding declaration among a file's first two lines (`# -*- coding: … -*-`: under another
+/// encoding the same bytes are other code), a `#!` interpreter line, Go's `//go:` and
+/// `//line` directives and `//export`, cgo's `#cgo`, JSX's `@jsx` pragmas.
 fn declares_encoding(file: &FileChange) -> bool {
     [&file.added, &file.removed].into_iter().flatten().any(|l| {
         l.iter().any(|(n, line)| {
-            n <= 2 && (line.contains_str("coding:") || line.contains_str("coding="))
+            let t = line.trim_start();
+            (n <= 2 && (line.contains_str("coding:") || line.contains_str("coding=")))
+                || (n == 1 && t.starts_with(b"#!"))
+                || t.starts_with(b"//go:")
+                || t.starts_with(b"//line ")
+                || t.starts_with(b"//export ")
+                || line.contains_str("#cgo")
+                || line.contains_str("@jsx")
         })
     })
 }
