@@ -176,16 +176,20 @@ fn only_in(file: &FileChange, parts: crate::lexer::Parts) -> bool {
 /// encoding the same bytes are other code), a `#!` interpreter line, Go's `//go:` and
 /// `//line` directives and `//export`, cgo's `#cgo`, JSX's `@jsx` pragmas.
 fn declares_encoding(file: &FileChange) -> bool {
+    let ext = file.path.rsplit(|b| *b == b'.').next().unwrap_or(b"");
+    let go = ext == b"go";
+    let js = matches!(ext, b"js" | b"jsx" | b"ts" | b"tsx" | b"mjs" | b"cjs");
     [&file.added, &file.removed].into_iter().flatten().any(|l| {
         l.iter().any(|(n, line)| {
             let t = line.trim_start();
             (n <= 2 && (line.contains_str("coding:") || line.contains_str("coding=")))
                 || (n == 1 && t.starts_with(b"#!"))
-                || t.starts_with(b"//go:")
-                || t.starts_with(b"//line ")
-                || t.starts_with(b"//export ")
-                || line.contains_str("#cgo")
-                || line.contains_str("@jsx")
+                || (go
+                    && (t.starts_with(b"//go:")
+                        || t.starts_with(b"//line ")
+                        || t.starts_with(b"//export ")
+                        || line.contains_str("#cgo")))
+                || (js && line.contains_str("@jsx"))
         })
     })
 }
