@@ -340,6 +340,12 @@ fn attack_round_two_toolchain_readings_are_code() {
             "const P = () => <p>Docs: https://example.com {isAdmin(user) ? <Admin/> : null}</p>;\n",
             "const P = () => <p>Docs: https://example.com {true ? <Admin/> : null}</p>;\n",
         ),
+        // A Kotlin raw string runs over lines: a `/*` inside it opens no comment.
+        (
+            "src/tls/Check.kt",
+            "val help = \"\"\"\nusage /* see docs\n\"\"\"\nfun check(ok: Boolean): Boolean {\n    if (!ok) return false\n    return true\n} // */\n",
+            "val help = \"\"\"\nusage /* see docs\n\"\"\"\nfun check(ok: Boolean): Boolean {\n    return true\n} // */\n",
+        ),
         // A string after `"algorithms":` is data, not a docstring.
         (
             "app/auth.py",

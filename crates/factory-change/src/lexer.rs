@@ -83,8 +83,10 @@ pub struct Syntax {
     rust: bool,
     /// `#` starts a comment only at the start of a line or after whitespace (shells).
     hash_after_space: bool,
-    /// Python: `"""` and `'''` strings.
+    /// Python: `"""` and `'''` strings (and docstrings).
     triple: bool,
+    /// Kotlin, Swift, Scala, Java text blocks: `"""` strings run over lines.
+    triple_quoted: bool,
     /// JavaScript and TypeScript: `${…}` inside a back-quoted string is code; a `/` earlier
     /// on the line may open a regular expression, so `//` and `/*` after it are code.
     templates: bool,
@@ -136,6 +138,7 @@ const C_LIKE: Syntax = Syntax {
     rust: false,
     hash_after_space: false,
     triple: false,
+    triple_quoted: false,
     templates: false,
     nests: false,
     splices: false,
@@ -178,9 +181,15 @@ pub fn syntax_of(path: &[u8]) -> Option<Syntax> {
             },
             "java" => Syntax {
                 unicode_escapes: true,
+                triple_quoted: true,
                 ..C_LIKE
             },
-            "kt" | "kts" | "swift" | "scala" | "dart" => Syntax {
+            "kt" | "kts" | "swift" | "scala" => Syntax {
+                nests: true,
+                triple_quoted: true,
+                ..C_LIKE
+            },
+            "dart" => Syntax {
                 nests: true,
                 ..C_LIKE
             },
@@ -454,7 +463,7 @@ fn walk_with(
             continue;
         }
         if syn.quotes.contains(&c) {
-            let triple = syn.triple && starts(i, &[c, c, c]);
+            let triple = (syn.triple || (syn.triple_quoted && c == b'"')) && starts(i, &[c, c, c]);
             let count = if triple { 3 } else { 1 };
             // A triple-quoted string that opens its line is a docstring (or a block comment
             // written as one); one assigned or passed is data.
@@ -703,6 +712,12 @@ mod tests {
             js[0], "ccccc c c cccccccccccccccccssscc",
             "template expressions are code"
         );
+        let kt = parts("a.kt", "val s = \"\"\"a\n/* b\n\"\"\"\nf()");
+        assert_eq!(
+            kt[1], "ssss",
+            "a multi-line string's line is a string: {kt:?}"
+        );
+        assert_eq!(kt[3], "ccc");
         let go = parts("a.go", "s := `a\nbcrypt`\nx()");
         assert_eq!(go[1], "ssssssc");
         assert_eq!(go[2], "ccc");

@@ -10,7 +10,9 @@ use proptest::prelude::*;
 #[path = "../../../tests/fuzz/common.rs"]
 mod common;
 
-const EXTENSIONS: &[&str] = &["rs", "c", "go", "js", "ts", "py", "sh", "sql", "yml", "php"];
+const EXTENSIONS: &[&str] = &[
+    "rs", "c", "go", "js", "ts", "py", "sh", "sql", "yml", "php", "kt", "java",
+];
 
 /// Source-like bytes: the characters that open and close comments and literals, often.
 fn source() -> impl Strategy<Value = Vec<u8>> {
