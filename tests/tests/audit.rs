@@ -472,3 +472,31 @@ fn a_dry_run_uses_the_proposed_policys_keys() {
         r["dry_run"]
     );
 }
+
+#[test]
+fn the_cache_of_the_embedded_default_is_keyed_by_that_policy() {
+    // A repository without `.factory/` is judged by the embedded default: its cache must not
+    // outlive that policy (a build with another default would answer from it).
+    let repo = TestRepo::new();
+    repo.write("README.md", "x\n");
+    repo.commit("Base");
+    repo.write("src/lib.rs", "pub fn f() {}\n");
+    repo.commit("Code");
+    let o = out(&repo, &["audit", "HEAD~1..HEAD", "--format", "json"]);
+    assert!(
+        o.status.code().is_some_and(|c| c <= 1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let files = walk(&repo.path().join(".git/factory/cache"));
+    assert_eq!(files.len(), 1, "{files:?}");
+    let name = files[0].file_name().unwrap().to_string_lossy().into_owned();
+    let digest = name
+        .strip_prefix("default-")
+        .and_then(|n| n.strip_suffix(".jsonl"))
+        .unwrap_or_else(|| panic!("not keyed by the default policy: {name}"));
+    assert!(
+        digest.len() == 16 && digest.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{name}"
+    );
+}

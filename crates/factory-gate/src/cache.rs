@@ -55,15 +55,32 @@ fn digest(json: &str) -> String {
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The name of the cache of a governance: the id of `.factory/` (policy blob and keys), or —
+/// where there is none and the embedded default policy judges — a digest of that policy's text,
+/// so that a build with another default never answers from a cache the old one wrote.
+fn key(governance: Option<factory_git::ObjectId>) -> String {
+    match governance {
+        Some(id) => id.to_string(),
+        None => format!(
+            "default-{}",
+            &digest(factory_policy::DEFAULT_POLICY.text)[..16]
+        ),
+    }
+}
+
 impl Cache {
-    /// Opens the cache of `key` under `git_dir`; a missing file is an empty cache, a corrupt one
-    /// is discarded.
-    pub(crate) fn open(git_dir: &std::path::Path, key: &str) -> Cache {
+    /// Opens the cache of `governance` (the id of `.factory/`, None for the embedded default)
+    /// under `git_dir`; a missing file is an empty cache, a corrupt one is discarded.
+    pub(crate) fn open(
+        git_dir: &std::path::Path,
+        governance: Option<factory_git::ObjectId>,
+    ) -> Cache {
         let path = git_dir
             .join("factory")
             .join("cache")
-            .join(concat!("audit-v5-", env!("CARGO_PKG_VERSION")))
-            .join(format!("{key}.jsonl"));
+            // v6: lines are read by their parts from whole files (a v5 cache holds other verdicts).
+            .join(concat!("audit-v6-", env!("CARGO_PKG_VERSION")))
+            .join(format!("{}.jsonl", key(governance)));
         let mut cache = Cache {
             path,
             entries: HashMap::new(),

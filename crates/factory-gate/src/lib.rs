@@ -650,20 +650,16 @@ pub fn decide_history(
         .lines()
         .map(str::to_owned)
         .collect();
-    let governance_at = |commit: ObjectId| -> Result<String, GateError> {
-        Ok(repo
-            .entry_id_at(commit, ".factory")
-            .map_err(git)?
-            .map_or_else(|| "none".to_owned(), |id| id.to_string()))
-    };
+    // The id of `.factory/` at a commit; None before adoption.
+    let governance_at = |commit: ObjectId| repo.entry_id_at(commit, ".factory").map_err(git);
     let mut current = governance_at(base)?;
     // History before the adoption of factory is not judged by a policy it never had — when the
     // history adopts it; a repository that never did is judged by the embedded default
     // throughout (what factory would say of it).
-    let adopted = governance_at(tip)? != "none";
-    let mut groups: Vec<(String, Vec<usize>)> = Vec::new();
+    let adopted = governance_at(tip)?.is_some();
+    let mut groups: Vec<(Option<ObjectId>, Vec<usize>)> = Vec::new();
     for (i, (step, _, _)) in steps.iter().enumerate() {
-        let governance = current.clone();
+        let governance = current;
         if touching.contains(&step.to_string()) {
             current = governance_at(*step)?;
         }
@@ -697,7 +693,7 @@ pub fn decide_history(
         let all: Vec<ObjectId> = per_step.iter().flatten().copied().collect();
         let mut cache = proposed
             .is_none()
-            .then(|| cache::Cache::open(repo.git_dir(), &governance));
+            .then(|| cache::Cache::open(repo.git_dir(), governance));
         let facts = commit_facts(repo, &loaded.0, &loaded.2, &all, cache.as_mut(), None)?;
         let mut by_id: std::collections::HashMap<String, cache::Facts> =
             facts.into_iter().map(|f| (f.commit.clone(), f)).collect();
@@ -727,7 +723,7 @@ pub fn decide_history(
             // A landing whose base had no `.factory/` was not governed: history from before
             // factory was adopted, and the adoption itself (the gate lets a repository without
             // people bootstrap). Removing `.factory/` later is judged by the policy it removes.
-            if governance == "none" && adopted && proposed.is_none() {
+            if governance.is_none() && adopted && proposed.is_none() {
                 decision.governed = false;
                 decision.decision = "pass";
                 decision.reasons.clear();
@@ -809,11 +805,8 @@ pub(crate) fn decide_loaded(
         })
         .map_err(git)?;
     let mut cache = if options.cache {
-        let governance = repo
-            .entry_id_at(base, ".factory")
-            .map_err(git)?
-            .map_or_else(|| "none".to_owned(), |id| id.to_string());
-        Some(cache::Cache::open(repo.git_dir(), &governance))
+        let governance = repo.entry_id_at(base, ".factory").map_err(git)?;
+        Some(cache::Cache::open(repo.git_dir(), governance))
     } else {
         None
     };
