@@ -17,17 +17,9 @@ grep -v '^lines-in\|^lines-only-in' policies/default.toml > "$plain"
 # A rule left with no condition would not load: comment-only has only lines-only-in besides paths.
 "$factory" policy check "$plain" >/dev/null 2>&1 || { echo "the policy without lines-in does not load"; exit 2; }
 
-best() {
-  "$@" >/dev/null
-  local best=999999 t
-  for _ in $(seq "$runs"); do
-    t=$({ /usr/bin/time -f '%e' "$@" >/dev/null; } 2>&1 | tail -1)
-    best=$(awk -v a="$t" -v b="$best" 'BEGIN { print (a < b ? a : b) }')
-  done
-  echo "$best"
-}
-lexed=$(best "$factory" -C "$repo" classify --all --format json)
-whole=$(best "$factory" -C "$repo" classify --all --format json --policy "$plain")
+. "$PWD/bench/lib.sh"
+read -r lexed _ < <(best "$factory" -C "$repo" classify --all --format json)
+read -r whole _ < <(best "$factory" -C "$repo" classify --all --format json --policy "$plain")
 echo "repository: $(git -C "$repo" rev-list --all --count) commits, $(nproc) cores"
 printf '%-58s %8ss\n' "factory classify --all, default policy (lines lexed)" "$lexed"
 printf '%-58s %8ss\n' "the same, whole lines (no lexing)" "$whole"
