@@ -164,7 +164,7 @@ fn only_in(file: &FileChange, parts: crate::lexer::Parts) -> bool {
     if (blank(added) && blank(removed))
         || added.shifts_state()
         || removed.shifts_state()
-        || declares_encoding(file)
+        || toolchain_comment(file)
     {
         return false;
     }
@@ -175,7 +175,7 @@ fn only_in(file: &FileChange, parts: crate::lexer::Parts) -> bool {
 /// encoding declaration among a file's first two lines (`# -*- coding: … -*-`: under another
 /// encoding the same bytes are other code), a `#!` interpreter line, Go's `//go:` and
 /// `//line` directives and `//export`, cgo's `#cgo`, JSX's `@jsx` pragmas.
-fn declares_encoding(file: &FileChange) -> bool {
+fn toolchain_comment(file: &FileChange) -> bool {
     let ext = file.path.rsplit(|b| *b == b'.').next().unwrap_or(b"");
     let go = ext == b"go";
     let js = matches!(ext, b"js" | b"jsx" | b"ts" | b"tsx" | b"mjs" | b"cjs");
@@ -207,7 +207,7 @@ fn touches(file: &FileChange, parts: crate::lexer::Parts) -> Option<u32> {
     if file.binary || (added.is_empty() && removed.is_empty()) {
         return Some(0);
     }
-    if added.shifts_state() || removed.shifts_state() || declares_encoding(file) {
+    if added.shifts_state() || removed.shifts_state() || toolchain_comment(file) {
         // The unchanged lines after the change read differently: they changed too.
         return added
             .numbers()
