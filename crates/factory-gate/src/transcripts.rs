@@ -117,6 +117,17 @@ pub fn attach_paths(
     paths: &[std::path::PathBuf],
     format: Option<Format>,
 ) -> Result<(Vec<Transcript>, bool), AttachError> {
+    let imported = prepare_paths(policy, paths, format)?;
+    let changed = store(repo, commit, policy, &imported)?;
+    Ok((imported, changed))
+}
+
+/// [`prepare`] of session files read from disk, each a line at a time where its format allows.
+pub fn prepare_paths(
+    policy: &Policy,
+    paths: &[std::path::PathBuf],
+    format: Option<Format>,
+) -> Result<Vec<Transcript>, AttachError> {
     let redactor = redactor(policy)?;
     let mut imported = Vec::new();
     for path in paths {
@@ -124,8 +135,7 @@ pub fn attach_paths(
             imported.push(finish(policy, &redactor, t));
         }
     }
-    let changed = store(repo, commit, policy, &imported)?;
-    Ok((imported, changed))
+    Ok(imported)
 }
 
 /// A transcript as it is stored: thinking dropped unless the policy keeps it, redacted.
@@ -165,12 +175,22 @@ pub fn store(
     policy: &Policy,
     imported: &[Transcript],
 ) -> Result<bool, AttachError> {
-    let mut sessions = of(repo, commit)?;
-    let mut changed = false;
-    for t in imported {
-        changed |= note::merge(&mut sessions, t.clone());
-    }
-    let data = note::encode(&sessions);
+    // The note's lines are kept as they are (each checked, one at a time) and the new sessions
+    // written by reference: a long session is held once, never twice.
+    let existing = match repo
+        .read_note(TRANSCRIPTS_REF, commit)
+        .map_err(GateError::from)?
+    {
+        Some(bytes) => note::lines(&bytes),
+        None => Ok(Vec::new()),
+    };
+    let (data, changed) = existing
+        .and_then(|lines| note::add(lines, imported))
+        .map_err(|e| GateError::Note {
+            what: "transcript",
+            commit: commit.to_string(),
+            message: e.to_string(),
+        })?;
     let limit = policy.transcripts.max_note_bytes;
     if data.len() as u64 > limit {
         return Err(AttachError::TooLarge {

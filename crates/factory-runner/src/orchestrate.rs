@@ -587,13 +587,8 @@ pub fn run_task(s: &Plan<'_>, task: &Task) -> Result<TaskReport, OrchestrateErro
     let prepared = match &transcript {
         None => Vec::new(),
         Some((path, format)) => {
-            let text = std::fs::read_to_string(path).map_err(io)?;
             let fmt = format.as_deref().and_then(Format::from_name);
-            factory_gate::transcripts::prepare(
-                s.policy,
-                &[(path.display().to_string(), text)],
-                fmt,
-            )?
+            factory_gate::transcripts::prepare_paths(s.policy, std::slice::from_ref(path), fmt)?
         }
     };
     let session = prepared

@@ -180,3 +180,78 @@ fn an_aider_history_without_a_request_is_an_error() {
         "{err}"
     );
 }
+
+// jq -c 'select(.type=="assistant") | .message.content[] | [.type, ((.text // .thinking // "") | length)]':
+// two thinking blocks of only a signature (length 0), two tool calls, one text; user lines: the
+// prompt, a skill's instructions (isMeta), and the two tool results. No turn is empty.
+#[test]
+fn claude_code_signature_only_thinking_is_no_turn() {
+    use factory_shiftlog::Role;
+    let t = load(
+        "claude-code-2.1.126_signature-only-thinking.jsonl",
+        Format::ClaudeCode,
+    );
+    counts(&t, 5, 2, 0);
+    let roles: Vec<Role> = t.messages.iter().map(|m| m.role).collect();
+    assert_eq!(roles.iter().filter(|r| **r == Role::User).count(), 1);
+    assert_eq!(roles.iter().filter(|r| **r == Role::System).count(), 1);
+    assert!(t.messages.iter().all(|m| m.thinking.is_none()));
+    assert!(
+        t.messages
+            .iter()
+            .all(|m| !m.text.trim().is_empty() || !m.tool_calls.is_empty())
+    );
+    assert_eq!(t.session_id, "0821f1d4-dcf3-4f60-9f32-f6de4987a6ea");
+}
+
+// jq -c '[.type, .isApiErrorMessage, .message.model]': the prompt twice, each answered by a
+// `<synthetic>` "Credit balance is too low" marked isApiErrorMessage: the program's, not a model's.
+#[test]
+fn claude_code_api_errors_are_the_programs() {
+    use factory_shiftlog::Role;
+    let t = load("claude-code-2.0.31_credit-errors.jsonl", Format::ClaudeCode);
+    let roles: Vec<Role> = t.messages.iter().map(|m| m.role).collect();
+    assert_eq!(roles, [Role::User, Role::System, Role::User, Role::System]);
+    assert!(t.models.is_empty(), "{:?}", t.models);
+}
+
+// A SpecStory 2.1 export of a Codex CLI session that holds only the prompt (head -8): recognised
+// by SpecStory's comment, the agent and session id from the session comment.
+#[test]
+fn specstory_prompt_only_export_names_its_agent() {
+    let t = load("specstory-2.1_codex-prompt-only.md", Format::SpecStory);
+    counts(&t, 1, 0, 0);
+    assert_eq!(t.agent.name, "codex");
+    assert_eq!(t.session_id, "019fd8dc-387c-7b92-9abe-dc5979002ba6");
+    assert_eq!(t.started_at.as_deref(), Some("2026-08-06 20:56:34Z"));
+}
+
+// grep -c '^_\*\*User' → 2; grep -c '^_\*\*Agent' → 32 (each `(gpt-5.1-codex-max TIME)`);
+// grep -c '<summary>Tool use' → 16; grep -c 'Thought Process' → 14.
+#[test]
+fn specstory_2_headers_give_model_and_time() {
+    use factory_shiftlog::Role;
+    let t = load("specstory-2.1_codex-model-and-time.md", Format::SpecStory);
+    counts(&t, 34, 16, 0);
+    assert_eq!(t.models, ["gpt-5.1-codex-max"]);
+    let agent = t
+        .messages
+        .iter()
+        .find(|m| m.role == Role::Assistant)
+        .unwrap();
+    assert_eq!(agent.timestamp.as_deref(), Some("2025-12-05T01:38:42.132Z"));
+    let thoughts = t.messages.iter().filter(|m| m.thinking.is_some()).count();
+    assert_eq!(thoughts, 14);
+    // The reasoning is kept apart, never left in the text (the policy may drop it).
+    assert!(
+        t.messages
+            .iter()
+            .all(|m| !m.text.contains("Thought Process"))
+    );
+    assert!(
+        t.messages
+            .iter()
+            .flat_map(|m| &m.tool_calls)
+            .all(|c| !c.name.is_empty())
+    );
+}

@@ -792,3 +792,55 @@ fn aider_applied_edits_and_gemini_parts_are_kept() {
     let t = import("session.json", gemini, None).unwrap();
     assert_eq!(t.messages[1].text, "Ok");
 }
+
+/// A long session (its JSON over `PLAIN_LINE_BYTES`) is stored deflated even when smaller than
+/// its file, reads back whole; attaching it again changes nothing, a new version replaces it,
+/// another session joins it, and a kept line that was edited is refused.
+#[test]
+fn a_long_session_is_stored_deflated_and_merged_line_by_line() {
+    use factory_shiftlog::{Message, Role, note};
+    let (file, text) = fixture("claude.jsonl");
+    let mut long = import(&file, &text, None).unwrap();
+    for i in 0..3000 {
+        long.messages.push(Message::new(
+            Role::User,
+            format!("prompt {i}: {}", "words of a long session ".repeat(20)),
+        ));
+    }
+    long.source.bytes = 100 * 1024 * 1024;
+    long.seal();
+    let note = note::encode(std::slice::from_ref(&long));
+    assert!(note.starts_with("z:"), "a long session's line is deflated");
+    assert!((note.len() as u64) < note::PLAIN_LINE_BYTES);
+    assert_eq!(note::decode(note.as_bytes()).unwrap(), [long.clone()]);
+
+    let lines = note::lines(note.as_bytes()).unwrap();
+    assert_eq!(
+        (lines[0].session_id.as_str(), lines[0].digest.as_str()),
+        (long.session_id.as_str(), long.digest.as_str())
+    );
+    let (again, changed) = note::add(lines.clone(), std::slice::from_ref(&long)).unwrap();
+    assert_eq!((again.as_str(), changed), (note.as_str(), false));
+
+    let mut newer = long.clone();
+    newer.messages.push(Message::new(Role::User, "one more"));
+    newer.seal();
+    let mut other = import(&file, &text, None).unwrap();
+    other.session_id = "another".into();
+    other.seal();
+    let (merged, changed) = note::add(lines, &[newer.clone(), other.clone()]).unwrap();
+    assert!(changed);
+    let mut got = note::decode(merged.as_bytes()).unwrap();
+    got.sort_by(|a, b| a.session_id.cmp(&b.session_id));
+    let mut want = vec![newer, other.clone()];
+    want.sort_by(|a, b| a.session_id.cmp(&b.session_id));
+    assert_eq!(got, want);
+
+    // The other session's line, edited by hand, is checked when a third session is added.
+    let plain = note::encode(std::slice::from_ref(&other)).replace("Add GET", "Add PUT");
+    let mut third = other.clone();
+    third.session_id = "third".into();
+    third.seal();
+    let err = note::add(note::lines(plain.as_bytes()).unwrap(), &[third]).unwrap_err();
+    assert!(err.message.contains("does not match its digest"), "{err}");
+}

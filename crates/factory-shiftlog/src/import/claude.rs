@@ -71,7 +71,10 @@ fn patch_from_hunks(hunks: &[Value]) -> String {
 pub(crate) fn import(lines: JsonLines<'_>) -> Imported {
     let mut t = Transcript::new("claude-code", "claude-code", VERSION);
     let mut st = State::default();
-    let mut title: Option<(Option<String>, String)> = None;
+    // Summaries name the conversation leaf they summarise (often one in another file); a
+    // title the agent or the user gave wins.
+    let mut summaries: Vec<(Option<String>, String)> = Vec::new();
+    let mut custom_title: Option<String> = None;
     let mut uuids: HashSet<String> = HashSet::new();
     // Queued prompts not yet sent, and those sent whose user line is still to come.
     let mut queued: Vec<String> = Vec::new();
@@ -84,10 +87,8 @@ pub(crate) fn import(lines: JsonLines<'_>) -> Imported {
             // A title: a summary names the conversation leaf it summarises; titles the agent
             // or the user gave win.
             "summary" => {
-                if title.is_none()
-                    && let Some(text) = s(&v, "summary")
-                {
-                    title = Some((s(&v, "leafUuid").map(str::to_owned), text.to_owned()));
+                if let Some(text) = s(&v, "summary") {
+                    summaries.push((s(&v, "leafUuid").map(str::to_owned), text.to_owned()));
                 }
             }
             "custom-title" | "ai-title" => {
@@ -95,7 +96,7 @@ pub(crate) fn import(lines: JsonLines<'_>) -> Imported {
                     .or_else(|| s(&v, "aiTitle"))
                     .or_else(|| s(&v, "title"))
                 {
-                    title = Some((None, text.to_owned()));
+                    custom_title = Some(text.to_owned());
                 }
             }
             // A prompt typed while the agent worked, queued for its next turn.
@@ -142,9 +143,24 @@ pub(crate) fn import(lines: JsonLines<'_>) -> Imported {
             _ => {}
         }
     }
-    t.title = title
-        .filter(|(leaf, _)| leaf.as_ref().is_none_or(|l| uuids.contains(l)))
-        .map(|(_, text)| text);
+    t.title = custom_title.or_else(|| {
+        summaries
+            .into_iter()
+            .rev()
+            .find(|(leaf, _)| leaf.as_ref().is_none_or(|l| uuids.contains(l)))
+            .map(|(_, text)| text)
+    });
+    // The session is the one most lines name: a file continued after a compaction opens with
+    // the summary of the session it continues, under that session's id.
+    if let Some((id, _)) = st
+        .session_ids
+        .iter()
+        .enumerate()
+        .max_by_key(|(i, (_, n))| (*n, std::cmp::Reverse(*i)))
+        .map(|(_, x)| x)
+    {
+        t.session_id = id.clone();
+    }
     if st.has_usage {
         t.usage = Some(st.usage);
     }
@@ -160,6 +176,13 @@ struct State {
     counted: HashSet<String>,
     /// tool_use id → (message index, tool call index, edit index if it edits a file)
     calls: HashMap<String, (usize, usize, Option<usize>)>,
+    /// Session ids the lines name, in order of first use, with how many lines name each.
+    session_ids: Vec<(String, usize)>,
+    /// The prompts of sub-agent (Task) calls → the call's id: a sub-agent's first turn in the
+    /// same file (`isSidechain`) is the prompt its call sent.
+    task_prompts: HashMap<String, String>,
+    /// A sub-agent's line (uuid) → the call that started that sub-agent.
+    side_parent: HashMap<String, String>,
 }
 
 /// One `user` or `assistant` line (of the session, or of a sub-agent under `parent`).
@@ -174,8 +197,11 @@ fn turn(
     if kind != "user" && kind != "assistant" {
         return Ok(());
     }
-    if t.session_id.is_empty() {
-        t.session_id = s(v, "sessionId").unwrap_or("").to_owned();
+    if let Some(id) = s(v, "sessionId").filter(|id| !id.is_empty()) {
+        match st.session_ids.iter_mut().find(|(known, _)| known == id) {
+            Some((_, n)) => *n += 1,
+            None => st.session_ids.push((id.to_owned(), 1)),
+        }
     }
     if t.agent.version.is_none() {
         t.agent.version = s(v, "version").map(str::to_owned);
@@ -194,20 +220,39 @@ fn turn(
         t.source.skipped_lines += 1;
         return Ok(());
     };
-    // Context the agent injected (instructions, a compaction summary) is not the user's.
+    // Context the agent injected (instructions, a compaction summary) is not the user's; nor
+    // is an error the program reported in the model's place.
+    let flag = |k: &str| v.get(k).and_then(Value::as_bool) == Some(true);
     let injected = ["isMeta", "isCompactSummary", "isVisibleInTranscriptOnly"]
         .iter()
-        .any(|k| v.get(*k).and_then(Value::as_bool) == Some(true));
-    let role = if kind == "assistant" {
-        Role::Assistant
-    } else if injected {
+        .any(|k| flag(k));
+    let role = if flag("isApiErrorMessage") || (kind != "assistant" && injected) {
         Role::System
+    } else if kind == "assistant" {
+        Role::Assistant
     } else {
         Role::User
     };
     let mut m = Message::new(role, "");
     m.timestamp = s(v, "timestamp").map(str::to_owned);
     m.sidechain = parent.is_some() || v.get("isSidechain").and_then(Value::as_bool) == Some(true);
+    // A sub-agent's lines in the session's own file: the first is the prompt of the Task call
+    // that started it, the others follow it by `parentUuid`.
+    let parent = parent.or_else(|| {
+        if !m.sidechain {
+            return None;
+        }
+        let found = s(v, "parentUuid")
+            .and_then(|p| st.side_parent.get(p).cloned())
+            .or_else(|| {
+                let prompt = text_of(message.get("content").unwrap_or(&Value::Null));
+                st.task_prompts.get(prompt.trim()).cloned()
+            });
+        if let (Some(id), Some(uuid)) = (&found, s(v, "uuid")) {
+            st.side_parent.insert(uuid.to_owned(), id.clone());
+        }
+        found
+    });
     m.parent_tool = parent;
     // `<synthetic>` marks messages the program made up (an interruption notice): no model.
     m.model = s(message, "model")
@@ -267,6 +312,10 @@ fn turn(
                     "thinking" => {
                         only_results = false;
                         let th = s(b, "thinking").unwrap_or("");
+                        // A block of only a signature (the reasoning withheld) says nothing.
+                        if th.trim().is_empty() {
+                            continue;
+                        }
                         m.thinking = Some(match m.thinking.take() {
                             Some(prev) => format!("{prev}\n{th}"),
                             None => th.to_owned(),
@@ -288,6 +337,11 @@ fn turn(
                             m.edits.len() - 1
                         });
                         let id = s(b, "id").map(str::to_owned);
+                        if let (Some(id), Some(prompt)) = (&id, s(&input, "prompt"))
+                            && matches!(name.as_str(), "Task" | "Agent")
+                        {
+                            st.task_prompts.insert(prompt.trim().to_owned(), id.clone());
+                        }
                         if let Some(id) = &id {
                             st.calls
                                 .insert(id.clone(), (t.messages.len(), m.tool_calls.len(), edit));
@@ -314,6 +368,28 @@ fn turn(
         // A user line that only returns tool results is folded into the calls above.
         return Ok(());
     }
+    if m.role == Role::User {
+        // What the IDE or the agent adds to a prompt as blocks of its own (the selection, the
+        // open file, reminders) is context, kept as such before the prompt; the program's
+        // notice that the user interrupted is the program's.
+        let (context, prompt): (Vec<String>, Vec<String>) =
+            texts.into_iter().partition(|x| is_context_block(x));
+        if !context.is_empty() {
+            let mut c = Message::new(Role::System, context.join("\n"));
+            c.timestamp = m.timestamp.clone();
+            c.sidechain = m.sidechain;
+            c.parent_tool = m.parent_tool.clone();
+            t.messages.push(c);
+        }
+        texts = prompt;
+        if texts.len() == 1
+            && texts[0]
+                .trim_start()
+                .starts_with("[Request interrupted by user")
+        {
+            m.role = Role::System;
+        }
+    }
     m.text = texts.join("\n");
     // A reply of nothing factory reads (a `fallback` block, an empty streamed piece) is no turn.
     if m.text.trim().is_empty()
@@ -325,4 +401,17 @@ fn turn(
     }
     t.messages.push(m);
     Ok(())
+}
+
+/// A text block the IDE or the agent added to a prompt, not typed by the user.
+fn is_context_block(text: &str) -> bool {
+    let t = text.trim_start();
+    [
+        "<ide_selection>",
+        "<ide_opened_file>",
+        "<ide_diagnostics>",
+        "<system-reminder>",
+    ]
+    .iter()
+    .any(|tag| t.starts_with(tag))
 }

@@ -221,26 +221,71 @@ fn specstory_blocks(m: &mut Message) {
                 patch,
             });
         }
-        let name = summary
-            .split(['•', '"', ':'])
-            .next()
-            .unwrap_or(summary)
-            .trim()
-            .trim_start_matches("Tool use")
-            .trim()
-            .trim_matches('*')
-            .to_owned();
+        // `Tool use: **Bash**` (SpecStory 2), or the older `Listed directory src`, `Grep
+        // for "x" • 3 matches`: the tool's name, without its arguments.
+        let name = match summary.strip_prefix("Tool use:") {
+            Some(rest) => rest
+                .trim()
+                .trim_matches('*')
+                .split("**")
+                .next()
+                .unwrap_or(""),
+            None => summary.split(['•', '"', ':']).next().unwrap_or(summary),
+        }
+        .trim()
+        .trim_matches('*')
+        .trim()
+        .to_owned();
         m.tool_calls.push(ToolCall {
             id: None,
             name,
             input: Value::String(summary.to_owned()),
-            output: None,
+            // What the block shows: the call's arguments and what it returned.
+            output: Some(body)
+                .filter(|b| !b.is_empty())
+                .map(|b| crate::schema::summary(b, crate::schema::OUTPUT_SUMMARY_BYTES)),
             is_error: false,
         });
     }
     if !thinking.is_empty() {
         m.thinking = Some(thinking.join("\n"));
+        // The reasoning is kept apart (and dropped unless the policy keeps it), not in the text.
+        m.text = without_thinking(&m.text);
     }
+}
+
+/// `text` without its `<think>…</think>` and `<details><summary>Thought Process…</details>`
+/// blocks.
+fn without_thinking(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    loop {
+        let think = rest.find("<think>");
+        let details = rest
+            .match_indices("<details>")
+            .find(|(i, _)| {
+                rest[i + "<details>".len()..]
+                    .trim_start()
+                    .starts_with("<summary>Thought Process")
+            })
+            .map(|(i, _)| i);
+        let (start, close) = match (think, details) {
+            (Some(a), Some(b)) if b < a => (b, "</details>"),
+            (Some(a), _) => (a, "</think>"),
+            (None, Some(b)) => (b, "</details>"),
+            (None, None) => break,
+        };
+        out.push_str(&rest[..start]);
+        match rest[start..].find(close) {
+            Some(end) => rest = &rest[start + end + close.len()..],
+            None => {
+                rest = "";
+                break;
+            }
+        }
+    }
+    out.push_str(rest);
+    out.trim().to_owned()
 }
 
 /// Splits a markdown export at header lines, each giving a role and maybe a timestamp.
@@ -250,7 +295,8 @@ fn split_turns(
     mut header: impl FnMut(&str) -> Option<(Role, Option<String>)>,
 ) {
     for line in text.lines() {
-        if let Some((role, stamp)) = header(line.trim()) {
+        // A header starts its line: one indented (in a diff, in a quoted block) is text.
+        if let Some((role, stamp)) = header(line.trim_end()) {
             let mut m = Message::new(role, "");
             m.timestamp = stamp;
             t.messages.push(m);
@@ -266,14 +312,43 @@ fn split_turns(
 
 pub(crate) fn import_specstory(text: &str) -> Imported {
     let mut t = Transcript::new("cursor", "specstory", VERSION);
-    // Headers: `_**User (2025-10-03 10:00Z)**_`, `_**Assistant**_`, and since SpecStory 2.1
-    // `_**Agent (model gpt-5, mode Agent)**_` or `_**Assistant (model claude-4-sonnet)**_`: the
-    // parenthesis holds a time, or the model (and mode).
-    let mut models: Vec<Option<String>> = Vec::new();
+    // `<!-- Claude Code Session 24302aa3-… (2025-12-22_19-14-11Z) -->`: the agent SpecStory
+    // recorded, and its session id (exports of Cursor name none: Cursor is the default).
+    for line in text.lines().take(40) {
+        let Some(inner) = line
+            .trim()
+            .strip_prefix("<!--")
+            .and_then(|l| l.strip_suffix("-->"))
+        else {
+            continue;
+        };
+        let Some((agent, rest)) = inner.trim().split_once(" Session ") else {
+            continue;
+        };
+        t.agent.name = match agent.trim() {
+            "Claude Code" => "claude-code".to_owned(),
+            "Codex CLI" | "Codex" => "codex".to_owned(),
+            "Gemini CLI" => "gemini-cli".to_owned(),
+            other => other.to_lowercase().replace(' ', "-"),
+        };
+        if let Some(id) = rest.split_whitespace().next() {
+            t.session_id = id.to_owned();
+        }
+        break;
+    }
+    // Headers: `_**User (2025-10-03 10:00Z)**_`, `_**Assistant**_`, and since SpecStory 2
+    // `_**Agent (model gpt-5, mode Agent)**_`, `_**Agent (claude-sonnet-4-5)**_`,
+    // `_**Agent (gpt-5.1-codex-max 2025-12-05T00:36:08.562Z)**_`, with ` (sidechain)` after a
+    // sub-agent's: the parenthesis holds a time, a model, or both.
+    let mut turns: Vec<(Option<String>, bool)> = Vec::new();
     split_turns(&mut t, text, |line| {
         let inner = line.strip_prefix("_**")?.strip_suffix("**_")?;
+        let (inner, sidechain) = match inner.strip_suffix(" (sidechain)") {
+            Some(rest) => (rest, true),
+            None => (inner, false),
+        };
         let (who, paren) = match inner.split_once(" (") {
-            Some((who, rest)) => (who, Some(rest.trim_end_matches(')'))),
+            Some((who, rest)) => (who, Some(rest.strip_suffix(')')?.trim())),
             None => (inner, None),
         };
         let role = match who {
@@ -281,20 +356,39 @@ pub(crate) fn import_specstory(text: &str) -> Imported {
             "Assistant" | "Agent" => Role::Assistant,
             _ => return None,
         };
-        let model = paren
-            .and_then(|p| p.strip_prefix("model "))
-            .map(|m| m.split(',').next().unwrap_or(m).trim().to_owned());
-        let stamp = paren.filter(|p| !p.starts_with("model ") && !p.starts_with("mode "));
-        models.push(model);
-        Some((role, stamp.map(str::to_owned)))
+        let (model, stamp) = match paren {
+            Some(p) if p.starts_with("model ") || p.starts_with("mode ") => (
+                p.strip_prefix("model ")
+                    .map(|m| m.split(',').next().unwrap_or(m).trim().to_owned()),
+                None,
+            ),
+            Some(p) => {
+                // Time words start with a digit (`2025-12-05T00:36:08Z`, `2025-10-03 10:00Z`).
+                let (time, model): (Vec<&str>, Vec<&str>) = p
+                    .split_whitespace()
+                    .partition(|w| w.starts_with(|c: char| c.is_ascii_digit()));
+                let model = model.join(" ");
+                (
+                    Some(model).filter(|m| !m.is_empty()),
+                    Some(time.join(" ")).filter(|t| !t.is_empty()),
+                )
+            }
+            None => (None, None),
+        };
+        // `default` is Cursor's automatic choice and `<synthetic>` a message the program
+        // made: no model answered by that name.
+        let model = model.filter(|m| m != "default" && !m.starts_with('<'));
+        turns.push((model, sidechain));
+        Some((role, stamp))
     });
-    for (m, model) in t.messages.iter_mut().zip(models.clone()) {
+    for (m, (model, sidechain)) in t.messages.iter_mut().zip(turns.clone()) {
+        m.sidechain = sidechain;
         if m.role == Role::Assistant {
             m.model = model;
             specstory_blocks(m);
         }
     }
-    for model in models.into_iter().flatten() {
+    for model in turns.into_iter().filter_map(|(m, _)| m) {
         t.note_model(&model);
     }
     Ok(t)
