@@ -87,6 +87,7 @@ impl Format {
 
     /// Recognises a format from the file's content, or None.
     pub fn detect(text: &str) -> Option<Format> {
+        let text = strip_banner(text);
         let trimmed = text.trim_start_matches('\u{feff}').trim_start();
         let goose_message = |m: &serde_json::Value| {
             m.get("role").and_then(|r| r.as_str()).is_some()
@@ -279,4 +280,24 @@ impl fmt::Display for Format {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
     }
+}
+
+/// A JSON document with a few lines of a program's output before it (`opencode export > file`
+/// keeps `Exporting session: ses_…`): the document. Any other text is returned as it is.
+pub(crate) fn strip_banner(text: &str) -> &str {
+    let trimmed = text.trim_start_matches('\u{feff}').trim_start();
+    if trimmed.starts_with(['{', '[']) {
+        return text;
+    }
+    let mut at = 0;
+    for line in text.split_inclusive('\n').take(5) {
+        at += line.len();
+        let rest = &text[at..];
+        if rest.trim_start().starts_with(['{', '['])
+            && serde_json::from_str::<serde::de::IgnoredAny>(rest.trim()).is_ok()
+        {
+            return rest;
+        }
+    }
+    text
 }

@@ -82,7 +82,7 @@ const BUILT_IN: &[(&str, &str)] = &[
     ),
     (
         "basic-auth",
-        r#"(?:\s-u|--user)\s+["']?[^\s:"']+:(?P<secret>[^\s"']{3,})"#,
+        r#"(?:\s-u|--user)\s+["']?[A-Za-z0-9._@~-]+:(?P<secret>[^\s"']{3,})"#,
     ),
     (
         "authorization-header",
@@ -176,6 +176,11 @@ impl Redactor {
                     // Already replaced by an earlier, more specific kind.
                     return whole.to_owned();
                 }
+                // `secret: string`, `password = credentials.password`, `KEY=your_key`: code
+                // naming where a secret is, or a placeholder — not a secret.
+                if matches!(kind.as_str(), "password" | "env-secret") && is_reference(secret) {
+                    return whole.to_owned();
+                }
                 n += 1;
                 match caps.name("secret") {
                     Some(secret) => {
@@ -199,10 +204,15 @@ impl Redactor {
         let mut result = String::with_capacity(out.len());
         let mut last = 0;
         for m in self.token.find_iter(&out) {
-            let tok = m.as_str();
-            let before = &out[..m.start()];
-            if self.is_secret_token(tok, before) {
-                result.push_str(&out[last..m.start()]);
+            // `NAME=value` is one token to the pattern: the value is what may be secret.
+            let start = match m.as_str().trim_end_matches('=').rfind('=') {
+                Some(i) => m.start() + i + 1,
+                None => m.start(),
+            };
+            let tok = &out[start..m.end()];
+            let before = &out[..start];
+            if self.is_secret_token(tok, before, &out[m.end()..]) {
+                result.push_str(&out[last..start]);
                 result.push_str(&marker("high-entropy"));
                 last = m.end();
                 n += 1;
@@ -217,7 +227,7 @@ impl Redactor {
     }
 
     /// Whether a token (with the text before it) is taken for a secret by its entropy.
-    fn is_secret_token(&self, tok: &str, before: &str) -> bool {
+    fn is_secret_token(&self, tok: &str, before: &str, after: &str) -> bool {
         let mixed = tok.bytes().any(|b| b.is_ascii_uppercase())
             && tok.bytes().any(|b| b.is_ascii_lowercase())
             && tok.bytes().any(|b| b.is_ascii_digit());
@@ -231,7 +241,48 @@ impl Redactor {
         // A path, or part of a URL: the word it is in has `://` before it (secrets in URLs —
         // credentials, webhooks, query tokens — have their own rules).
         let word = &before[before.rfind(char::is_whitespace).map_or(0, |i| i + 1)..];
+        let word = word.trim_start_matches(['(', '[', '`', '"', '\'', '<']);
         if tok.starts_with('/') || word.contains("://") {
+            return false;
+        }
+        // A path: its word starts like one (`/…`, `~/…`, `./…`, `C:\…`), or the token has
+        // directories and is followed by a file's extension (`src/Foo/Bar9x.tsx`).
+        if word.starts_with(['/', '~', '.', '\\'])
+            || word.as_bytes().get(1..3) == Some(b":\\")
+            || word.as_bytes().get(1..3) == Some(b":/")
+        {
+            return false;
+        }
+        if tok.contains('/') && has_extension(after) {
+            return false;
+        }
+        // Ids the agents give their own sessions, messages, parts and calls.
+        if [
+            "ses_",
+            "msg_",
+            "prt_",
+            "toolu_",
+            "call_",
+            "req_",
+            "resp_",
+            "run_",
+            "chatcmpl-",
+        ]
+        .iter()
+        .any(|p| tok.starts_with(p))
+        {
+            return false;
+        }
+        // Words joined by `+` (a search query in a URL).
+        let words: Vec<&str> = tok.split('+').collect();
+        if words.len() >= 3
+            && words
+                .iter()
+                .filter(|w| w.len() >= 3 && w.bytes().all(|b| b.is_ascii_alphabetic()))
+                .count()
+                * 2
+                >= words.len()
+        {
             return false;
         }
         // Path-like: every segment short or plain words.
@@ -298,4 +349,101 @@ impl Redactor {
         t.redactions = counts;
         t.seal();
     }
+}
+
+/// Whether the text after a token starts with a file's extension: `.rs`, `.tsx`, `.jsonl`, then
+/// the end of the word.
+fn has_extension(after: &str) -> bool {
+    let Some(rest) = after.strip_prefix('.') else {
+        return false;
+    };
+    let ext = rest.bytes().take_while(u8::is_ascii_alphanumeric).count();
+    (1..=5).contains(&ext)
+        && rest.as_bytes()[..ext].iter().any(u8::is_ascii_alphabetic)
+        && !rest.as_bytes()[..ext].iter().any(u8::is_ascii_uppercase)
+        && rest[ext..]
+            .chars()
+            .next()
+            .is_none_or(|c| !c.is_alphanumeric() && c != '_' && c != '-' && c != '/')
+}
+
+/// Whether the value of an assignment names where a secret is (a type, a variable, a call, an
+/// environment lookup) or is a placeholder, rather than being one.
+fn is_reference(value: &str) -> bool {
+    let v = value
+        .trim_matches(['"', '\'', '`'])
+        .trim_end_matches([')', ']', '}', ':', '>', '|', '?', '.', '!']);
+    let lower = v.to_ascii_lowercase();
+    const TYPES: &[&str] = &[
+        "string",
+        "str",
+        "number",
+        "int",
+        "integer",
+        "bool",
+        "boolean",
+        "none",
+        "null",
+        "nil",
+        "undefined",
+        "any",
+        "bytes",
+        "text",
+        "optional",
+        "secretstr",
+        "char",
+        "object",
+        "true",
+        "false",
+    ];
+    if TYPES.contains(&lower.as_str())
+        || lower.starts_with("optional[")
+        || lower.starts_with("option<")
+    {
+        return true;
+    }
+    if v.starts_with(['$', '{', '<', '%', '(', '['])
+        || v.contains('(')
+        || [
+            "process.env",
+            "os.environ",
+            "os.getenv",
+            "import.meta.env",
+            "env.",
+            "env::",
+            "std::env",
+            "config.",
+            "settings.",
+            "self.",
+            "this.",
+        ]
+        .iter()
+        .any(|p| v.starts_with(p))
+    {
+        return true;
+    }
+    if [
+        "your_",
+        "your-",
+        "xxx",
+        "***",
+        "changeme",
+        "change_me",
+        "placeholder",
+        "dummy",
+        "redacted",
+    ]
+    .iter()
+    .any(|p| lower.starts_with(p))
+    {
+        return true;
+    }
+    // `credentials.password`, `cfg.api_key`: a lower-case name with fields.
+    let parts: Vec<&str> = v.split('.').collect();
+    parts.len() >= 2
+        && v.starts_with(|c: char| c.is_ascii_lowercase())
+        && parts.iter().all(|p| {
+            p.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+                && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        })
 }

@@ -255,3 +255,78 @@ fn specstory_2_headers_give_model_and_time() {
             .all(|c| !c.name.is_empty())
     );
 }
+
+// jq -c '.[] | {role, ts, m: .modelInfo.modelId, n: ([.content[] | select(.type=="tool_use")] | length)}'
+// over the 26 turns: 13 assistant turns with 15 tool calls (each turn's `[tool for …] Result:`
+// texts answer 14 of them; the last has no answer), one user message (the new message of the
+// resumed task), Cline's notices ([TASK RESUMPTION], task_progress, TODO LIST UPDATE) in three
+// turns; model claude_4_5_opus; tokens: jq '[.[] | .metrics.tokens.prompt // 0] | add' → 637583,
+// completion → 7688.
+#[test]
+fn cline_api_history_keeps_time_model_tokens_and_the_users_words() {
+    use factory_shiftlog::Role;
+    let t = load("cline-3.x_api-history-messages-14-39.json", Format::Cline);
+    let n = |r: Role| t.messages.iter().filter(|m| m.role == r).count();
+    assert_eq!(
+        (n(Role::User), n(Role::Assistant), n(Role::System)),
+        (1, 13, 3)
+    );
+    assert_eq!(t.tool_call_count(), 15);
+    let answered = t
+        .messages
+        .iter()
+        .flat_map(|m| &m.tool_calls)
+        .filter(|c| c.output.is_some())
+        .count();
+    assert_eq!(answered, 14);
+    assert_eq!(t.models, ["claude_4_5_opus"]);
+    let u = t.usage.unwrap();
+    assert_eq!((u.input_tokens, u.output_tokens), (637_583, 7_688));
+    assert_eq!(t.started_at.as_deref(), Some("2026-04-28T03:00:46.657Z"));
+    let user = t.messages.iter().find(|m| m.role == Role::User).unwrap();
+    assert!(!user.text.contains("TASK RESUMPTION"), "{}", user.text);
+}
+
+// jq -c '.messages[] | [.type, (.content | if type=="array" then map(keys[0]) else type end),
+// (.toolCalls | length), (.thoughts | length)]' over the first 24 messages: the session context,
+// an `info` notice, the CLI's plan-mode notice, one prompt; 10 `gemini` turns with 11 tool calls,
+// 5 of them with thoughts; 10 user entries that only return `functionResponse` parts.
+#[test]
+fn gemini_cli_context_notices_and_bare_results_are_not_prompts() {
+    use factory_shiftlog::Role;
+    let t = load(
+        "gemini-cli_session-context-first24.json",
+        Format::GeminiJson,
+    );
+    let n = |r: Role| t.messages.iter().filter(|m| m.role == r).count();
+    assert_eq!(
+        (n(Role::User), n(Role::Assistant), n(Role::System)),
+        (1, 10, 3)
+    );
+    assert_eq!(t.tool_call_count(), 11);
+    assert_eq!(
+        t.messages.iter().filter(|m| m.thinking.is_some()).count(),
+        5
+    );
+    assert!(t.messages[0].text.starts_with("<session_context>"));
+}
+
+// jq -c 'select(.type | test("message|tool.execution")) | [.type, .data.reasoningText != null,
+// .data.success, .data.error.message]': a system message, the prompt, two replies with their
+// reasoning, two calls that failed with `"path": Required`.
+#[test]
+fn copilot_reasoning_and_failed_calls_are_kept() {
+    let t = load(
+        "copilot-1.0.78_failed-calls.events.jsonl",
+        Format::CopilotJsonl,
+    );
+    counts(&t, 4, 2, 0);
+    assert_eq!(
+        t.messages.iter().filter(|m| m.thinking.is_some()).count(),
+        2
+    );
+    for call in t.messages.iter().flat_map(|m| &m.tool_calls) {
+        assert!(call.is_error);
+        assert_eq!(call.output.as_deref(), Some("\"path\": Required"));
+    }
+}

@@ -844,3 +844,70 @@ fn a_long_session_is_stored_deflated_and_merged_line_by_line() {
     let err = note::add(note::lines(plain.as_bytes()).unwrap(), &[third]).unwrap_err();
     assert!(err.message.contains("does not match its digest"), "{err}");
 }
+
+/// `opencode export ID > file` keeps the line the command prints first (seen in a real export):
+/// the document after it is read as if the line were not there.
+#[test]
+fn an_export_with_the_commands_banner_first_is_read() {
+    let (file, text) = fixture("opencode-export.json");
+    let bannered = format!("Exporting session: ses_1be58628dffeUlqtrOC0XgUH2I\n{text}");
+    assert_eq!(Format::detect(&bannered), Some(Format::OpenCode));
+    let plain = import(&file, &text, None).unwrap();
+    let read = import(&file, &bannered, None).unwrap();
+    assert_eq!(read.messages, plain.messages);
+    // Text that is not a JSON document after a few lines stays unrecognised.
+    assert_eq!(Format::detect("Exporting session: x\nnot json\n"), None);
+}
+
+/// aider writes each line of the user's input with a Markdown line break (two spaces): a `#### `
+/// heading in a reply (seen in a real history) is the reply's; two inputs apart are two
+/// prompts; the `Models:` header of aider 0.47 names the model.
+#[test]
+fn aider_prompts_are_the_lines_aider_marks_as_input() {
+    let text = "# aider chat started at 2024-08-04 23:10:26\n\n\
+        > Models: gpt-4o with diff edit format, weak model gpt-4o-mini  \n\n\
+        #### /clear  \n\n\
+        #### how do I install it?  \n\n\
+        Run one of these.\n\n\
+        #### If you're using **npm**:\n\
+        ```bash\nnpm install\n```\n\n\
+        #### If you're using **yarn**:\n\
+        ```bash\nyarn\n```\n";
+    let t = import("h.md", text, Some(Format::Aider)).unwrap();
+    let users: Vec<&str> = t
+        .messages
+        .iter()
+        .filter(|m| m.role == factory_shiftlog::Role::User)
+        .map(|m| m.text.as_str())
+        .collect();
+    assert_eq!(users, ["/clear", "how do I install it?"]);
+    let reply = t
+        .messages
+        .iter()
+        .find(|m| m.role == factory_shiftlog::Role::Assistant)
+        .unwrap();
+    assert!(
+        reply.text.contains("#### If you're using **yarn**:"),
+        "{}",
+        reply.text
+    );
+    assert_eq!(t.models, ["gpt-4o"]);
+}
+
+/// Qwen Code reports `candidatesTokenCount` with the thoughts already in it (total = prompt +
+/// candidates, as a real 0.15 record shows): output is total − prompt, never thoughts twice.
+#[test]
+fn qwen_output_tokens_count_thoughts_once() {
+    let text = concat!(
+        r#"{"uuid":"u1","parentUuid":null,"sessionId":"q","timestamp":"2026-05-05T11:08:38Z","type":"user","message":{"role":"user","parts":[{"text":"Calculate .089 * 7.85788"}]}}"#,
+        "\n",
+        r#"{"uuid":"u2","parentUuid":"u1","sessionId":"q","timestamp":"2026-05-05T11:08:46Z","type":"assistant","model":"qwen3-coder","message":{"role":"model","parts":[{"text":"a product","thought":true},{"text":"0.69935132"}]},"usageMetadata":{"promptTokenCount":18009,"candidatesTokenCount":47,"thoughtsTokenCount":36,"totalTokenCount":18056,"cachedContentTokenCount":12}}"#,
+        "\n"
+    );
+    let t = import("q.jsonl", text, Some(Format::QwenCode)).unwrap();
+    let u = t.usage.unwrap();
+    assert_eq!(
+        (u.input_tokens, u.output_tokens, u.cache_read_tokens),
+        (17_997, 47, 12)
+    );
+}

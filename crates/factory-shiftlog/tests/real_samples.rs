@@ -108,10 +108,12 @@ fn claude_code_long_session_with_summary_and_patches() {
 // Tool calls: the function_call and custom_tool_call items.
 // Edits: jq -r 'select(.type=="response_item" and (.payload.type=="function_call" or .payload.type=="custom_tool_call"))
 //          | (.payload.arguments // .payload.input)' | grep -o '\*\*\* \(Update\|Add\|Delete\) File: ' | wc -l
+//        → 4, and the files of the successful patch a code-mode `exec` call applied:
+//        jq -c 'select(.payload.type=="patch_apply_end" and .payload.success) | .payload.changes | keys' → 2
 #[test]
 fn codex_rollout() {
     let t = load("codex/vibecodingtracker_codex.jsonl", Format::Codex);
-    counts(&t, 30, 19, 4);
+    counts(&t, 30, 19, 6);
     stamps(&t, "2025-09-19T09:02:12.512Z", "2025-09-19T09:09:30.000Z");
     assert_eq!(
         t.commit.as_deref(),
@@ -132,7 +134,9 @@ fn codex_rollout() {
             "go.mod",
             "README.zh-TW.md",
             "README.zh-CN.md",
-            ".python-version"
+            ".python-version",
+            "core/version.go",
+            "docs/RELEASE_NOTES.md"
         ]
     );
 }
@@ -203,10 +207,11 @@ fn copilot_legacy() {
     stamps(&t, "2025-10-11T12:54:53.532Z", "2025-10-11T12:55:58.153Z");
 }
 
-// aider. Messages: runs of lines of one role, where `#### ` lines are the user's, everything
+// aider. Messages: runs of lines of one role, where `#### ` lines ending in aider's Markdown line
+// break (two spaces) are the user's (a `#### Assistant:` line without one is not), everything
 // before a session's first request is start-up output (system), `> ` lines are tool output and
 // other non-blank lines the assistant's:
-//   awk '/^# aider chat started at /{cur="";seen=0;next} {if ($0 ~ /^[[:space:]]*$/) r=""; else if ($0 ~ /^#### /
+//   awk '/^# aider chat started at /{cur="";seen=0;next} {if ($0 ~ /^[[:space:]]*$/) r=""; else if ($0 ~ /^#### .*  $/
 //        || $0=="####") r="user"; else if (!seen) r="system"; else if ($0 ~ /^> / || $0==">") r="tool";
 //        else r="assistant"; if (r=="user") seen=1; if (r!="" && r!=cur) {t++; cur=r}} END {print t}'
 // Edits: grep -c '^<<<<<<< SEARCH'
@@ -216,7 +221,7 @@ fn aider_history() {
         "aider/codegenie-mongodb-task.aider.chat.history.md",
         Format::Aider,
     );
-    counts(&t, 6, 0, 2);
+    counts(&t, 5, 0, 2);
     assert_eq!(t.started_at.as_deref(), Some("2025-12-07 22:05:07"));
     assert_eq!(t.agent.version.as_deref(), Some("0.86.1"));
     assert_eq!(t.models, ["gpt-4o"]);

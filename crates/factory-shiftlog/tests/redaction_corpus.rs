@@ -158,6 +158,16 @@ fn secrets() -> Vec<(&'static str, String, String)> {
         "password: \"Zx9!vQ2#pL7m\"".to_owned(),
         "Zx9!vQ2#pL7m",
     );
+    add(
+        "password",
+        "const secret = \"hunter2hunter2\";".to_owned(),
+        "hunter2hunter2",
+    );
+    add(
+        "password",
+        "db.connect(user, password=\"Spr1ngT1me.2026\")".to_owned(),
+        "Spr1ngT1me.2026",
+    );
     let hook = "https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX";
     add("slack-token", format!("webhook: {hook}"), hook);
     let azure =
@@ -222,6 +232,43 @@ fn look_alikes() -> Vec<String> {
         ));
         out.push(format!(
             "set the API key in the settings page (Settings > Keys > Rotate{i})"
+        ));
+    }
+    // Shapes real sessions showed being wiped (found in public sessions, 2026-12-02): shell
+    // dates, type annotations, references to where a secret lives, placeholders, relative
+    // paths and a project's directory names, search URLs, agents' own ids.
+    for i in 0..4 {
+        out.push(format!(
+            "stamp=$(date -u +%Y-%m-%dT%H:%M:%SZ) && echo run{i}"
+        ));
+        out.push(format!(
+            "async function verifyToken{i}(token: string, secret: string): Promise<AuthUser> {{"
+        ));
+        out.push(format!(
+            "const apiKey{i} = process.env.GOOGLE_MAPS_SERVER_KEY;"
+        ));
+        out.push(format!(
+            "const password = credentials{i}.password as string"
+        ));
+        out.push(format!("R2_ACCOUNT_ID{i}=your_r2_account_id"));
+        out.push(format!("VITE_EMAILJS_PUBLIC_KEY{i}=your_public_key"));
+        out.push(format!(
+            "curl \"https://api.example.com/v{i}/search?api_key=$API_KEY_21ST\""
+        ));
+        out.push(format!(
+            "Source: /Users/ayush/.claude/projects/-Users-ayush-Desktop{i}/63e8a331-1e7c-4d2f-9b1a-2f3e4d5c6b7a.jsonl"
+        ));
+        out.push(format!(
+            "\tmodified:   Test2/Migrations/2022040412345{i}_InitialCreate.cs"
+        ));
+        out.push(format!(
+            "run `opencode export ses_1164def0cffeO39qX3bHPu7Hq{i}` to see it"
+        ));
+        out.push(format!(
+            "[results](/search?q=cursor+IDE+global+cursorignore+exclude+file+override+202{i}&sca_esv=deb0b5a04aa924a5)"
+        ));
+        out.push(format!(
+            "mapboxgl.accessToken = process.env.NEXT_PUBLIC_MAPBOX_TOKEN{i} || ''"
         ));
     }
     out

@@ -29,6 +29,7 @@ pub(crate) fn import(text: &str) -> Imported {
     let turns: Vec<Value> = serde_json::from_str(text.trim_start_matches('\u{feff}'))
         .map_err(|e| (None, format!("not a JSON array of messages: {e}")))?;
     let mut calls: HashMap<String, (usize, usize)> = HashMap::new();
+    let mut usage: Option<crate::schema::Usage> = None;
     for turn in &turns {
         let role = match s(turn, "role") {
             Some("assistant") => Role::Assistant,
@@ -36,9 +37,27 @@ pub(crate) fn import(text: &str) -> Imported {
             _ => continue,
         };
         let mut m = Message::new(role, "");
+        // Newer Cline keeps the time (ms), the model and the request's tokens on each turn.
+        m.timestamp = turn
+            .get("ts")
+            .and_then(Value::as_i64)
+            .map(super::stream::rfc3339_millis);
+        if role == Role::Assistant
+            && let Some(model) = turn.get("modelInfo").and_then(|i| s(i, "modelId"))
+        {
+            m.model = Some(model.to_owned());
+            t.note_model(model);
+        }
+        if let Some(tokens) = turn.get("metrics").and_then(|x| x.get("tokens")) {
+            let n = |k: &str| tokens.get(k).and_then(Value::as_u64).unwrap_or(0);
+            let u = usage.get_or_insert_with(crate::schema::Usage::default);
+            u.input_tokens += n("prompt");
+            u.output_tokens += n("completion");
+            u.cache_read_tokens += n("cached");
+        }
         let mut texts = Vec::new();
         let mut context = false;
-        let mut notice = false;
+        let mut notices: Vec<String> = Vec::new();
         let mut said = false;
         let mut only_results = true;
         match turn.get("content").unwrap_or(&Value::Null) {
@@ -49,11 +68,8 @@ pub(crate) fn import(text: &str) -> Imported {
                             let (kept, env) = without_environment(s(b, "text").unwrap_or(""));
                             context |= env;
                             // Cline returns a tool's result as text: `[tool for 'path'] Result:`.
-                            let first = kept.lines().next().unwrap_or("");
-                            if role == Role::User
-                                && first.starts_with('[')
-                                && first.contains("] Result:")
-                            {
+                            let first = kept.trim_start().lines().next().unwrap_or("");
+                            if role == Role::User && is_tool_result(&kept) {
                                 let open = t
                                     .messages
                                     .iter_mut()
@@ -70,11 +86,21 @@ pub(crate) fn import(text: &str) -> Imported {
                             only_results = false;
                             // Cline's own notices are context, not the user's words.
                             if role == Role::User
-                                && ["[TASK RESUMPTION]", "[ERROR]", "[Response interrupted"]
-                                    .iter()
-                                    .any(|p| first.starts_with(p))
+                                && [
+                                    "[TASK RESUMPTION]",
+                                    "[ERROR]",
+                                    "[Response interrupted",
+                                    "# TODO LIST UPDATE REQUIRED",
+                                    "# task_progress",
+                                    "(The user did not provide a new message",
+                                ]
+                                .iter()
+                                .any(|p| first.starts_with(p))
                             {
-                                notice = true;
+                                // Kept apart, before the turn, so that the user's words stay
+                                // the user's.
+                                notices.push(kept.trim().to_owned());
+                                continue;
                             } else if role == Role::User && !kept.is_empty() {
                                 said = true;
                             }
@@ -142,12 +168,17 @@ pub(crate) fn import(text: &str) -> Imported {
                 texts.push(kept);
             }
         }
+        if !notices.is_empty() {
+            let mut n = Message::new(Role::System, notices.join("\n"));
+            n.timestamp = m.timestamp.clone();
+            t.messages.push(n);
+        }
         if only_results && m.tool_calls.is_empty() {
             continue;
         }
         m.text = texts.join("\n");
         // A user turn that only carries the environment, or Cline's notices, is context.
-        if role == Role::User && ((context && m.text.trim().is_empty()) || (notice && !said)) {
+        if role == Role::User && context && !said && m.text.trim().is_empty() {
             m.role = Role::System;
         }
         if m.text.trim().is_empty() && m.tool_calls.is_empty() {
@@ -155,7 +186,25 @@ pub(crate) fn import(text: &str) -> Imported {
         }
         t.messages.push(m);
     }
+    t.usage = usage;
     Ok(t)
+}
+
+/// Whether a user text is Cline's report of a tool's result: `[read_file for 'a.rs'] Result:`,
+/// `[subagents] Result:`, `[ask_followup_question for 'a question
+/// over lines'] Result:`.
+fn is_tool_result(text: &str) -> bool {
+    let Some(rest) = text.strip_prefix('[') else {
+        return false;
+    };
+    let name_end = rest
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+        .unwrap_or(rest.len());
+    if name_end == 0 {
+        return false;
+    }
+    let after = &rest[name_end..];
+    after.starts_with("] Result:") || (after.starts_with(" for ") && after.contains("] Result:"))
 }
 
 /// Cline's `ui_messages.json` (a JSON array) or the `cline task --json` events (JSON lines):
@@ -186,6 +235,9 @@ pub(crate) fn import_ui(text: &str) -> Imported {
     let mut finished_usage = crate::schema::Usage::default();
     let mut thinking: Option<String> = None;
     let mut last_command: Option<(usize, usize)> = None;
+    // The command's output as it came (at most what is kept), and its whole length.
+    let mut command_output = (String::new(), 0usize);
+    let mut requested = false;
     for item in &items {
         if s(item, "type") == Some("task_started") {
             t.session_id = s(item, "taskId").unwrap_or("").to_owned();
@@ -213,8 +265,29 @@ pub(crate) fn import_ui(text: &str) -> Imported {
         };
         match kind {
             "task" | "user_feedback" => push(&mut t, Role::User, body),
+            // Some versions show the task as a `text` item before the first request.
+            "text" if !requested && !body.trim().is_empty() => push(&mut t, Role::User, body),
             "text" | "completion_result" if !body.trim().is_empty() => {
                 push(&mut t, Role::Assistant, body);
+            }
+            "plan_mode_respond" => {
+                let response = serde_json::from_str::<Value>(body)
+                    .ok()
+                    .and_then(|v| s(&v, "response").map(str::to_owned))
+                    .unwrap_or_else(|| body.to_owned());
+                if !response.trim().is_empty() {
+                    push(&mut t, Role::Assistant, &response);
+                }
+            }
+            "mcp_server_response" => {
+                if let Some((mi, ci)) = last_command
+                    && let Some(c) = t
+                        .messages
+                        .get_mut(mi)
+                        .and_then(|m| m.tool_calls.get_mut(ci))
+                {
+                    c.output = Some(output_summary(&Value::String(body.to_owned())));
+                }
             }
             "followup" => {
                 let question = serde_json::from_str::<Value>(body)
@@ -230,8 +303,9 @@ pub(crate) fn import_ui(text: &str) -> Imported {
                 }
                 th.push_str(body);
             }
-            "error" | "error_retry" | "diff_error" => push(&mut t, Role::System, body),
-            "tool" | "command" => {
+            // `error_retry` only counts attempts; the error itself is its own item.
+            "error" | "diff_error" => push(&mut t, Role::System, body),
+            "tool" | "command" | "use_mcp_server" => {
                 if t.messages.last().is_none_or(|m| m.role != Role::Assistant) {
                     push(&mut t, Role::Assistant, "");
                 }
@@ -242,6 +316,14 @@ pub(crate) fn import_ui(text: &str) -> Imported {
                         "execute_command".to_owned(),
                         serde_json::json!({ "command": body }),
                     )
+                } else if kind == "use_mcp_server" {
+                    let v: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+                    let name = match (s(&v, "serverName"), s(&v, "toolName")) {
+                        (Some(server), Some(tool)) => format!("mcp:{server}/{tool}"),
+                        (Some(server), None) => format!("mcp:{server}"),
+                        _ => "use_mcp_server".to_owned(),
+                    };
+                    (name, v)
                 } else {
                     let v: Value = serde_json::from_str(body).unwrap_or(Value::Null);
                     (s(&v, "tool").unwrap_or("tool").to_owned(), v)
@@ -254,8 +336,9 @@ pub(crate) fn import_ui(text: &str) -> Imported {
                         patch: s(&input, "diff").map(str::to_owned),
                     });
                 }
-                if kind == "command" {
+                if kind == "command" || kind == "use_mcp_server" {
                     last_command = Some((mi, m.tool_calls.len()));
+                    command_output = (String::new(), 0);
                 }
                 m.tool_calls.push(ToolCall {
                     id: None,
@@ -272,11 +355,25 @@ pub(crate) fn import_ui(text: &str) -> Imported {
                         .get_mut(mi)
                         .and_then(|m| m.tool_calls.get_mut(ci))
                 {
-                    let so_far = c.output.take().unwrap_or_default();
-                    c.output = Some(output_summary(&Value::String(format!("{so_far}{body}"))));
+                    // Pieces of one output: the kept start and the true length of the whole.
+                    let (kept, total) = &mut command_output;
+                    *total += body.len();
+                    if kept.len() <= crate::schema::OUTPUT_SUMMARY_BYTES {
+                        kept.push_str(body);
+                    }
+                    let mut end = kept.len().min(crate::schema::OUTPUT_SUMMARY_BYTES);
+                    while !kept.is_char_boundary(end) {
+                        end -= 1;
+                    }
+                    c.output = Some(if *total > end {
+                        format!("{}… [{} more bytes]", &kept[..end], *total - end)
+                    } else {
+                        kept.clone()
+                    });
                 }
             }
             "api_req_started" | "api_req_finished" => {
+                requested = true;
                 let v: Value = serde_json::from_str(body).unwrap_or(Value::Null);
                 let n = |k: &str| v.get(k).and_then(Value::as_u64).unwrap_or(0);
                 if v.get("tokensIn").is_none() && v.get("tokensOut").is_none() {

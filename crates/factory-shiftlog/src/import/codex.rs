@@ -40,6 +40,8 @@ pub(crate) fn import(lines: JsonLines<'_>) -> Imported {
     let mut usage: Option<Usage> = None;
     let mut model: Option<String> = None;
     let mut calls: HashMap<String, usize> = HashMap::new();
+    // The last code-mode `exec` call, whose patches are reported under ids of their own.
+    let mut last_exec: Option<usize> = None;
     for (line_no, v) in lines {
         let stamp = s(&v, "timestamp").map(str::to_owned);
         let p = v.get("payload").unwrap_or(&Value::Null);
@@ -69,6 +71,50 @@ pub(crate) fn import(lines: JsonLines<'_>) -> Imported {
                     add_tokens(&mut u.cache_read_tokens, total, "cached_input_tokens");
                     u.input_tokens = u.input_tokens.saturating_sub(u.cache_read_tokens);
                     usage = Some(u);
+                }
+            }
+            // A patch Codex applied, with the files it changed: the edits of a call that
+            // carried no `apply_patch` envelope of its own (code mode's `exec`).
+            "event_msg" if s(p, "type") == Some("patch_apply_end") => {
+                if p.get("success").and_then(Value::as_bool) == Some(false) {
+                    continue;
+                }
+                let known = s(p, "call_id").and_then(|id| calls.get(id)).copied();
+                if known.is_some_and(|mi| !t.messages[mi].edits.is_empty()) {
+                    continue;
+                }
+                let edits: Vec<Edit> = p
+                    .get("changes")
+                    .and_then(Value::as_object)
+                    .into_iter()
+                    .flatten()
+                    .map(|(path, change)| Edit {
+                        // Relative to the session's directory, as patch envelopes name them.
+                        path: t
+                            .cwd
+                            .as_deref()
+                            .and_then(|cwd| path.strip_prefix(cwd.trim_end_matches('/')))
+                            .and_then(|rest| rest.strip_prefix('/'))
+                            .unwrap_or(path)
+                            .to_owned(),
+                        patch: s(change, "unified_diff").map(str::to_owned).or_else(|| {
+                            s(change, "content")
+                                .map(|c| c.lines().map(|l| format!("+{l}\n")).collect())
+                        }),
+                    })
+                    .collect();
+                // Code mode names the patch by a call id of its own: the edits belong to the
+                // `exec` call that ran it.
+                match known.or(last_exec) {
+                    Some(mi) => t.messages[mi].edits.extend(edits),
+                    None if !edits.is_empty() => {
+                        let mut m = Message::new(Role::Assistant, "");
+                        m.timestamp = stamp;
+                        m.model = model.clone();
+                        m.edits = edits;
+                        t.messages.push(m);
+                    }
+                    None => {}
                 }
             }
             "response_item" => match s(p, "type").unwrap_or("") {
@@ -120,6 +166,9 @@ pub(crate) fn import(lines: JsonLines<'_>) -> Imported {
                     let id = s(p, "call_id").map(str::to_owned);
                     if let Some(id) = &id {
                         calls.insert(id.clone(), t.messages.len());
+                    }
+                    if s(p, "name") == Some("exec") {
+                        last_exec = Some(t.messages.len());
                     }
                     m.tool_calls.push(ToolCall {
                         id,

@@ -65,6 +65,10 @@ pub(crate) fn import_jsonl(lines: JsonLines<'_>) -> Imported {
                 m.timestamp = stamp;
                 if role == Role::Assistant {
                     m.model = model.clone();
+                    // The model's reasoning, when it showed it.
+                    m.thinking = s(data, "reasoningText")
+                        .filter(|r| !r.trim().is_empty())
+                        .map(str::to_owned);
                 }
                 for req in data
                     .get("toolRequests")
@@ -120,7 +124,12 @@ pub(crate) fn import_jsonl(lines: JsonLines<'_>) -> Imported {
                     let _ = line_no;
                     continue;
                 };
-                let result = data.get("result").unwrap_or(&Value::Null);
+                // A failed call reports its `error`, not a `result`.
+                let result = data
+                    .get("result")
+                    .filter(|r| !r.is_null())
+                    .or_else(|| data.get("error").map(|e| e.get("message").unwrap_or(e)))
+                    .unwrap_or(&Value::Null);
                 call.output = Some(output_summary(result.get("content").unwrap_or(result)));
                 call.is_error = data.get("success").and_then(Value::as_bool) == Some(false);
             }

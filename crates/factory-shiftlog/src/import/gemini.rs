@@ -38,7 +38,17 @@ fn message(t: &mut Transcript, usage: &mut Option<Usage>, v: &Value) -> Message 
         .filter(|c| !c.is_null())
         .or_else(|| v.get("parts"))
         .unwrap_or(&Value::Null);
-    let mut m = Message::new(role, text_of(content));
+    let text = text_of(content);
+    // What the CLI sends as the user (the session's context, its mode notices) is its own.
+    let role = if role == Role::User
+        && (text.trim_start().starts_with("<session_context>")
+            || text.starts_with("User has manually exited Plan Mode"))
+    {
+        Role::System
+    } else {
+        role
+    };
+    let mut m = Message::new(role, text);
     m.timestamp = s(v, "timestamp").map(str::to_owned);
     m.model = s(v, "model").map(str::to_owned);
     if let Some(model) = &m.model {
@@ -75,7 +85,9 @@ fn message(t: &mut Transcript, usage: &mut Option<Usage>, v: &Value) -> Message 
     {
         let name = s(call, "name").unwrap_or("").to_owned();
         let args = call.get("args").cloned().unwrap_or(Value::Null);
-        if EDIT_TOOLS.contains(&name.as_str()) {
+        // A failed or cancelled call edited nothing.
+        let done = !matches!(s(call, "status"), Some("error" | "cancelled"));
+        if done && EDIT_TOOLS.contains(&name.as_str()) {
             let diff = call
                 .get("resultDisplay")
                 .and_then(|d| s(d, "fileDiff"))
@@ -110,7 +122,11 @@ fn message(t: &mut Transcript, usage: &mut Option<Usage>, v: &Value) -> Message 
     m
 }
 
-fn finish(mut t: Transcript, usage: Option<Usage>, messages: Vec<Message>) -> Transcript {
+fn finish(mut t: Transcript, usage: Option<Usage>, mut messages: Vec<Message>) -> Transcript {
+    // A user entry that only returns a tool's result (`functionResponse` parts) says nothing:
+    // the result is on the call.
+    messages
+        .retain(|m| !m.text.trim().is_empty() || !m.tool_calls.is_empty() || m.thinking.is_some());
     t.messages = messages;
     t.usage = usage;
     t

@@ -62,6 +62,14 @@ fn aider_edits(text: &str) -> Vec<Edit> {
             } else {
                 String::new()
             };
+            // What stands before the block is a path, or prose (a failed block's correction):
+            // prose names no file.
+            let path =
+                if path.is_empty() || path.contains(char::is_whitespace) || path.ends_with(':') {
+                    String::new()
+                } else {
+                    path
+                };
             let mut patch = String::new();
             let mut sign = '-';
             i += 1;
@@ -75,10 +83,12 @@ fn aider_edits(text: &str) -> Vec<Edit> {
                 }
                 i += 1;
             }
-            edits.push(Edit {
-                path,
-                patch: Some(patch),
-            });
+            if !path.is_empty() {
+                edits.push(Edit {
+                    path,
+                    patch: Some(patch),
+                });
+            }
         }
         i += 1;
     }
@@ -89,7 +99,15 @@ pub(crate) fn import_aider(text: &str) -> Imported {
     let mut t = Transcript::new("aider", "aider", VERSION);
     let mut stamp: Option<String> = None;
     let mut seen_user = false;
+    // aider ends each line of the user's input with a Markdown line break (two spaces): where
+    // it does, a `#### ` line without one is a heading of the reply, not a prompt.
+    let hard_breaks = text
+        .lines()
+        .any(|l| l.starts_with("#### ") && l.ends_with("  "));
+    // A blank line ends an input: the next `#### ` line is another one.
+    let mut blank = false;
     for line in text.lines() {
+        let was_blank = std::mem::replace(&mut blank, line.trim().is_empty());
         if let Some(date) = line.strip_prefix("# aider chat started at ") {
             stamp = Some(date.trim().to_owned());
             if t.started_at.is_none() {
@@ -102,12 +120,18 @@ pub(crate) fn import_aider(text: &str) -> Imported {
             t.messages.push(start);
             continue;
         }
-        if let Some(user) = line
+        let user = line
             .strip_prefix("#### ")
             .or_else(|| (line == "####").then_some(""))
-        {
+            .filter(|_| !hard_breaks || line.ends_with("  ") || line.trim_end() == "####");
+        if let Some(user) = user {
             seen_user = true;
-            push_line(&mut t, Role::User, user, &stamp);
+            if was_blank && t.messages.last().is_some_and(|m| m.role == Role::User) {
+                let mut m = Message::new(Role::User, "");
+                m.timestamp = stamp.clone();
+                t.messages.push(m);
+            }
+            push_line(&mut t, Role::User, user.trim_end(), &stamp);
         } else if !seen_user {
             // Before the first request: aider's start-up output and the command line.
             push_line(
@@ -128,6 +152,7 @@ pub(crate) fn import_aider(text: &str) -> Imported {
             if let Some(model) = out
                 .strip_prefix("Main model: ")
                 .or_else(|| out.strip_prefix("Model: "))
+                .or_else(|| out.strip_prefix("Models: "))
             {
                 t.note_model(model.split_whitespace().next().unwrap_or(""));
             }
@@ -154,6 +179,7 @@ pub(crate) fn import_aider(text: &str) -> Imported {
             l.trim()
                 .strip_prefix("Main model: ")
                 .or_else(|| l.trim().strip_prefix("Model: "))
+                .or_else(|| l.trim().strip_prefix("Models: "))
         }) {
             let model = model.split_whitespace().next().unwrap_or("").to_owned();
             if !t.models.contains(&model) && !model.is_empty() {

@@ -78,6 +78,7 @@ pub fn import(file: &str, text: &str, format: Option<Format>) -> Result<Transcri
         line,
         message,
     };
+    let text = crate::detect::strip_banner(text);
     let format = match format {
         Some(f) => f,
         None => Format::detect(text).ok_or_else(|| {

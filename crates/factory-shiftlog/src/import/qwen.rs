@@ -35,7 +35,12 @@ pub(crate) fn import(lines: JsonLines<'_>) -> Imported {
             let n = |k: &str| u.get(k).and_then(Value::as_u64).unwrap_or(0);
             let acc = usage.get_or_insert_with(Usage::default);
             acc.input_tokens += n("promptTokenCount").saturating_sub(n("cachedContentTokenCount"));
-            acc.output_tokens += n("candidatesTokenCount") + n("thoughtsTokenCount");
+            // Whether `candidatesTokenCount` already holds the thoughts differs between
+            // backends; the total never counts them twice: output = total − prompt.
+            acc.output_tokens += match u.get("totalTokenCount").and_then(Value::as_u64) {
+                Some(total) if total >= n("promptTokenCount") => total - n("promptTokenCount"),
+                _ => n("candidatesTokenCount") + n("thoughtsTokenCount"),
+            };
             acc.cache_read_tokens += n("cachedContentTokenCount");
         }
         let role = match kind {
