@@ -6,7 +6,7 @@
 #   2. `factory audit ROOT..main` over the whole history, without a cache;
 #   3. the same audit again with the cache it wrote (target: a tenth of the first or less).
 #
-#   bench/gate.sh [COMMITS] [PATHS]        (defaults: 20000 5000)
+#   bench/gate.sh [COMMITS] [PATHS]        (defaults: 20000 5000; FACTORY=binary to measure another build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 commits=${1:-20000}
@@ -15,8 +15,11 @@ runs=${RUNS:-5}
 repo=$PWD/bench/out/synth-$commits-$paths
 export GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1 LC_ALL=C
 [ -d "$repo" ] || bench/classify.sh "$commits" "$paths" >/dev/null
-cargo build --release --quiet -p factory-cli
-factory=$PWD/target/release/factory
+# FACTORY=path measures another build (an allocator or a branch) against the same repository.
+if [ -z "${FACTORY:-}" ]; then
+  cargo build --release --quiet -p factory-cli
+fi
+factory=${FACTORY:-$PWD/target/release/factory}
 
 best() { # best wall time in seconds of "$@" over $runs runs (after one warm-up); stdin from $input
   "$@" <"${input:-/dev/null}" >/dev/null 2>&1 || true

@@ -134,7 +134,7 @@ fn bad_input_is_refused_and_nothing_is_written() {
     let repo = repo();
     repo.write(
         "broken.jsonl",
-        "{\"type\":\"summary\",\"summary\":\"x\",\"leafUuid\":\"l\"}\n{oops\n",
+        "{\"type\":\"file-history-snapshot\",\"messageId\":\"m\",\"snapshot\":{}}\n{oops\n",
     );
     let good = own("claude.jsonl");
     let out = factory(

@@ -154,12 +154,10 @@ fn line_of(t: &Transcript) -> String {
     if plain {
         return serde_json::to_string(t).unwrap_or_default();
     }
-    // JSON → deflate → base64, a buffer at a time.
-    let b64 = base64::write::EncoderStringWriter::from_consumer(
-        String::from(COMPRESSED),
-        &base64::engine::general_purpose::STANDARD,
-    );
-    let mut z = flate2::write::DeflateEncoder::new(b64, flate2::Compression::best());
+    // JSON → deflate, a buffer at a time (the JSON is never held whole), then base64 into a
+    // string of its exact size (and a byte more for the note's newline).
+    use base64::Engine as _;
+    let mut z = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
     let written = {
         let mut buffered = std::io::BufWriter::with_capacity(1 << 16, &mut z);
         serde_json::to_writer(&mut buffered, t)
@@ -167,7 +165,12 @@ fn line_of(t: &Transcript) -> String {
             .and_then(|()| std::io::Write::flush(&mut buffered))
     };
     match (written, z.finish()) {
-        (Ok(()), Ok(b64)) => b64.into_inner(),
+        (Ok(()), Ok(bytes)) => {
+            let mut out = String::with_capacity(COMPRESSED.len() + bytes.len().div_ceil(3) * 4 + 1);
+            out.push_str(COMPRESSED);
+            base64::engine::general_purpose::STANDARD.encode_string(&bytes, &mut out);
+            out
+        }
         _ => serde_json::to_string(t).unwrap_or_default(),
     }
 }
@@ -199,6 +202,12 @@ pub fn encode_refs<'a>(transcripts: impl IntoIterator<Item = &'a Transcript>) ->
 fn join(mut lines: Vec<String>) -> String {
     lines.sort();
     lines.dedup();
+    if lines.len() == 1 {
+        // One session (a long one, often): its line is the note, not copied.
+        let mut only = lines.pop().unwrap_or_default();
+        only.push('\n');
+        return only;
+    }
     let mut out = String::with_capacity(lines.iter().map(|l| l.len() + 1).sum());
     for line in &lines {
         out.push_str(line);

@@ -163,7 +163,18 @@ impl Redactor {
 
     /// Redacts one text, adding to `counts`.
     pub fn redact_text(&self, text: &str, counts: &mut BTreeMap<String, u64>) -> String {
-        let mut out = text.to_owned();
+        self.redact_cow(text, counts).into_owned()
+    }
+
+    /// Redacts one text, adding to `counts`; a text with nothing to redact is not copied (a long
+    /// session is redacted without a second copy of its texts).
+    fn redact_cow<'a>(
+        &self,
+        text: &'a str,
+        counts: &mut BTreeMap<String, u64>,
+    ) -> std::borrow::Cow<'a, str> {
+        use std::borrow::Cow;
+        let mut out: Cow<'a, str> = Cow::Borrowed(text);
         for (kind, re) in &self.rules {
             if !re.is_match(&out) {
                 continue;
@@ -195,13 +206,15 @@ impl Redactor {
                     None => marker(kind),
                 }
             });
-            out = replaced.into_owned();
-            *counts.entry(kind.clone()).or_default() += n;
+            if n > 0 {
+                out = Cow::Owned(replaced.into_owned());
+                *counts.entry(kind.clone()).or_default() += n;
+            }
         }
         // High-entropy tokens: long, mixed letters and digits, and random-looking — but not
         // paths, URLs, data URIs or the integrity hashes of lockfiles, which look random too.
         let mut n = 0u64;
-        let mut result = String::with_capacity(out.len());
+        let mut result = String::new();
         let mut last = 0;
         for m in self.token.find_iter(&out) {
             // `NAME=value` is one token to the pattern: the value is what may be secret.
@@ -220,10 +233,17 @@ impl Redactor {
         }
         if n > 0 {
             result.push_str(&out[last..]);
-            out = result;
+            out = Cow::Owned(result);
             *counts.entry("high-entropy".to_owned()).or_default() += n;
         }
         out
+    }
+
+    /// Redacts `text` in place, replacing it only when something was redacted.
+    fn redact_in_place(&self, text: &mut String, counts: &mut BTreeMap<String, u64>) {
+        if let std::borrow::Cow::Owned(redacted) = self.redact_cow(text, counts) {
+            *text = redacted;
+        }
     }
 
     /// Whether a token (with the text before it) is taken for a secret by its entropy.
@@ -314,7 +334,7 @@ impl Redactor {
 
     fn redact_value(&self, v: &mut Value, counts: &mut BTreeMap<String, u64>) {
         match v {
-            Value::String(s) => *s = self.redact_text(s, counts),
+            Value::String(s) => self.redact_in_place(s, counts),
             Value::Array(a) => a.iter_mut().for_each(|x| self.redact_value(x, counts)),
             Value::Object(o) => o.values_mut().for_each(|x| self.redact_value(x, counts)),
             _ => {}
@@ -326,22 +346,22 @@ impl Redactor {
     pub fn redact(&self, t: &mut Transcript) {
         let mut counts = std::mem::take(&mut t.redactions);
         for text in [&mut t.title, &mut t.cwd].into_iter().flatten() {
-            *text = self.redact_text(text, &mut counts);
+            self.redact_in_place(text, &mut counts);
         }
         for m in &mut t.messages {
-            m.text = self.redact_text(&m.text, &mut counts);
+            self.redact_in_place(&mut m.text, &mut counts);
             if let Some(th) = &mut m.thinking {
-                *th = self.redact_text(th, &mut counts);
+                self.redact_in_place(th, &mut counts);
             }
             for call in &mut m.tool_calls {
                 self.redact_value(&mut call.input, &mut counts);
                 if let Some(out) = &mut call.output {
-                    *out = self.redact_text(out, &mut counts);
+                    self.redact_in_place(out, &mut counts);
                 }
             }
             for edit in &mut m.edits {
                 if let Some(p) = &mut edit.patch {
-                    *p = self.redact_text(p, &mut counts);
+                    self.redact_in_place(p, &mut counts);
                 }
             }
         }

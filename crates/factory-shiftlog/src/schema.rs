@@ -212,7 +212,12 @@ pub(crate) fn summary(text: &str, max: usize) -> String {
     while !text.is_char_boundary(end) {
         end -= 1;
     }
-    format!("{}… [{} more bytes]", &text[..end], text.len() - end)
+    // Sized exactly: a long session holds thousands of these.
+    let marker = format!("… [{} more bytes]", text.len() - end);
+    let mut out = String::with_capacity(end + marker.len());
+    out.push_str(&text[..end]);
+    out.push_str(&marker);
+    out
 }
 
 impl Transcript {

@@ -330,3 +330,20 @@ fn copilot_reasoning_and_failed_calls_are_kept() {
         assert_eq!(call.output.as_deref(), Some("\"path\": Required"));
     }
 }
+
+// jq -r '.type' | sort | uniq -c → 5 summary: a file of summaries only imports them as context
+// (what it holds), not as an error and not as prompts.
+#[test]
+fn claude_code_file_of_summaries_only_keeps_them() {
+    let t = load("claude-code-1.0_summaries-only.jsonl", Format::ClaudeCode);
+    counts(&t, 5, 0, 0);
+    assert!(
+        t.messages
+            .iter()
+            .all(|m| m.role == factory_shiftlog::Role::System)
+    );
+    assert_eq!(
+        t.messages[0].text,
+        "AI Assistant Capabilities and Tool Overview"
+    );
+}

@@ -154,10 +154,12 @@ fn malformed_files_name_the_file_and_line() {
         "the session around the orphan output is kept"
     );
 
+    // Bookkeeping lines only (a snapshot, a mode) hold no message; a file of summaries holds
+    // them (see `found_samples`).
     let err = import(
         "empty.jsonl",
-        "{\"type\":\"summary\",\"summary\":\"x\",\"leafUuid\":\"y\"}\n",
-        None,
+        "{\"type\":\"file-history-snapshot\",\"messageId\":\"m\",\"snapshot\":{}}\n{\"type\":\"permission-mode\",\"permissionMode\":\"default\",\"sessionId\":\"s\"}\n",
+        Some(Format::ClaudeCode),
     )
     .unwrap_err();
     assert!(err.to_string().contains("no message text"), "{err}");

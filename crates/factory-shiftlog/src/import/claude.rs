@@ -143,6 +143,13 @@ pub(crate) fn import(lines: JsonLines<'_>) -> Imported {
             _ => {}
         }
     }
+    // A file of summaries only (Claude Code keeps such files beside the sessions): its
+    // summaries are what it holds, kept as context; the conversations are in other files.
+    if t.messages.is_empty() {
+        for (_, text) in &summaries {
+            t.messages.push(Message::new(Role::System, text.clone()));
+        }
+    }
     t.title = custom_title.or_else(|| {
         summaries
             .into_iter()
