@@ -225,6 +225,15 @@ impl Format {
         {
             return Some(Format::Goose);
         }
+        // Claude Code's own `--output-format stream-json`: `session_id` envelopes whose turns
+        // name the sub-agent call they belong to, and an init listing tools and MCP servers.
+        if has("session_id")
+            && (has("parent_tool_use_id")
+                || (kind == "system"
+                    && (has("tools") || has("mcp_servers") || has("claude_code_version"))))
+        {
+            return Some(Format::ClaudeCode);
+        }
         // Cursor CLI: Claude-like envelopes without Claude's uuids, tool calls by `call_id`.
         if has("session_id")
             && (kind == "tool_call"

@@ -260,12 +260,34 @@ impl Transcript {
 
     /// Sets the start and end times from the messages' timestamps where the source gave none.
     pub fn fill_times(&mut self) {
-        let mut stamps = self.messages.iter().filter_map(|m| m.timestamp.as_ref());
+        // RFC 3339 times in one zone order as text: the earliest and the latest (lines are
+        // not always written in time order); other forms: the first and the last.
+        let stamps: Vec<&String> = self
+            .messages
+            .iter()
+            .filter_map(|m| m.timestamp.as_ref())
+            .collect();
+        let rfc3339 = !stamps.is_empty()
+            && stamps.iter().all(|t| {
+                let b = t.as_bytes();
+                b.len() >= 20 && b[4] == b'-' && b[10] == b'T' && t.ends_with('Z')
+            });
+        let (first, last) = if rfc3339 {
+            (
+                stamps.iter().min().map(|t| (*t).clone()),
+                stamps.iter().max().map(|t| (*t).clone()),
+            )
+        } else {
+            (
+                stamps.first().map(|t| (*t).clone()),
+                stamps.last().map(|t| (*t).clone()),
+            )
+        };
         if self.started_at.is_none() {
-            self.started_at = stamps.next().cloned();
+            self.started_at = first;
         }
         if self.ended_at.is_none() {
-            self.ended_at = self.messages.iter().rev().find_map(|m| m.timestamp.clone());
+            self.ended_at = last;
         }
     }
 

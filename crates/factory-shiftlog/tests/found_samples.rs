@@ -347,3 +347,61 @@ fn claude_code_file_of_summaries_only_keeps_them() {
         "AI Assistant Capabilities and Tool Overview"
     );
 }
+
+// jq -c '[.type, .isMeta, (.message.content | tostring | .[:40])]': a caveat (isMeta), the
+// `/login` command, and its `<local-command-stdout>`: the person typed `/login`; the rest is the
+// program's.
+#[test]
+fn claude_code_local_command_output_is_the_programs() {
+    use factory_shiftlog::Role;
+    let t = load("claude-code-2.1.117_login-only.jsonl", Format::ClaudeCode);
+    let roles: Vec<(Role, &str)> = t
+        .messages
+        .iter()
+        .map(|m| (m.role, m.text.as_str()))
+        .collect();
+    assert_eq!(roles.len(), 3, "{roles:?}");
+    assert_eq!(roles[1], (Role::User, "/login"));
+    assert_eq!(roles[2].0, Role::System);
+    assert!(roles[2].1.contains("Login interrupted"));
+}
+
+// A sub-agent's own file (`subagents/…/agent-a12cea4a990e7e508.jsonl`): every line isSidechain
+// with `agentId`, and the parent's `sessionId` 3e89eb15-…. Usage: per `message.id` the largest
+// output_tokens: jq -s 'group_by(.message.id) | map(select(.[0].message.id) |
+// map(.message.usage.output_tokens // 0) | max) | add' → 181.
+#[test]
+fn claude_code_subagent_file_is_a_session_of_its_own() {
+    let t = load(
+        "claude-code-2.1.167_subagent-file.jsonl",
+        Format::ClaudeCode,
+    );
+    assert_eq!(
+        t.session_id,
+        "3e89eb15-32e7-43f8-8734-8d47310263ea:agent-a12cea4a990e7e508"
+    );
+    assert!(t.messages.iter().all(|m| m.sidechain));
+    assert_eq!(t.usage.unwrap().output_tokens, 181);
+}
+
+// jq -r '.type' | uniq -c: a snapshot, the prompt "hello", 8 `system` lines of subtype
+// api_error (retries 1 to 8 of 10), no reply: the errors are kept as the program's notices.
+#[test]
+fn claude_code_api_error_retries_are_kept() {
+    use factory_shiftlog::Role;
+    let t = load("claude-code-2.1.76_api-errors.jsonl", Format::ClaudeCode);
+    let errors: Vec<&str> = t
+        .messages
+        .iter()
+        .filter(|m| m.role == Role::System)
+        .map(|m| m.text.as_str())
+        .collect();
+    assert_eq!(errors.len(), 8);
+    assert!(
+        errors[0].starts_with("API error: your current token plan not support model"),
+        "{}",
+        errors[0]
+    );
+    assert!(errors[0].ends_with("(retry 1 of 10)"), "{}", errors[0]);
+    assert!(t.ended_at > t.started_at);
+}

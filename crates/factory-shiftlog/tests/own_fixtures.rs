@@ -913,3 +913,29 @@ fn qwen_output_tokens_count_thoughts_once() {
         (17_997, 47, 12)
     );
 }
+
+/// `claude -p --output-format stream-json`: recognised as Claude Code (not as Cursor CLI, whose
+/// stream it resembles), with the init's directory and version, tool calls paired with their
+/// results, and the sub-agent's turns nested under the Task call (`parent_tool_use_id`).
+#[test]
+fn claude_code_stream_json_is_claude_code() {
+    let (file, text) = fixture("claude-stream.jsonl");
+    assert_eq!(Format::detect(&text), Some(Format::ClaudeCode));
+    let t = import(&file, &text, None).unwrap();
+    assert_eq!(t.agent.name, "claude-code");
+    assert_eq!(t.agent.version.as_deref(), Some("2.0.76"));
+    assert_eq!(t.cwd.as_deref(), Some("/home/dev/shop"));
+    assert_eq!(t.session_id, "9a1b2c3d-0000-4000-8000-000000000001");
+    assert_eq!(t.tool_call_count(), 2);
+    assert!(
+        t.messages
+            .iter()
+            .flat_map(|m| &m.tool_calls)
+            .all(|c| c.output.is_some())
+    );
+    let nested: Vec<_> = t.messages.iter().filter(|m| m.sidechain).collect();
+    assert_eq!(nested.len(), 1);
+    assert_eq!(nested[0].parent_tool.as_deref(), Some("toolu_01"));
+    let u = t.usage.unwrap();
+    assert_eq!((u.input_tokens, u.output_tokens), (45, 29));
+}

@@ -240,10 +240,13 @@ fn specstory_exports() {
         Format::SpecStory,
     );
     counts(&t, 14, 4, 0);
+    // `# Enhancing Minsky CLI: Task ID for Session Start (2025-04-27 15:26:44)`: the title and
+    // when the session began.
     assert_eq!(
         t.title.as_deref(),
-        Some("Enhancing Minsky CLI: Task ID for Session Start (2025-04-27 15:26:44)")
+        Some("Enhancing Minsky CLI: Task ID for Session Start")
     );
+    assert_eq!(t.started_at.as_deref(), Some("2025-04-27 15:26:44"));
 }
 
 // Cursor. Messages: grep -cE '^\*\*(User|Cursor)\*\*$'.

@@ -107,14 +107,29 @@ pub(crate) fn import(lines: JsonLines<'_>) -> Imported {
                     if let Some(content) = v.get("content") {
                         let text = text_of(content);
                         if !text.trim().is_empty() && text.trim() != "tool_result" {
-                            let mut m = Message::new(Role::User, text.clone());
+                            // A background task's notice waits in the same queue: the
+                            // program's, not the person's.
+                            let role = if is_program_text(&text) {
+                                Role::System
+                            } else {
+                                Role::User
+                            };
+                            let mut m = Message::new(role, text.clone());
                             m.timestamp = s(&v, "timestamp").map(str::to_owned);
                             queued.push(text);
                             t.messages.push(m);
                         }
                     }
                 }
-                Some("dequeue") if !queued.is_empty() => sent.push(queued.remove(0)),
+                // Taken from the queue (sent as a user line later, or delivered another way):
+                // the user line that carries it then is not a second message.
+                Some("dequeue" | "remove") if !queued.is_empty() => {
+                    let named = v.get("content").map(text_of);
+                    let i = named
+                        .and_then(|n| queued.iter().position(|q| q.trim() == n.trim()))
+                        .unwrap_or(0);
+                    sent.push(queued.remove(i));
+                }
                 _ => {}
             },
             // A sub-agent's turn, nested under the Task call that started it.
@@ -126,6 +141,43 @@ pub(crate) fn import(lines: JsonLines<'_>) -> Imported {
                     let parent = s(&v, "parentToolUseID").map(str::to_owned);
                     turn(&mut t, &mut st, inner, line_no, parent)?;
                 }
+            }
+            // `claude -p --output-format stream-json`: the init names the directory, model and
+            // version.
+            "system" if s(&v, "subtype") == Some("init") => {
+                if t.cwd.is_none() {
+                    t.cwd = s(&v, "cwd").map(str::to_owned);
+                }
+                if t.agent.version.is_none() {
+                    t.agent.version = s(&v, "claude_code_version").map(str::to_owned);
+                }
+                if let Some(id) = s(&v, "session_id") {
+                    st.session_ids.push((id.to_owned(), 0));
+                }
+                // Amp writes the same stream (`amp --stream-json`), its init naming a mode.
+                if v.get("agent_mode").is_some() {
+                    t.agent.name = "amp".to_owned();
+                }
+            }
+            // The program's errors (a failed request and its retries): kept as its notices.
+            "system"
+                if s(&v, "subtype") == Some("api_error") || s(&v, "level") == Some("error") =>
+            {
+                let error = v.get("error").unwrap_or(&Value::Null);
+                let detail = error
+                    .pointer("/error/error/message")
+                    .or_else(|| error.pointer("/error/message"))
+                    .or_else(|| error.get("message"))
+                    .and_then(Value::as_str)
+                    .or_else(|| s(&v, "content"))
+                    .unwrap_or("an error");
+                let retry = match (v.get("retryAttempt"), v.get("maxRetries")) {
+                    (Some(a), Some(n)) => format!(" (retry {a} of {n})"),
+                    _ => String::new(),
+                };
+                let mut m = Message::new(Role::System, format!("API error: {detail}{retry}"));
+                m.timestamp = s(&v, "timestamp").map(str::to_owned);
+                t.messages.push(m);
             }
             "user" | "assistant" => {
                 // The user line that carries a dequeued prompt (kept where it was queued).
@@ -168,7 +220,18 @@ pub(crate) fn import(lines: JsonLines<'_>) -> Imported {
     {
         t.session_id = id.clone();
     }
+    // A sub-agent's own file (`agent-<id>.jsonl`) names its parent's session: it is a session of
+    // its own, never one that replaces the parent's.
+    if let (false, Some(agent)) = (st.main_turns, &st.agent_id) {
+        t.session_id = format!("{}:agent-{agent}", t.session_id);
+    }
     if st.has_usage {
+        for u in st.replies.values() {
+            st.usage.input_tokens += u.input_tokens;
+            st.usage.output_tokens += u.output_tokens;
+            st.usage.cache_read_tokens += u.cache_read_tokens;
+            st.usage.cache_write_tokens += u.cache_write_tokens;
+        }
         t.usage = Some(st.usage);
     }
     Ok(t)
@@ -179,8 +242,8 @@ pub(crate) fn import(lines: JsonLines<'_>) -> Imported {
 struct State {
     usage: Usage,
     has_usage: bool,
-    /// Replies whose usage is counted: every content block of one reply repeats it.
-    counted: HashSet<String>,
+    /// The usage of each reply (`message.id`), the largest count its lines state.
+    replies: HashMap<String, Usage>,
     /// tool_use id → (message index, tool call index, edit index if it edits a file)
     calls: HashMap<String, (usize, usize, Option<usize>)>,
     /// Session ids the lines name, in order of first use, with how many lines name each.
@@ -190,6 +253,12 @@ struct State {
     task_prompts: HashMap<String, String>,
     /// A sub-agent's line (uuid) → the call that started that sub-agent.
     side_parent: HashMap<String, String>,
+    /// Whether a turn of the main conversation (not a sub-agent's) was seen.
+    main_turns: bool,
+    /// The sub-agent id the sub-agent lines name.
+    agent_id: Option<String>,
+    /// Results written before their calls: the result block and the line's `toolUseResult`.
+    early_results: HashMap<String, (Value, Option<Value>)>,
 }
 
 /// One `user` or `assistant` line (of the session, or of a sub-agent under `parent`).
@@ -204,7 +273,10 @@ fn turn(
     if kind != "user" && kind != "assistant" {
         return Ok(());
     }
-    if let Some(id) = s(v, "sessionId").filter(|id| !id.is_empty()) {
+    if let Some(id) = s(v, "sessionId")
+        .or_else(|| s(v, "session_id"))
+        .filter(|id| !id.is_empty())
+    {
         match st.session_ids.iter_mut().find(|(known, _)| known == id) {
             Some((_, n)) => *n += 1,
             None => st.session_ids.push((id.to_owned(), 1)),
@@ -242,7 +314,18 @@ fn turn(
     };
     let mut m = Message::new(role, "");
     m.timestamp = s(v, "timestamp").map(str::to_owned);
+    // stream-json names the sub-agent call a turn belongs to.
+    let parent = parent.or_else(|| s(v, "parent_tool_use_id").map(str::to_owned));
     m.sidechain = parent.is_some() || v.get("isSidechain").and_then(Value::as_bool) == Some(true);
+    if parent.is_none() {
+        if m.sidechain {
+            if let Some(agent) = s(v, "agentId") {
+                st.agent_id.get_or_insert_with(|| agent.to_owned());
+            }
+        } else {
+            st.main_turns = true;
+        }
+    }
     // A sub-agent's lines in the session's own file: the first is the prompt of the Task call
     // that started it, the others follow it by `parentUuid`.
     let parent = parent.or_else(|| {
@@ -268,14 +351,11 @@ fn turn(
     if let Some(model) = &m.model {
         t.note_model(model);
     }
-    // Usage once per reply: each content block of a streamed reply repeats it.
-    let fresh = match s(message, "id") {
-        Some(id) => st.counted.insert(id.to_owned()),
-        None => true,
-    };
-    if let Some(u) = message.get("usage").filter(|_| fresh) {
+    // Usage once per reply: each content block of a streamed reply repeats it, the later
+    // lines with the counts so far — the last line of a reply has its whole usage.
+    if let Some(u) = message.get("usage") {
         st.has_usage = true;
-        let usage = &mut st.usage;
+        let mut usage = Usage::default();
         add_tokens(&mut usage.input_tokens, u, "input_tokens");
         add_tokens(&mut usage.output_tokens, u, "output_tokens");
         add_tokens(&mut usage.cache_read_tokens, u, "cache_read_input_tokens");
@@ -284,6 +364,23 @@ fn turn(
             u,
             "cache_creation_input_tokens",
         );
+        match s(message, "id") {
+            Some(id) => {
+                // The counts so far only grow: the largest of each is the reply's.
+                let r = st.replies.entry(id.to_owned()).or_default();
+                r.input_tokens = r.input_tokens.max(usage.input_tokens);
+                r.output_tokens = r.output_tokens.max(usage.output_tokens);
+                r.cache_read_tokens = r.cache_read_tokens.max(usage.cache_read_tokens);
+                r.cache_write_tokens = r.cache_write_tokens.max(usage.cache_write_tokens);
+            }
+            None => {
+                let total = &mut st.usage;
+                total.input_tokens += usage.input_tokens;
+                total.output_tokens += usage.output_tokens;
+                total.cache_read_tokens += usage.cache_read_tokens;
+                total.cache_write_tokens += usage.cache_write_tokens;
+            }
+        }
     }
     let content = message.get("content").unwrap_or(&Value::Null);
     let mut texts = Vec::new();
@@ -294,6 +391,15 @@ fn turn(
                 match s(b, "type").unwrap_or("") {
                     "tool_result" => {
                         let id = s(b, "tool_use_id").unwrap_or("");
+                        if !st.calls.contains_key(id) && !id.is_empty() {
+                            // Written before its call (lines are not always in order): kept
+                            // until the call comes.
+                            st.early_results.insert(
+                                id.to_owned(),
+                                (b.clone(), v.get("toolUseResult").cloned()),
+                            );
+                            continue;
+                        }
                         if let Some(&(mi, ci, ei)) = st.calls.get(id) {
                             // The tool_use may be in this very line: `m`, not pushed yet.
                             let msg = t.messages.get_mut(mi).unwrap_or(&mut m);
@@ -353,12 +459,28 @@ fn turn(
                             st.calls
                                 .insert(id.clone(), (t.messages.len(), m.tool_calls.len(), edit));
                         }
+                        let early = id.as_ref().and_then(|i| st.early_results.remove(i));
+                        let (output, is_error) = match &early {
+                            Some((b, _)) => (
+                                Some(output_summary(b.get("content").unwrap_or(&Value::Null))),
+                                b.get("is_error").and_then(Value::as_bool) == Some(true),
+                            ),
+                            None => (None, false),
+                        };
+                        if let (Some(ei), Some((_, Some(r)))) = (edit, &early)
+                            && let Some(hunks) = r
+                                .get("structuredPatch")
+                                .and_then(Value::as_array)
+                                .filter(|h| !h.is_empty())
+                        {
+                            m.edits[ei].patch = Some(patch_from_hunks(hunks));
+                        }
                         m.tool_calls.push(ToolCall {
                             id,
                             name,
                             input,
-                            output: None,
-                            is_error: false,
+                            output,
+                            is_error,
                         });
                     }
                     "image" => {
@@ -396,6 +518,17 @@ fn turn(
         {
             m.role = Role::System;
         }
+        // What the program shows in the user's place — a local command's or a shell's output,
+        // a background task's notice — is the program's.
+        if !texts.is_empty() && texts.iter().all(|x| is_program_text(x)) {
+            m.role = Role::System;
+        }
+        // A slash command, as the person typed it: `/name args`.
+        for x in &mut texts {
+            if let Some(command) = slash_command(x) {
+                *x = command;
+            }
+        }
     }
     m.text = texts.join("\n");
     // A reply of nothing factory reads (a `fallback` block, an empty streamed piece) is no turn.
@@ -421,4 +554,40 @@ fn is_context_block(text: &str) -> bool {
     ]
     .iter()
     .any(|tag| t.starts_with(tag))
+}
+
+/// Whether a user line's text is the program's: a local command's or a shell's output, a
+/// background task's notice, a caveat it adds.
+fn is_program_text(text: &str) -> bool {
+    let t = text.trim_start();
+    [
+        "<local-command-stdout>",
+        "<local-command-stderr>",
+        "<local-command-caveat>",
+        "<bash-stdout>",
+        "<bash-stderr>",
+        "<task-notification>",
+        "<user-prompt-submit-hook>",
+    ]
+    .iter()
+    .any(|tag| t.starts_with(tag))
+}
+
+/// `<command-message>…</command-message><command-name>/x</command-name><command-args>y
+/// </command-args>` as the person typed it: `/x y`.
+fn slash_command(text: &str) -> Option<String> {
+    let inner = |tag: &str| {
+        let open = format!("<{tag}>");
+        let close = format!("</{tag}>");
+        let start = text.find(&open)? + open.len();
+        let end = start + text[start..].find(&close)?;
+        Some(text[start..end].trim().to_owned())
+    };
+    let name = inner("command-name")?;
+    let args = inner("command-args").unwrap_or_default();
+    Some(if args.is_empty() {
+        name
+    } else {
+        format!("{name} {args}")
+    })
 }

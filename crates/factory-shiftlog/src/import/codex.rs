@@ -62,6 +62,12 @@ pub(crate) fn import(lines: JsonLines<'_>) -> Imported {
                     model = Some(m.to_owned());
                 }
             }
+            // The name Codex gives the thread: the session's title.
+            "event_msg" if s(p, "type") == Some("thread_name_updated") => {
+                if let Some(name) = s(p, "thread_name").filter(|n| !n.trim().is_empty()) {
+                    t.title = Some(name.to_owned());
+                }
+            }
             "event_msg" if s(p, "type") == Some("token_count") => {
                 // Each event carries the running total; the last one wins.
                 if let Some(total) = p.get("info").and_then(|i| i.get("total_token_usage")) {

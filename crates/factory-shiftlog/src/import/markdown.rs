@@ -188,6 +188,14 @@ pub(crate) fn import_aider(text: &str) -> Imported {
         }
         if m.role == Role::Assistant {
             m.edits = aider_edits(&m.text);
+            // `<thinking-content-HASH>…</thinking-content-HASH>`: the model's reasoning, as
+            // aider shows it for reasoning models.
+            let (text, thinking) =
+                take_tagged(&m.text, "<thinking-content-", "</thinking-content-");
+            if !thinking.is_empty() {
+                m.text = text;
+                m.thinking = Some(thinking.join("\n"));
+            }
         }
     }
     // Whole-file and architect edits show no SEARCH/REPLACE block, only aider's
@@ -214,8 +222,23 @@ pub(crate) fn import_aider(text: &str) -> Imported {
             _ => {}
         }
     }
-    t.messages.retain(|m| !m.text.trim().is_empty());
+    t.messages
+        .retain(|m| !m.text.trim().is_empty() || m.thinking.is_some());
     trim_messages(&mut t);
+    // In architect mode aider hands the architect's reply to the editor model as input, logged
+    // like the user's: a "prompt" that repeats the reply before it is aider's.
+    let mut last_reply: Option<String> = None;
+    for m in &mut t.messages {
+        match m.role {
+            Role::Assistant => last_reply = Some(m.text.trim().to_owned()),
+            Role::User
+                if last_reply.as_deref() == Some(m.text.trim()) && !m.text.trim().is_empty() =>
+            {
+                m.role = Role::System;
+            }
+            _ => {}
+        }
+    }
     Ok(t)
 }
 
@@ -417,6 +440,15 @@ pub(crate) fn import_specstory(text: &str) -> Imported {
     for model in turns.into_iter().filter_map(|(m, _)| m) {
         t.note_model(&model);
     }
+    // `# Code Analysis and Output Review (2025-03-28 12:54:20)`: the title, and when it began.
+    if let Some(title) = t.title.clone()
+        && let Some((name, when)) = title.trim_end_matches(')').rsplit_once(" (")
+        && title.ends_with(')')
+        && when.starts_with(|c: char| c.is_ascii_digit())
+    {
+        t.title = Some(name.trim().to_owned());
+        t.started_at.get_or_insert_with(|| when.trim().to_owned());
+    }
     Ok(t)
 }
 
@@ -440,4 +472,30 @@ pub(crate) fn import_cursor(text: &str) -> Imported {
         _ => None,
     });
     Ok(t)
+}
+
+/// `text` without its blocks opened by `open…>` and closed by `close…>` (the tag may carry a
+/// suffix, as aider's hashes), and the blocks' bodies.
+fn take_tagged(text: &str, open: &str, close: &str) -> (String, Vec<String>) {
+    let mut out = String::with_capacity(text.len());
+    let mut bodies = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find(open) {
+        let Some(gt) = rest[start..].find('>') else {
+            break;
+        };
+        let body_start = start + gt + 1;
+        let Some(end) = rest[body_start..].find(close) else {
+            break;
+        };
+        let body_end = body_start + end;
+        let after = rest[body_end..]
+            .find('>')
+            .map_or(rest.len(), |i| body_end + i + 1);
+        out.push_str(&rest[..start]);
+        bodies.push(rest[body_start..body_end].trim().to_owned());
+        rest = &rest[after..];
+    }
+    out.push_str(rest);
+    (out.trim().to_owned(), bodies)
 }

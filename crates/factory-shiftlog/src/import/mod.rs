@@ -244,13 +244,15 @@ fn finish(
             ),
         ));
     }
+    // A session that names no id is named by its content (before the file's name and size
+    // are recorded: the same session under another name is the same session).
+    if t.session_id.is_empty() {
+        t.session_id = t.compute_digest().trim_start_matches("sha256:")[..16].to_owned();
+    }
     t.source.bytes = bytes;
     t.source.file = std::path::Path::new(file)
         .file_name()
         .map(|n| n.to_string_lossy().into_owned());
-    if t.session_id.is_empty() {
-        t.session_id = t.compute_digest().trim_start_matches("sha256:")[..16].to_owned();
-    }
     t.fill_times();
     Ok(t)
 }
@@ -346,6 +348,14 @@ pub(crate) fn text_of(v: &serde_json::Value) -> String {
                 p.as_str()
                     .map(str::to_owned)
                     .or_else(|| s(p, "text").map(str::to_owned))
+                    // Parts without text say what they are: an image, a tool named to the model.
+                    .or_else(|| match s(p, "type")? {
+                        "image" | "input_image" | "image_url" => Some("[image]".to_owned()),
+                        "tool_reference" => {
+                            Some(format!("[tool: {}]", s(p, "tool_name").unwrap_or("?")))
+                        }
+                        _ => None,
+                    })
             })
             .collect::<Vec<_>>()
             .join("\n"),
