@@ -29,82 +29,160 @@ impl Default for RedactionConfig {
     }
 }
 
-/// Built-in kinds: (kind, pattern). When a pattern has a group named `secret`, only that group
-/// is replaced (the key name of an assignment stays readable).
-const BUILT_IN: &[(&str, &str)] = &[
-    (
-        "private-key",
-        r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----[\s\S]*?-----END [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----",
-    ),
-    (
-        "aws-access-key",
-        r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA)[0-9A-Z]{16}\b",
-    ),
-    (
-        "aws-secret-key",
-        r#"(?i)aws_?secret_?access_?key["']?\s*[:=]\s*["']?(?P<secret>[A-Za-z0-9/+=]{40})"#,
-    ),
-    ("gcp-api-key", r"\bAIza[0-9A-Za-z_-]{35}\b"),
-    (
-        "gcp-service-account",
-        r#""private_key_id"\s*:\s*"(?P<secret>[0-9a-f]{40})""#,
-    ),
-    (
-        "azure-storage-key",
-        r"(?i)AccountKey=(?P<secret>[A-Za-z0-9+/]{86}==)",
-    ),
-    (
-        "azure-client-secret",
-        r#"(?i)(?:azure|client)_?secret["']?\s*[:=]\s*["']?(?P<secret>[A-Za-z0-9~._-]{34,40})"#,
-    ),
-    (
-        "github-token",
-        r"\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36,255}\b|\bgithub_pat_[A-Za-z0-9_]{22,255}\b",
-    ),
-    ("gitlab-token", r"\bglpat-[A-Za-z0-9_-]{20,}\b"),
-    (
-        "slack-token",
-        r"\bxox[abposr]-[A-Za-z0-9-]{10,}\b|https://hooks\.slack\.com/services/[A-Za-z0-9/_-]+",
-    ),
-    (
-        "stripe-key",
-        r"\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}\b",
-    ),
-    (
-        "jwt",
-        r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}",
-    ),
-    ("npm-token", r"\bnpm_[A-Za-z0-9]{36}\b"),
-    ("pypi-token", r"\bpypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{40,}"),
-    (
-        "url-credentials",
-        r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s:/@]+:(?P<secret>[^\s@/]{3,})@",
-    ),
-    (
-        "basic-auth",
-        r#"(?:\s-u|--user)\s+["']?[A-Za-z0-9._@~-]+:(?P<secret>[^\s"']{3,})"#,
-    ),
-    (
-        "authorization-header",
-        r"(?i)\bauthorization\s*[:=]\s*[\x22']?(?:bearer|basic|token|digest)\s+(?P<secret>[A-Za-z0-9._~+/=-]{8,})",
-    ),
-    (
-        "bearer-token",
-        r"(?i)\bbearer\s+(?P<secret>[A-Za-z0-9._~+/-]{20,}=*)",
-    ),
-    (
-        "env-secret",
-        r"(?m)^\s*(?:export\s+)?[A-Z][A-Z0-9_]*(?:KEY|TOKEN|SECRET|PASSWORD|PASSWD|PASS|PWD|CREDENTIALS?)[A-Z0-9_]*\s*=\s*[\x22']?(?P<secret>[^\s\x22']{6,})",
-    ),
-    (
-        "hex-key",
-        r#"(?i)(?:key|token|secret|signature|salt)[\w-]*["']?\s*[:=]\s*["']?(?P<secret>[0-9a-f]{32,})\b"#,
-    ),
-    (
-        "password",
-        r#"(?i)(?:password|passwd|pwd|passphrase|secret|api_?key|access_?token|auth_?token)["']?\s*[:=]\s*["']?(?P<secret>[^\s"',;]{6,})"#,
-    ),
-];
+/// The built-in rules, in the gitleaks configuration format (see the file's head).
+const RULES: &str = include_str!("rules.toml");
+
+/// A rule file in the gitleaks format: the subset factory reads.
+#[derive(serde::Deserialize)]
+struct RuleFile {
+    rules: Vec<RuleDef>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RuleDef {
+    id: String,
+    #[allow(dead_code, reason = "documentation in the file; gitleaks reads it")]
+    description: Option<String>,
+    regex: String,
+    secret_group: Option<usize>,
+    entropy: Option<f64>,
+    allowlist: Option<AllowDef>,
+}
+
+#[derive(serde::Deserialize)]
+struct AllowDef {
+    #[serde(default)]
+    regexes: Vec<String>,
+    #[serde(default)]
+    stopwords: Vec<String>,
+}
+
+/// One compiled rule.
+#[derive(Debug, Clone)]
+struct Rule {
+    kind: String,
+    regex: Regex,
+    /// The group that is the secret; None: the first group that took part, else the match.
+    group: Option<usize>,
+    entropy: Option<f64>,
+    allow: Vec<Regex>,
+    stopwords: Vec<String>,
+}
+
+impl Rule {
+    fn new(kind: &str, pattern: &str) -> Result<Rule, String> {
+        Ok(Rule {
+            kind: kind.to_owned(),
+            regex: Regex::new(pattern)
+                .map_err(|e| format!("redaction pattern `{pattern}`: {e}"))?,
+            group: None,
+            entropy: None,
+            allow: Vec::new(),
+            stopwords: Vec::new(),
+        })
+    }
+
+    /// The secret of a match: its span in the match, or None when the rule lets it be.
+    fn secret<'t>(&self, caps: &regex::Captures<'t>) -> Option<regex::Match<'t>> {
+        let secret = match self.group {
+            Some(g) => caps.get(g)?,
+            None => (1..caps.len())
+                .find_map(|g| caps.get(g))
+                .or_else(|| caps.get(0))?,
+        };
+        let text = secret.as_str();
+        if text.starts_with("[REDACTED:")
+            || self.entropy.is_some_and(|e| entropy(text) < e)
+            || self.allow.iter().any(|re| re.is_match(text))
+        {
+            return None;
+        }
+        let lower = text.to_ascii_lowercase();
+        if self.stopwords.iter().any(|w| lower.contains(w.as_str())) {
+            return None;
+        }
+        // Values that only name where a secret is, or stand in for one.
+        let names_a_value = matches!(
+            self.kind.as_str(),
+            "password" | "env-secret" | "cli-password" | "api-key-header" | "url-query-secret"
+        );
+        // A quoted value is a literal: only a placeholder or a variable the shell expands stands
+        // in for a secret there.
+        let whole = caps.get(0).map_or("", |m| m.as_str());
+        let at = secret.start() - caps.get(0).map_or(0, |m| m.start());
+        let quoted = whole[..at].ends_with(['"', '\'']);
+        if names_a_value && is_reference(text, quoted) {
+            return None;
+        }
+        if self.kind == "env-secret" && names_no_secret(caps.get(0).map_or("", |m| m.as_str())) {
+            return None;
+        }
+        Some(secret)
+    }
+}
+
+/// The built-in rules, compiled.
+fn built_in() -> Result<Vec<Rule>, String> {
+    let file: RuleFile =
+        toml::from_str(RULES).map_err(|e| format!("the built-in redaction rules: {e}"))?;
+    let mut rules = Vec::new();
+    for def in file.rules {
+        let mut rule = Rule::new(&def.id, &def.regex)?;
+        rule.group = def.secret_group;
+        rule.entropy = def.entropy;
+        if let Some(allow) = def.allowlist {
+            for re in &allow.regexes {
+                rule.allow
+                    .push(Regex::new(re).map_err(|e| format!("allowlist of `{}`: {e}", def.id))?);
+            }
+            rule.stopwords = allow
+                .stopwords
+                .iter()
+                .map(|w| w.to_ascii_lowercase())
+                .collect();
+        }
+        rules.push(rule);
+    }
+    Ok(rules)
+}
+
+/// Whether an environment assignment's name says its value is no secret: where one is
+/// (`…_PATH`, `…_FILE`, `…_URL`), what it is called, or a size (`MAX_TOKENS`).
+fn names_no_secret(assignment: &str) -> bool {
+    let name = assignment
+        .split(['=', ':', '?'])
+        .next()
+        .unwrap_or("")
+        .trim()
+        .rsplit(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .next()
+        .unwrap_or("");
+    [
+        "_PATH",
+        "_FILE",
+        "_DIR",
+        "_URL",
+        "_URI",
+        "_HEADER",
+        "_NAME",
+        "_ENDPOINT",
+        "_HOST",
+        "_PORT",
+        "_TTL",
+        "_EXPIRY",
+        "_LENGTH",
+        "_LIMIT",
+        "_TYPE",
+        "_MODE",
+        "_ID",
+        "_REGION",
+    ]
+    .iter()
+    .any(|suffix| name.ends_with(suffix))
+        || name.starts_with("MAX_")
+        || name.starts_with("MIN_")
+}
 
 /// A token that may be a secret, for the entropy check.
 const TOKEN: &str = r"[A-Za-z0-9+/=_-]+";
@@ -112,7 +190,7 @@ const TOKEN: &str = r"[A-Za-z0-9+/=_-]+";
 /// Replaces secrets in transcripts and counts them by kind.
 #[derive(Debug, Clone)]
 pub struct Redactor {
-    rules: Vec<(String, Regex)>,
+    rules: Vec<Rule>,
     token: Regex,
     config: RedactionConfig,
 }
@@ -142,17 +220,9 @@ impl Redactor {
     /// A redactor with the built-in kinds and `config`'s patterns. A bad pattern is an error
     /// naming it.
     pub fn new(config: RedactionConfig) -> Result<Redactor, String> {
-        let mut rules = Vec::new();
-        for (kind, pattern) in BUILT_IN {
-            rules.push((
-                (*kind).to_owned(),
-                Regex::new(pattern).map_err(|e| e.to_string())?,
-            ));
-        }
+        let mut rules = built_in()?;
         for (kind, pattern) in &config.patterns {
-            let re =
-                Regex::new(pattern).map_err(|e| format!("redaction pattern `{pattern}`: {e}"))?;
-            rules.push((kind.clone(), re));
+            rules.push(Rule::new(kind, pattern)?);
         }
         Ok(Redactor {
             rules,
@@ -175,40 +245,28 @@ impl Redactor {
     ) -> std::borrow::Cow<'a, str> {
         use std::borrow::Cow;
         let mut out: Cow<'a, str> = Cow::Borrowed(text);
-        for (kind, re) in &self.rules {
-            if !re.is_match(&out) {
+        for rule in &self.rules {
+            if !rule.regex.is_match(&out) {
                 continue;
             }
             let mut n = 0u64;
-            let replaced = re.replace_all(&out, |caps: &regex::Captures<'_>| {
+            let replaced = rule.regex.replace_all(&out, |caps: &regex::Captures<'_>| {
                 let whole = caps.get(0).map_or("", |m| m.as_str());
-                let secret = caps.name("secret").map_or(whole, |m| m.as_str());
-                if secret.starts_with("[REDACTED:") {
-                    // Already replaced by an earlier, more specific kind.
+                let Some(secret) = rule.secret(caps) else {
                     return whole.to_owned();
-                }
-                // `secret: string`, `password = credentials.password`, `KEY=your_key`: code
-                // naming where a secret is, or a placeholder — not a secret.
-                if matches!(kind.as_str(), "password" | "env-secret") && is_reference(secret) {
-                    return whole.to_owned();
-                }
+                };
                 n += 1;
-                match caps.name("secret") {
-                    Some(secret) => {
-                        let start = secret.start() - caps.get(0).map_or(0, |m| m.start());
-                        format!(
-                            "{}{}{}",
-                            &whole[..start],
-                            marker(kind),
-                            &whole[start + secret.len()..]
-                        )
-                    }
-                    None => marker(kind),
-                }
+                let start = secret.start() - caps.get(0).map_or(0, |m| m.start());
+                format!(
+                    "{}{}{}",
+                    &whole[..start],
+                    marker(&rule.kind),
+                    &whole[start + secret.len()..]
+                )
             });
             if n > 0 {
                 out = Cow::Owned(replaced.into_owned());
-                *counts.entry(kind.clone()).or_default() += n;
+                *counts.entry(rule.kind.clone()).or_default() += n;
             }
         }
         // High-entropy tokens: long, mixed letters and digits, and random-looking — but not
@@ -258,22 +316,35 @@ impl Redactor {
         {
             return false;
         }
-        // A path, or part of a URL: the word it is in has `://` before it (secrets in URLs —
-        // credentials, webhooks, query tokens — have their own rules).
+        // The word the token is in, up to the token.
         let word = &before[before.rfind(char::is_whitespace).map_or(0, |i| i + 1)..];
         let word = word.trim_start_matches(['(', '[', '`', '"', '\'', '<']);
-        if tok.starts_with('/') || word.contains("://") {
-            return false;
-        }
-        // A path: its word starts like one (`/…`, `~/…`, `./…`, `C:\…`), or the token has
-        // directories and is followed by a file's extension (`src/Foo/Bar9x.tsx`).
-        if word.starts_with(['/', '~', '.', '\\'])
-            || word.as_bytes().get(1..3) == Some(b":\\")
-            || word.as_bytes().get(1..3) == Some(b":/")
+        // Part of a URL's scheme, host or path (its query and fragment are judged: tokens
+        // there are what URLs carry secrets in).
+        if let Some(at) = word.find("://")
+            && !word[at..].contains(['?', '#', '&'])
         {
             return false;
         }
+        // A path: its word starts like one (`/…`, `~/…`, `./…`, `C:\…`) and nothing is assigned
+        // or listed in it before the token (`./.env:KEY=…` is a line of a file, not a path), or
+        // the token has directories and a file's extension follows (`src/Foo/Bar9x.tsx`).
+        let path_start = tok.starts_with('/')
+            || tok.starts_with("refs/")
+            || word.starts_with(['/', '~', '.', '\\'])
+            || word.as_bytes().get(1..3) == Some(b":\\")
+            || word.as_bytes().get(1..3) == Some(b":/");
+        let drive = word.as_bytes().get(1) == Some(&b':');
+        let assigned = word[usize::from(drive) * 2..].contains(['=', ':']);
+        if path_start && !assigned {
+            return false;
+        }
         if tok.contains('/') && has_extension(after) {
+            return false;
+        }
+        // A name made of words (`Status422UnprocessableEntity`, `fadeUp_260ms_cubic`): random
+        // tokens have no long runs of letters.
+        if wordy(tok) >= 0.6 {
             return false;
         }
         // Ids the agents give their own sessions, messages, parts and calls.
@@ -305,10 +376,11 @@ impl Redactor {
         {
             return false;
         }
-        // Path-like: every segment short or plain words.
+        // Path-like: every segment plain (lower case, digits, `-_.`) or made of words.
         if tok.contains('/')
             && tok.split('/').all(|seg| {
-                seg.len() <= 16
+                seg.len() <= 3
+                    || wordy(seg) >= 0.6
                     || seg.bytes().all(|b| {
                         b.is_ascii_lowercase()
                             || b.is_ascii_digit()
@@ -336,7 +408,25 @@ impl Redactor {
         match v {
             Value::String(s) => self.redact_in_place(s, counts),
             Value::Array(a) => a.iter_mut().for_each(|x| self.redact_value(x, counts)),
-            Value::Object(o) => o.values_mut().for_each(|x| self.redact_value(x, counts)),
+            Value::Object(o) => {
+                for (key, x) in o.iter_mut() {
+                    // A tool's input names its fields: a secret under a secret's name is one,
+                    // whatever it looks like (the text rules see the value without its name).
+                    if let Value::String(text) = x
+                        && let Some(kind) = secret_field(key, text)
+                    {
+                        let keep = if kind == "authorization-header" {
+                            text.split_once(' ').map(|(scheme, _)| format!("{scheme} "))
+                        } else {
+                            None
+                        };
+                        *text = format!("{}{}", keep.unwrap_or_default(), marker(kind));
+                        *counts.entry(kind.to_owned()).or_default() += 1;
+                        continue;
+                    }
+                    self.redact_value(x, counts);
+                }
+            }
             _ => {}
         }
     }
@@ -387,13 +477,22 @@ fn has_extension(after: &str) -> bool {
             .is_none_or(|c| !c.is_alphanumeric() && c != '_' && c != '-' && c != '/')
 }
 
-/// Whether the value of an assignment names where a secret is (a type, a variable, a call, an
-/// environment lookup) or is a placeholder, rather than being one.
-fn is_reference(value: &str) -> bool {
+/// Whether the value of an assignment names where a secret is (a type, a variable or field, a
+/// call, an environment lookup, a path, a URL, a number) or is a placeholder, rather than being
+/// one. Each form is recognised whole: a password that merely starts with `$` or contains a dot
+/// is still a password.
+fn is_reference(value: &str, quoted: bool) -> bool {
     let v = value
         .trim_matches(['"', '\'', '`'])
-        .trim_end_matches([')', ']', '}', ':', '>', '|', '?', '.', '!']);
+        .trim_end_matches([')', ']', ':', '|', '!', ';', ',']);
+    if v.is_empty() {
+        return false;
+    }
     let lower = v.to_ascii_lowercase();
+    let ident = |s: &str| {
+        s.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    };
     const TYPES: &[&str] = &[
         "string",
         "str",
@@ -416,54 +515,241 @@ fn is_reference(value: &str) -> bool {
         "true",
         "false",
     ];
-    if TYPES.contains(&lower.as_str())
-        || lower.starts_with("optional[")
-        || lower.starts_with("option<")
+    if TYPES.contains(&lower.trim_end_matches('?')) || lower.starts_with("optional[") {
+        return true;
+    }
+    // A generic type: `Option<String>`, `Vec<u8>`, `Record<string, string>`.
+    if let Some((outer, _)) = v.split_once('<')
+        && v.ends_with('>')
+        && ident(outer)
+        && !quoted
     {
         return true;
     }
-    if v.starts_with(['$', '{', '<', '%', '(', '['])
-        || v.contains('(')
+    // `$VAR`, `${VAR}`, `$(command)`, `%VAR%`, `{{ template }}`, `<placeholder>`.
+    let var = v
+        .strip_prefix("${")
+        .and_then(|r| r.strip_suffix('}'))
+        .or_else(|| v.strip_prefix('$'))
+        .or_else(|| v.strip_prefix('%').and_then(|r| r.strip_suffix('%')));
+    if var.is_some_and(|name| ident(name) || name.starts_with('(')) {
+        return true;
+    }
+    if (v.starts_with("{{") && v.ends_with("}}")) || (v.starts_with('<') && v.ends_with('>')) {
+        return true;
+    }
+    // Placeholders: `your_api_key`, `sk-…-your-key-here`, `xxxx`, `****`, `changeme`.
+    let placeholder = [
+        "your_",
+        "your-",
+        "-here",
+        "_here",
+        "replace-me",
+        "replace_me",
+        "xxxx",
+    ]
+    .iter()
+    .any(|p| lower.contains(p))
+        || lower.bytes().all(|b| b == b'x' || b == b'*' || b == b'.')
         || [
-            "process.env",
-            "os.environ",
-            "os.getenv",
-            "import.meta.env",
-            "env.",
-            "env::",
-            "std::env",
-            "config.",
-            "settings.",
-            "self.",
-            "this.",
+            "changeme",
+            "change_me",
+            "change-me",
+            "placeholder",
+            "dummy",
+            "redacted",
+            "todo",
+            "tbd",
         ]
+        .contains(&lower.as_str());
+    if placeholder {
+        return true;
+    }
+    if quoted {
+        return false;
+    }
+    // A call: `getApiKey()`, `os.getenv("KEY")`, `env('DB_PASSWORD')` (a default given as the
+    // second argument is still found by the quoted-value rule).
+    if let Some((callee, _)) = v.split_once('(')
+        && !callee.is_empty()
+        && callee
+            .split(['.', ':'])
+            .filter(|p| !p.is_empty())
+            .all(ident)
+    {
+        return true;
+    }
+    // A path or a URL.
+    if ["/", "./", "../", "~/", "http://", "https://"]
         .iter()
         .any(|p| v.starts_with(p))
     {
         return true;
     }
-    if [
-        "your_",
-        "your-",
-        "xxx",
-        "***",
-        "changeme",
-        "change_me",
-        "placeholder",
-        "dummy",
-        "redacted",
-    ]
-    .iter()
-    .any(|p| lower.starts_with(p))
-    {
+    if v.bytes().all(|b| b.is_ascii_digit()) {
         return true;
     }
-    // `credentials.password`, `cfg.api_key`: a lower-case name with fields.
-    let parts: Vec<&str> = v.split('.').collect();
-    parts.len() >= 2
-        && v.starts_with(|c: char| c.is_ascii_lowercase())
-        && parts.iter().all(|p| {
-            p.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
-                && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-        })
+    // A field or variable: `credentials.password`, `config.db.apiKey`, `self.secret`,
+    // `pluginOptions?.apiKey` — an object name known to hold settings, or a field named for
+    // what it holds.
+    let path = v.replace("?.", ".");
+    let parts: Vec<&str> = path.split('.').collect();
+    if parts.len() >= 2 && parts.iter().all(|p| ident(p)) {
+        const OBJECTS: &[&str] = &[
+            "self",
+            "this",
+            "config",
+            "cfg",
+            "conf",
+            "settings",
+            "env",
+            "process",
+            "os",
+            "credentials",
+            "creds",
+            "options",
+            "opts",
+            "params",
+            "args",
+            "props",
+            "req",
+            "request",
+            "ctx",
+            "context",
+            "app",
+            "user",
+            "data",
+            "body",
+            "secrets",
+            "vault",
+            "form",
+            "input",
+            "values",
+            "state",
+            "auth",
+            "account",
+            "client",
+        ];
+        const FIELDS: &[&str] = &[
+            "password",
+            "passwd",
+            "pass",
+            "secret",
+            "token",
+            "key",
+            "apikey",
+            "api_key",
+            "accesstoken",
+            "access_token",
+            "refreshtoken",
+            "refresh_token",
+            "credentials",
+            "privatekey",
+            "private_key",
+            "secretkey",
+            "secret_key",
+            "result",
+        ];
+        let first = parts[0].to_ascii_lowercase();
+        let last = parts[parts.len() - 1].to_ascii_lowercase();
+        if OBJECTS.contains(&first.as_str())
+            || parts[0].ends_with("Options")
+            || parts[0].ends_with("Config")
+            || FIELDS.contains(&last.as_str())
+            || last.ends_with("password")
+            || last.ends_with("secret")
+            || last.ends_with("token")
+            || last.ends_with("key")
+        {
+            return true;
+        }
+    }
+    // A constant: `OPENAI_API_KEY`, `settings.SECRET_KEY`'s last part.
+    if ident(v) && v.contains('_') && !v.bytes().any(|b| b.is_ascii_lowercase()) {
+        return true;
+    }
+    // A variable named for a secret: `password=password`, `apiKey: openaiApiKey`,
+    // `secret=jwt_secret_key` — one word, or words joined in camelCase or snake_case (a
+    // literal such as `Password123` starts with a capital).
+    let joined = v.starts_with(|c: char| c.is_ascii_lowercase())
+        && (v.contains('_') || v.bytes().skip(1).any(|b| b.is_ascii_uppercase()));
+    ident(v)
+        && (joined || ["password", "passwd", "secret", "token", "apikey", "key"].contains(&v))
+        && [
+            "password", "passwd", "secret", "token", "apikey", "api_key", "key",
+        ]
+        .iter()
+        .any(|w| lower.contains(w))
+}
+
+/// The share of a token's characters in runs of four or more letters that read as words (a
+/// capital then lower case, or all lower case): near 1 for identifiers made of words, near 0
+/// for random tokens.
+fn wordy(tok: &str) -> f64 {
+    let b = tok.as_bytes();
+    let mut in_words = 0usize;
+    let mut i = 0;
+    while i < b.len() {
+        if b[i].is_ascii_alphabetic() {
+            let start = i;
+            i += 1;
+            while i < b.len() && b[i].is_ascii_lowercase() {
+                i += 1;
+            }
+            if i - start >= 4 {
+                in_words += i - start;
+            }
+        } else {
+            i += 1;
+        }
+    }
+    if b.is_empty() {
+        0.0
+    } else {
+        in_words as f64 / b.len() as f64
+    }
+}
+
+/// The kind of secret a JSON field holds by its name, when its value is one (not a reference or
+/// a placeholder, not already redacted).
+fn secret_field(key: &str, value: &str) -> Option<&'static str> {
+    let k: String = key
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect::<String>()
+        .to_ascii_lowercase();
+    if value.len() < 4 || value.starts_with("[REDACTED:") || value.contains("[REDACTED:") {
+        return None;
+    }
+    if k == "authorization" || k == "proxyauthorization" {
+        return Some("authorization-header");
+    }
+    const NAMES: &[&str] = &[
+        "password",
+        "passwd",
+        "pwd",
+        "passphrase",
+        "secret",
+        "secretkey",
+        "apikey",
+        "xapikey",
+        "accesstoken",
+        "refreshtoken",
+        "authtoken",
+        "idtoken",
+        "token",
+        "clientsecret",
+        "privatekey",
+        "secretaccesskey",
+        "sessiontoken",
+        "bearertoken",
+    ];
+    let named = NAMES.contains(&k.as_str())
+        || k.ends_with("password")
+        || k.ends_with("secret")
+        || k.ends_with("apikey")
+        || k.ends_with("accesstoken")
+        || k.ends_with("authtoken");
+    (named && !is_reference(value, true) && !value.contains(char::is_whitespace))
+        .then_some("password")
 }

@@ -168,6 +168,177 @@ fn secrets() -> Vec<(&'static str, String, String)> {
         "db.connect(user, password=\"Spr1ngT1me.2026\")".to_owned(),
         "Spr1ngT1me.2026",
     );
+    // Shapes a red team got past the rules on 2026-12-02 (a helper attacking the built
+    // binary), each now a rule's: line-numbered file reads, commands, headers, query
+    // parameters, other languages' assignments, tokens of more services.
+    for (kind, text, secret) in [
+        (
+            "env-secret",
+            "     1\u{2192}REDIS_PASS=Xk3!pq9Lm2",
+            "Xk3!pq9Lm2",
+        ),
+        (
+            "env-secret",
+            "1\tSIGNING_TOKEN=k3j5h6g7f8d9s0a1q2w3",
+            "k3j5h6g7f8d9s0a1q2w3",
+        ),
+        ("env-secret", "+DB_PASSWORD=Wq8rT2zLm4x", "Wq8rT2zLm4x"),
+        (
+            "env-secret",
+            "./deploy/prod.env:SIGNING_TOKEN=Kq9vT2mzLw8xRb4NpQ7sYc3Hd",
+            "Kq9vT2mzLw8xRb4NpQ7sYc3Hd",
+        ),
+        (
+            "env-secret",
+            "docker run -e API_TOKEN=k3j5h6g7f8d9s0a1q2w3 app",
+            "k3j5h6g7f8d9s0a1q2w3",
+        ),
+        (
+            "url-query-secret",
+            "curl 'https://api.example.com/v2/export?format=csv&token=Kq9vT2mzLw8xRb4NpQ7sYc3Hd'",
+            "Kq9vT2mzLw8xRb4NpQ7sYc3Hd",
+        ),
+        (
+            "url-query-secret",
+            "RPC='https://devnet.rpc.example/?api-key=d4f302b4-c9aa-4632-a08c-dba50524db17'",
+            "d4f302b4-c9aa-4632-a08c-dba50524db17",
+        ),
+        (
+            "telegram-bot-token",
+            "curl https://api.telegram.org/bot7012345678:AAHk3j5h6g7f8d9s0a1q2w3e4r5t6y7u8i9/getUpdates",
+            "7012345678:AAHk3j5h6g7f8d9s0a1q2w3e4r5t6y7u8i9",
+        ),
+        (
+            "discord-webhook",
+            "https://discord.com/api/webhooks/1234567890123456789/Kq9vT2mzLw8xRb4NpQ7sYc3Hd-aB1cD2eF3",
+            "Kq9vT2mzLw8xRb4NpQ7sYc3Hd-aB1cD2eF3",
+        ),
+        (
+            "azure-storage-key",
+            "Endpoint=sb://myns.servicebus.windows.net/;SharedAccessKeyName=Root;SharedAccessKey=+1hsYgBds1ghxY5OokvQyx7eNWVQ4vnakJkS1pAWTN3=",
+            "+1hsYgBds1ghxY5OokvQyx7eNWVQ4vnakJkS1pAWTN3=",
+        ),
+        (
+            "password",
+            "{\"issuer\":\"https://auth.example.com\",\"refresh_token\":\"Kq9vT2mzLw8xRb4NpQ7sYc3HdaB1cD2eF3gH\"}",
+            "Kq9vT2mzLw8xRb4NpQ7sYc3HdaB1cD2eF3gH",
+        ),
+        ("password", "'password' => 'Xk3pq9Lm2zR',", "Xk3pq9Lm2zR"),
+        ("password", "password := \"Xk3pq9Lm2zR\"", "Xk3pq9Lm2zR"),
+        (
+            "password",
+            "<password>Xk3pq9Lm2zR</password>",
+            "Xk3pq9Lm2zR",
+        ),
+        (
+            "password",
+            "CREATE USER app WITH PASSWORD 'Xk3pq9Lm2zR';",
+            "Xk3pq9Lm2zR",
+        ),
+        (
+            "password",
+            "machine github.com login alice password Wq8rT2zLm4x",
+            "Wq8rT2zLm4x",
+        ),
+        (
+            "password",
+            "DB_PASSWORD=\"correct horse battery staple\"",
+            "horse battery",
+        ),
+        ("password", "password: hunter2.Winter", "hunter2.Winter"),
+        (
+            "password",
+            "psycopg2.connect(host='db', password='blue.Falcon42')",
+            "blue.Falcon42",
+        ),
+        (
+            "cli-password",
+            "docker login -u deployer -p Xk3pq9Lm2zR registry.example.com",
+            "Xk3pq9Lm2zR",
+        ),
+        (
+            "cli-password",
+            "wget --user admin --password Tr0ub4dor3 https://files.example.com/a",
+            "Tr0ub4dor3",
+        ),
+        (
+            "cli-password",
+            "mysql -h db -u root -pXk3pq9Lm2zR appdb",
+            "Xk3pq9Lm2zR",
+        ),
+        (
+            "cli-password",
+            "sshpass -p 'Xk3!pq9#Lm2' ssh deploy@host",
+            "Xk3!pq9#Lm2",
+        ),
+        (
+            "basic-auth",
+            "curl -uadmin:Tr0ub4dor3 https://ci.example.com",
+            "Tr0ub4dor3",
+        ),
+        (
+            "authorization-header",
+            "headers = {'Authorization': 'Token 9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b'}",
+            "9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b",
+        ),
+        (
+            "authorization-header",
+            "{\"Authorization\": \"Bearer ab12CD34ef56GH78\"}",
+            "ab12CD34ef56GH78",
+        ),
+        (
+            "api-key-header",
+            "-H 'X-API-Key: k3j5h6g7f8d9s0a1q2w3e4r5t6y7'",
+            "k3j5h6g7f8d9s0a1q2w3e4r5t6y7",
+        ),
+        (
+            "url-credentials",
+            "REDIS_URL=redis://:Hx9vQ2mLp7@redis.internal:6379/0",
+            "Hx9vQ2mLp7",
+        ),
+        (
+            "huggingface-token",
+            "huggingface-cli login --token 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",
+            "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",
+        ),
+        (
+            "age-secret-key",
+            "AGE-SECRET-KEY-1QQPQZRUWFYKG7C2S0Y0YSPRLFE7L8SK8XCJ3VNVQ4KPMLN6DMF0SSGA3MT",
+            "AGE-SECRET-KEY-1QQPQZRUWFYKG7C2S0Y0YSPRLFE7L8SK8XCJ3VNVQ4KPMLN6DMF0SSGA3MT",
+        ),
+        (
+            "stellar-secret-seed",
+            "- **Secret Key**: `SC22G2DCY443NWBCIMTBA4CSUGTZ4T5HLCCLWJDRCKGMSMNG2KEL6QB7`",
+            "SC22G2DCY443NWBCIMTBA4CSUGTZ4T5HLCCLWJDRCKGMSMNG2KEL6QB7",
+        ),
+        (
+            "hex-key",
+            "const privateKey = \"0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318\";",
+            "4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318",
+        ),
+        (
+            "npm-token",
+            "//npm.corp.example/:_auth=Y2ktYm90OlMzY3IzdFBhc3N3b3JkITIwMjY=",
+            "Y2ktYm90OlMzY3IzdFBhc3N3b3JkITIwMjY=",
+        ),
+        (
+            "private-key",
+            "firebase_admin_private_key = \"-----BEGIN PRIVATE KEY-----\\nMIIEvAIBADANBgkqhkiG9w0BAQEFAASCBKYwggSiAgEAAoIBAQDOR7uiXh0VF9EI\\nSeKRSSe3j6vFB8Ki… [4000 more bytes]",
+            "MIIEvAIBADANBgkqhkiG9w0BAQEFAASCBKYwggSiAgEAAoIBAQDOR7uiXh0VF9EI",
+        ),
+        (
+            "openai-key",
+            "OPENAI_API_KEY is sk-proj-Xk3pq9Lm2zRt7Vb4Nw8Yc1Hd5Jf0Gs2Ka6",
+            "sk-proj-Xk3pq9Lm2zRt7Vb4Nw8Yc1Hd5Jf0Gs2Ka6",
+        ),
+        (
+            "high-entropy",
+            "aws configure set aws_secret_access_key Jx7Kp2Qm9Lw4Rt/Vn3Bz8Hc5Yd1/Fg6Sa0Ek7Wu4Ox",
+            "Jx7Kp2Qm9Lw4Rt/Vn3Bz8Hc5Yd1/Fg6Sa0Ek7Wu4Ox",
+        ),
+    ] {
+        add(kind, text.to_owned(), secret);
+    }
     let hook = "https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX";
     add("slack-token", format!("webhook: {hook}"), hook);
     let azure =
@@ -269,6 +440,35 @@ fn look_alikes() -> Vec<String> {
         ));
         out.push(format!(
             "mapboxgl.accessToken = process.env.NEXT_PUBLIC_MAPBOX_TOKEN{i} || ''"
+        ));
+        // From the red team's and the second sample hunt's false positives.
+        out.push(format!("BASTION_KEYPAIR_PATH=./keypair{i}.json"));
+        out.push(format!(
+            "[ProducesResponseType(StatusCodes.Status422UnprocessableEntity{i})]"
+        ));
+        out.push(format!(
+            "public async Task Categorize_ComSourceInvalida_Retorna42{i}()"
+        ));
+        out.push(format!("MAX_TOKENS=10000{i}"));
+        out.push(format!("SSH_KEY_PATH=/home/dev/.ssh/id_ed25519_{i}"));
+        out.push(format!(
+            "OAUTH_TOKEN_URL=https://auth.example.com/oauth{i}/token"
+        ));
+        out.push(format!(
+            "const apiKey = pluginOptions{i}?.apiKey || getApiKeyFromEnvVar();"
+        ));
+        out.push(format!("client = OpenAI(api_key=OPENAI_API_KEY{i})"));
+        out.push(format!("password: hashedPassword{i},"));
+        out.push(format!(
+            "export ZENMUX_API_KEY{i}=\"sk-ai-v1-your-key-here\""
+        ));
+        out.push(format!(
+            "git push origin refs/heads/master-LAPTOP-MVIM8M6L{i}"
+        ));
+        out.push(format!("- Cyber-Reports-2019-10-CyberInfluence{i}.pdf"));
+        out.push(format!("    control_token{i}: Option<String>,"));
+        out.push(format!(
+            "TXLINE_API_TOKEN{i}=\nTXLINE_BASE_URL=https://txline.example.com"
         ));
     }
     out
