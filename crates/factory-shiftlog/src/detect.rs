@@ -225,6 +225,19 @@ impl Format {
         {
             return Some(Format::Goose);
         }
+        // Cursor's editor agent transcripts: `{role, message: {content}}` and nothing else.
+        if !has("type")
+            && matches!(
+                line.get("role").and_then(|r| r.as_str()),
+                Some("user" | "assistant")
+            )
+            && line.len() == 2
+            && line
+                .get("message")
+                .is_some_and(|m| m.get("content").is_some())
+        {
+            return Some(Format::CursorCli);
+        }
         // Claude Code's own `--output-format stream-json`: `session_id` envelopes whose turns
         // name the sub-agent call they belong to, and an init listing tools and MCP servers.
         if has("session_id")

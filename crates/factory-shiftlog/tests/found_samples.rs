@@ -405,3 +405,42 @@ fn claude_code_api_error_retries_are_kept() {
     assert!(errors[0].ends_with("(retry 1 of 10)"), "{}", errors[0]);
     assert!(t.ended_at > t.started_at);
 }
+
+// jq -c 'select(.type=="assistant") | .message.content[] | select(.type=="tool_use") | .name'
+// → 8 Bash, 1 Edit, 2 Read; the Edit's result is an error (permission not granted), so it
+// edited nothing; the only user line is a Stop hook's feedback marked isSynthetic; usage: the
+// `result` line's modelUsage (jq -c 'select(.type=="result") | .modelUsage').
+#[test]
+fn claude_code_stream_json_capture() {
+    use factory_shiftlog::Role;
+    let t = load("claude-code-2.1.138_stream-json.jsonl", Format::ClaudeCode);
+    assert_eq!(t.agent.name, "claude-code");
+    assert_eq!(t.tool_call_count(), 11);
+    assert_eq!(t.edit_count(), 0, "a refused Edit is no edit");
+    assert!(
+        t.messages.iter().all(|m| m.role != Role::User),
+        "no prompt the person wrote"
+    );
+    assert!(
+        t.messages
+            .iter()
+            .any(|m| m.role == Role::System && m.text.starts_with("Stop hook feedback"))
+    );
+    let u = t.usage.unwrap();
+    assert_eq!((u.input_tokens, u.output_tokens), (10_386, 1_206));
+}
+
+// jq -c '{role, t: .message.content[0].text[:40]}': 4 prompts in `<user_query>`, 8 assistant
+// lines of which 3 are only `[REDACTED]` (withheld reasoning): 4 prompts, 5 replies.
+#[test]
+fn cursor_editor_agent_transcript() {
+    use factory_shiftlog::Role;
+    let t = load(
+        "cursor-editor_agent-transcript-first12.jsonl",
+        Format::CursorCli,
+    );
+    let n = |r: Role| t.messages.iter().filter(|m| m.role == r).count();
+    assert_eq!((n(Role::User), n(Role::Assistant)), (4, 5));
+    assert!(t.messages[0].text.starts_with("i need primitve ideas"));
+    assert!(t.messages.iter().all(|m| !m.text.contains("[REDACTED]")));
+}

@@ -45,7 +45,8 @@ fn stamps(t: &Transcript, first: &str, last: &str) {
 //   jq -s '[.[] | select(.type=="assistant" or .type=="user") | select((.message.content|type)=="string"
 //          or ([.message.content[] | select(.type!="tool_result")] | length) > 0)] | length'
 // Tool calls: jq -s '[.[] | select(.type=="assistant") | .message.content[]? | select(.type=="tool_use")] | length'
-// Edits: the same, with .name one of Edit, MultiEdit, Write, NotebookEdit.
+// Edits: the same, with .name one of Edit, MultiEdit, Write, NotebookEdit, less those whose
+// tool_result has is_error true (refused or failed: nothing was edited).
 // Timestamps: the first and last of those messages' .timestamp.
 #[test]
 fn claude_code_init_session() {
@@ -53,7 +54,7 @@ fn claude_code_init_session() {
         "claude-code/claude-code-viewer_1af7fc5e-8455-4414-9ccd-011d40f70b2a.jsonl",
         Format::ClaudeCode,
     );
-    counts(&t, 17, 12, 1);
+    counts(&t, 17, 12, 0);
     stamps(&t, "2025-09-03T00:47:19.293Z", "2025-09-03T00:47:52.264Z");
     assert_eq!(t.session_id, "1af7fc5e-8455-4414-9ccd-011d40f70b2a");
     assert_eq!(t.agent.version.as_deref(), Some("1.0.98"));
@@ -65,7 +66,7 @@ fn claude_code_with_sub_agents() {
         "claude-code/claude-code-viewer_5c0375b4-57a5-4f26-b12d-d022ee4e51b7.jsonl",
         Format::ClaudeCode,
     );
-    counts(&t, 32, 21, 2);
+    counts(&t, 32, 21, 1);
     stamps(&t, "2025-09-07T09:52:03.071Z", "2025-09-07T09:54:26.499Z");
     assert!(
         t.messages.iter().any(|m| m.sidechain),
@@ -79,7 +80,7 @@ fn claude_code_long_session_with_summary_and_patches() {
         "claude-code/claude-code-viewer_fe5e1c67-53e7-4862-81ae-d0e013e3270b.jsonl",
         Format::ClaudeCode,
     );
-    counts(&t, 270, 167, 44);
+    counts(&t, 270, 167, 31);
     stamps(&t, "2025-09-03T00:52:31.217Z", "2025-09-03T01:02:03.665Z");
     // Its one summary line names a leaf that is not in this file: the title of another
     // session (Claude Code copies them forward), not this one's.
@@ -90,7 +91,7 @@ fn claude_code_long_session_with_summary_and_patches() {
         .flat_map(|m| &m.edits)
         .filter(|e| e.patch.is_some())
         .count();
-    assert_eq!(with_patch, 44, "every edit carries a patch");
+    assert_eq!(with_patch, 31, "every edit carries a patch");
     assert!(
         t.messages
             .iter()

@@ -159,6 +159,38 @@ pub(crate) fn import(lines: JsonLines<'_>) -> Imported {
                     t.agent.name = "amp".to_owned();
                 }
             }
+            // The end of a `-p` stream: the session's usage as the program totals it (per-line
+            // usage there is often only a reply's first piece).
+            "result" => {
+                let mut total = Usage::default();
+                let mut any = false;
+                if let Some(models) = v.get("modelUsage").and_then(Value::as_object) {
+                    for u in models.values() {
+                        any = true;
+                        add_tokens(&mut total.input_tokens, u, "inputTokens");
+                        add_tokens(&mut total.output_tokens, u, "outputTokens");
+                        add_tokens(&mut total.cache_read_tokens, u, "cacheReadInputTokens");
+                        add_tokens(&mut total.cache_write_tokens, u, "cacheCreationInputTokens");
+                    }
+                } else if let Some(u) = v.get("usage") {
+                    any = true;
+                    add_tokens(&mut total.input_tokens, u, "input_tokens");
+                    add_tokens(&mut total.output_tokens, u, "output_tokens");
+                    add_tokens(&mut total.cache_read_tokens, u, "cache_read_input_tokens");
+                    add_tokens(
+                        &mut total.cache_write_tokens,
+                        u,
+                        "cache_creation_input_tokens",
+                    );
+                }
+                if any {
+                    let r = st.results.get_or_insert_with(Usage::default);
+                    r.input_tokens += total.input_tokens;
+                    r.output_tokens += total.output_tokens;
+                    r.cache_read_tokens += total.cache_read_tokens;
+                    r.cache_write_tokens += total.cache_write_tokens;
+                }
+            }
             // The program's errors (a failed request and its retries): kept as its notices.
             "system"
                 if s(&v, "subtype") == Some("api_error") || s(&v, "level") == Some("error") =>
@@ -202,6 +234,16 @@ pub(crate) fn import(lines: JsonLines<'_>) -> Imported {
             t.messages.push(Message::new(Role::System, text.clone()));
         }
     }
+    // Edits whose call failed (refused, not applied) are no edits.
+    st.failed_edits.sort_unstable();
+    st.failed_edits.dedup();
+    for &(mi, ei) in st.failed_edits.iter().rev() {
+        if let Some(m) = t.messages.get_mut(mi)
+            && ei < m.edits.len()
+        {
+            m.edits.remove(ei);
+        }
+    }
     t.title = custom_title.or_else(|| {
         summaries
             .into_iter()
@@ -234,6 +276,9 @@ pub(crate) fn import(lines: JsonLines<'_>) -> Imported {
         }
         t.usage = Some(st.usage);
     }
+    if let Some(totals) = st.results {
+        t.usage = Some(totals);
+    }
     Ok(t)
 }
 
@@ -253,6 +298,10 @@ struct State {
     task_prompts: HashMap<String, String>,
     /// A sub-agent's line (uuid) → the call that started that sub-agent.
     side_parent: HashMap<String, String>,
+    /// The usage `result` lines state (a `-p` stream's totals), summed.
+    results: Option<Usage>,
+    /// Edits whose call failed (message, edit): removed at the end.
+    failed_edits: Vec<(usize, usize)>,
     /// Whether a turn of the main conversation (not a sub-agent's) was seen.
     main_turns: bool,
     /// The sub-agent id the sub-agent lines name.
@@ -305,7 +354,10 @@ fn turn(
     let injected = ["isMeta", "isCompactSummary", "isVisibleInTranscriptOnly"]
         .iter()
         .any(|k| flag(k));
-    let role = if flag("isApiErrorMessage") || (kind != "assistant" && injected) {
+    // `isSynthetic`: a line the program wrote in the user's place (a hook's feedback).
+    let role = if flag("isApiErrorMessage")
+        || (kind != "assistant" && (injected || flag("isSynthetic")))
+    {
         Role::System
     } else if kind == "assistant" {
         Role::Assistant
@@ -402,12 +454,20 @@ fn turn(
                         }
                         if let Some(&(mi, ci, ei)) = st.calls.get(id) {
                             // The tool_use may be in this very line: `m`, not pushed yet.
+                            let in_messages = mi < t.messages.len();
                             let msg = t.messages.get_mut(mi).unwrap_or(&mut m);
                             let call = &mut msg.tool_calls[ci];
                             call.output =
                                 Some(output_summary(b.get("content").unwrap_or(&Value::Null)));
                             call.is_error =
                                 b.get("is_error").and_then(Value::as_bool) == Some(true);
+                            // A refused or failed edit changed nothing.
+                            if call.is_error
+                                && let Some(ei) = ei
+                                && in_messages
+                            {
+                                st.failed_edits.push((mi, ei));
+                            }
                             let hunks = v
                                 .get("toolUseResult")
                                 .and_then(|r| r.get("structuredPatch"))

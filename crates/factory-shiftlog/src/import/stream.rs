@@ -119,7 +119,9 @@ pub(crate) fn import_cursor(lines: JsonLines<'_>) -> Imported {
     let mut calls: HashMap<String, (usize, usize)> = HashMap::new();
     let mut thinking = String::new();
     for (_, v) in lines {
-        let kind = s(&v, "type").unwrap_or("");
+        // Cursor's editor keeps its agent transcripts (`agent-transcripts/*.jsonl`) as bare
+        // `{role, message}` lines: the same turns without the envelope's `type`.
+        let kind = s(&v, "type").or_else(|| s(&v, "role")).unwrap_or("");
         if t.session_id.is_empty() {
             t.session_id = s(&v, "session_id").unwrap_or("").to_owned();
         }
@@ -150,7 +152,26 @@ pub(crate) fn import_cursor(lines: JsonLines<'_>) -> Imported {
                     .get("message")
                     .and_then(|m| m.get("content"))
                     .unwrap_or(&Value::Null);
-                let body = text_of(content);
+                let mut body = text_of(content);
+                // The editor wraps the person's words in `<user_query>`; a reply of only
+                // `[REDACTED]` is reasoning Cursor withheld.
+                if let Some(inner) = body
+                    .trim()
+                    .strip_prefix("<user_query>")
+                    .and_then(|b| b.strip_suffix("</user_query>"))
+                {
+                    body = inner.trim().to_owned();
+                }
+                if body.contains("[REDACTED]") {
+                    body = body
+                        .split("\n\n")
+                        .filter(|p| p.trim() != "[REDACTED]")
+                        .collect::<Vec<_>>()
+                        .join("\n\n");
+                }
+                if body.trim().is_empty() {
+                    continue;
+                }
                 let mut m = Message::new(role, body);
                 m.timestamp = ts;
                 if role == Role::Assistant && !thinking.is_empty() {
