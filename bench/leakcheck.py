@@ -19,6 +19,9 @@ for f in files:
         for m in re.finditer(p, raw):
             s=m.group(0)
             if 'your' in s.lower() or 'xxxx' in s.lower() or 'example' in s.lower(): continue
+            # A URL's password that is a placeholder or a variable is no secret.
+            m2 = re.match(r'[a-z]+://[^:]*:([^@]*)@', s)
+            if m2 and (m2.group(1).lower() in ('password', 'pass', 'secret', 'pw') or m2.group(1)[:1] in '$<{%'): continue
             hits.add(s)
     if not hits: continue
     d=tempfile.mkdtemp()

@@ -203,6 +203,9 @@ pub(crate) struct PathIndex {
     exact: std::collections::HashMap<Box<[u8]>, Vec<u32>>,
     basename: std::collections::HashMap<Box<[u8]>, Vec<u32>>,
     names: Vec<(NameMatch, Box<[u8]>, u32)>,
+    /// The `*literal*` patterns in one automaton, and the pattern id of each literal: a name
+    /// is searched once for all of them.
+    contains: Option<(aho_corasick::AhoCorasick, Vec<u32>)>,
     around: Vec<Around>,
     lists: usize,
 }
@@ -248,6 +251,17 @@ impl PathIndex {
         }
         let set = GlobSet::new(&globs)?;
         drop(globs);
+        let (inside, names): (Vec<_>, Vec<_>) = names
+            .into_iter()
+            .partition(|(how, _, _)| *how == NameMatch::Contains);
+        let contains = if inside.is_empty() {
+            None
+        } else {
+            let literals: Vec<&[u8]> = inside.iter().map(|(_, k, _)| &k[..]).collect();
+            aho_corasick::AhoCorasick::new(literals)
+                .ok()
+                .map(|ac| (ac, inside.iter().map(|(_, _, id)| *id).collect()))
+        };
         Ok(PathIndex {
             set,
             owners,
@@ -255,6 +269,7 @@ impl PathIndex {
             exact,
             basename,
             names,
+            contains,
             around,
             lists: n_lists,
         })
@@ -303,6 +318,11 @@ impl PathIndex {
             for (how, literal, id) in &self.names {
                 if how.matches(name, literal) {
                     scratch.hits.push(*id as usize);
+                }
+            }
+            if let Some((ac, ids)) = &self.contains {
+                for m in ac.find_overlapping_iter(name) {
+                    scratch.hits.push(ids[m.pattern().as_usize()] as usize);
                 }
             }
             for (prefix, suffix, id) in &self.around {

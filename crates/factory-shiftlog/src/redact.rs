@@ -105,13 +105,20 @@ impl Rule {
         // Values that only name where a secret is, or stand in for one.
         let names_a_value = matches!(
             self.kind.as_str(),
-            "password" | "env-secret" | "cli-password" | "api-key-header" | "url-query-secret"
+            "password"
+                | "env-secret"
+                | "cli-password"
+                | "api-key-header"
+                | "url-query-secret"
+                | "url-credentials"
         );
         // A quoted value is a literal: only a placeholder or a variable the shell expands stands
         // in for a secret there.
         let whole = caps.get(0).map_or("", |m| m.as_str());
         let at = secret.start() - caps.get(0).map_or(0, |m| m.start());
-        let quoted = whole[..at].ends_with(['"', '\'']);
+        // An environment file's and a URL's values are literals too.
+        let quoted = whole[..at].ends_with(['"', '\''])
+            || matches!(self.kind.as_str(), "env-secret" | "url-credentials");
         if names_a_value && is_reference(text, quoted) {
             return None;
         }
@@ -321,8 +328,9 @@ impl Redactor {
         let word = word.trim_start_matches(['(', '[', '`', '"', '\'', '<']);
         // Part of a URL's scheme, host or path (its query and fragment are judged: tokens
         // there are what URLs carry secrets in).
+        // A URL's scheme and host (its path and query are judged: keys ride in both).
         if let Some(at) = word.find("://")
-            && !word[at..].contains(['?', '#', '&'])
+            && !word[at + 3..].contains(['/', '?', '#', '&'])
         {
             return false;
         }
@@ -358,6 +366,17 @@ impl Redactor {
             "resp_",
             "run_",
             "chatcmpl-",
+            "tooluse_",
+            "pi_",
+            "ch_",
+            "cus_",
+            "price_",
+            "prod_",
+            "evt_",
+            "sub_",
+            "asst_",
+            "thread_",
+            "usr_",
         ]
         .iter()
         .any(|p| tok.starts_with(p))
@@ -392,6 +411,26 @@ impl Redactor {
         {
             return false;
         }
+        // Public things that look random: an EVM address, GitHub's node ids, a Go module
+        // hash, a key fingerprint, an SSH public key.
+        if (tok.len() == 42
+            && tok.starts_with("0x")
+            && tok[2..].bytes().all(|b| b.is_ascii_hexdigit()))
+            || ["_kwDO", "_kgDO", "MDEw", "MDQ6"]
+                .iter()
+                .any(|p| tok.contains(p))
+            || [
+                "h1:",
+                "SHA256:",
+                "ssh-ed25519 ",
+                "ssh-rsa ",
+                "ecdsa-sha2-nistp256 ",
+            ]
+            .iter()
+            .any(|p| before.ends_with(p))
+        {
+            return false;
+        }
         // Data URIs (images in a transcript) and lockfile integrity hashes.
         let lower = before.to_ascii_lowercase();
         if lower.ends_with("base64,")
@@ -409,6 +448,22 @@ impl Redactor {
             Value::String(s) => self.redact_in_place(s, counts),
             Value::Array(a) => a.iter_mut().for_each(|x| self.redact_value(x, counts)),
             Value::Object(o) => {
+                // `{"key": "DB_PASSWORD", "value": "…"}`, `{"name": "API_TOKEN", "value": "…"}`:
+                // a setting named by a sibling field.
+                let named_by_sibling = ["key", "name"].iter().any(|k| {
+                    o.get(*k)
+                        .and_then(Value::as_str)
+                        .is_some_and(|n| secret_field(n, "Zq7Lm2Vb9Tx4").is_some())
+                });
+                if named_by_sibling
+                    && let Some(Value::String(text)) = o.get_mut("value")
+                    && !text.starts_with("[REDACTED:")
+                    && text.len() >= 4
+                    && !is_reference(text, true)
+                {
+                    *text = marker("password");
+                    *counts.entry("password".to_owned()).or_default() += 1;
+                }
                 for (key, x) in o.iter_mut() {
                     // A tool's input names its fields: a secret under a secret's name is one,
                     // whatever it looks like (the text rules see the value without its name).
@@ -484,7 +539,7 @@ fn has_extension(after: &str) -> bool {
 fn is_reference(value: &str, quoted: bool) -> bool {
     let v = value
         .trim_matches(['"', '\'', '`'])
-        .trim_end_matches([')', ']', ':', '|', '!', ';', ',']);
+        .trim_end_matches([')', ']', '}', ':', '|', '!', ';', ',']);
     if v.is_empty() {
         return false;
     }
@@ -529,27 +584,34 @@ fn is_reference(value: &str, quoted: bool) -> bool {
     // `$VAR`, `${VAR}`, `$(command)`, `%VAR%`, `{{ template }}`, `<placeholder>`.
     let var = v
         .strip_prefix("${")
-        .and_then(|r| r.strip_suffix('}'))
+        .and_then(|r| r.strip_suffix('}').or(Some(r)))
+        .map(|r| r.split([':', '-', '?', '}']).next().unwrap_or(r))
         .or_else(|| v.strip_prefix('$'))
         .or_else(|| v.strip_prefix('%').and_then(|r| r.strip_suffix('%')));
-    if var.is_some_and(|name| ident(name) || name.starts_with('(')) {
+    if var.is_some_and(|name| name.split('.').all(ident) || name.starts_with('(')) {
         return true;
     }
     if (v.starts_with("{{") && v.ends_with("}}")) || (v.starts_with('<') && v.ends_with('>')) {
         return true;
     }
-    // Placeholders: `your_api_key`, `sk-…-your-key-here`, `xxxx`, `****`, `changeme`.
-    let placeholder = [
-        "your_",
-        "your-",
-        "-here",
-        "_here",
-        "replace-me",
-        "replace_me",
-        "xxxx",
-    ]
-    .iter()
-    .any(|p| lower.contains(p))
+    // Placeholders: `your_api_key`, `sk-…-your-key-here`, `sk-...`, `xxxx`, `****`,
+    // `changeme`, `change-this-in-production`.
+    let placeholder = lower.starts_with("your_")
+        || lower.starts_with("your-")
+        || lower.ends_with("-here")
+        || lower.ends_with("_here")
+        || [
+            "xxxx",
+            "****",
+            "...",
+            "…",
+            "change-this",
+            "changethis",
+            "replace-me",
+            "replace_me",
+        ]
+        .iter()
+        .any(|p| lower.contains(p))
         || lower.bytes().all(|b| b == b'x' || b == b'*' || b == b'.')
         || [
             "changeme",
@@ -560,9 +622,24 @@ fn is_reference(value: &str, quoted: bool) -> bool {
             "redacted",
             "todo",
             "tbd",
+            "password",
+            "passwd",
+            "secret",
+            "token",
+            "pass",
         ]
         .contains(&lower.as_str());
     if placeholder {
+        return true;
+    }
+    // A version (`^0.4.14`, `~1.2`, `>=2.0.0`).
+    let version = v.trim_start_matches(['^', '~', '>', '<', '=', 'v']);
+    if version.starts_with(|c: char| c.is_ascii_digit())
+        && version.contains('.')
+        && version
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b == b'.' || b == b'-')
+    {
         return true;
     }
     if quoted {
@@ -589,11 +666,33 @@ fn is_reference(value: &str, quoted: bool) -> bool {
     if v.bytes().all(|b| b.is_ascii_digit()) {
         return true;
     }
+    // A borrow or a subscript: `&args.password`, `request.form['password']`, `tokens[0]`.
+    if v.starts_with('&') || v.contains('[') {
+        return true;
+    }
+    // A type named in words: `AccessToken`, `SecretString`, `PasswordHash`.
+    let humps = v.bytes().filter(u8::is_ascii_uppercase).count();
+    if ident(v)
+        && v.starts_with(|c: char| c.is_ascii_uppercase())
+        && humps >= 2
+        && !v.bytes().any(|b| b.is_ascii_digit() || b == b'_')
+        && v.bytes().any(|b| b.is_ascii_lowercase())
+    {
+        return true;
+    }
     // A field or variable: `credentials.password`, `config.db.apiKey`, `self.secret`,
     // `pluginOptions?.apiKey` — an object name known to hold settings, or a field named for
     // what it holds.
     let path = v.replace("?.", ".");
     let parts: Vec<&str> = path.split('.').collect();
+    // A resource address: `google_secret_manager_secret.db_url.id`.
+    if parts.len() >= 3
+        && parts
+            .iter()
+            .all(|p| ident(p) && !p.bytes().any(|b| b.is_ascii_uppercase()))
+    {
+        return true;
+    }
     if parts.len() >= 2 && parts.iter().all(|p| ident(p)) {
         const OBJECTS: &[&str] = &[
             "self",
@@ -673,7 +772,11 @@ fn is_reference(value: &str, quoted: bool) -> bool {
     // literal such as `Password123` starts with a capital).
     let joined = v.starts_with(|c: char| c.is_ascii_lowercase())
         && (v.contains('_') || v.bytes().skip(1).any(|b| b.is_ascii_uppercase()));
+    // Digits only as a short tail (`hashedPassword2`): `mySecretKey2024` is a literal.
+    let body = v.trim_end_matches(|c: char| c.is_ascii_digit());
     ident(v)
+        && v.len() - body.len() <= 2
+        && !body.bytes().any(|b| b.is_ascii_digit())
         && (joined || ["password", "passwd", "secret", "token", "apikey", "key"].contains(&v))
         && [
             "password", "passwd", "secret", "token", "apikey", "api_key", "key",
@@ -693,7 +796,15 @@ fn wordy(tok: &str) -> f64 {
         if b[i].is_ascii_alphabetic() {
             let start = i;
             i += 1;
-            while i < b.len() && b[i].is_ascii_lowercase() {
+            // A capital and lower case (`Status`), all lower case, or all capitals (`HOME`).
+            let upper = b[start].is_ascii_uppercase() && i < b.len() && b[i].is_ascii_uppercase();
+            while i < b.len()
+                && (if upper {
+                    b[i].is_ascii_uppercase()
+                } else {
+                    b[i].is_ascii_lowercase()
+                })
+            {
                 i += 1;
             }
             if i - start >= 4 {
@@ -743,13 +854,22 @@ fn secret_field(key: &str, value: &str) -> Option<&'static str> {
         "secretaccesskey",
         "sessiontoken",
         "bearertoken",
+        "pass",
+        "dbpass",
+        "pin",
+        "mnemonic",
+        "seedphrase",
+        "credentials",
+        "signingkey",
+        "clientkey",
+        "encryptionkey",
+        "masterkey",
     ];
     let named = NAMES.contains(&k.as_str())
-        || k.ends_with("password")
-        || k.ends_with("secret")
-        || k.ends_with("apikey")
-        || k.ends_with("accesstoken")
-        || k.ends_with("authtoken");
-    (named && !is_reference(value, true) && !value.contains(char::is_whitespace))
-        .then_some("password")
+        || [
+            "password", "passwd", "secret", "apikey", "token", "mnemonic",
+        ]
+        .iter()
+        .any(|w| k.ends_with(w));
+    (named && !is_reference(value, true)).then_some("password")
 }

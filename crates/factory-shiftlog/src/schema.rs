@@ -212,6 +212,13 @@ pub(crate) fn summary(text: &str, max: usize) -> String {
     while !text.is_char_boundary(end) {
         end -= 1;
     }
+    // Cut at a space or a line's end when one is near: a secret (redaction comes after) is
+    // then kept whole or dropped whole, never cut in two.
+    if let Some(space) = text[..end].rfind(|c: char| c.is_whitespace())
+        && space >= max - max / 4
+    {
+        end = space;
+    }
     // Sized exactly: a long session holds thousands of these.
     let marker = format!("… [{} more bytes]", text.len() - end);
     let mut out = String::with_capacity(end + marker.len());
@@ -377,5 +384,24 @@ impl Transcript {
     /// Sets [`Transcript::digest`].
     pub fn seal(&mut self) {
         self.digest = self.compute_digest();
+    }
+}
+
+#[cfg(test)]
+mod summary_tests {
+    use super::summary;
+
+    /// A cut falls at a space near the limit, so that a secret after it is dropped whole
+    /// rather than kept in part for redaction to miss.
+    #[test]
+    fn a_cut_never_splits_a_word_near_the_limit() {
+        let text = format!("{}\"password\": \"Xk3pq9Lm2zR\", more", "x ".repeat(990));
+        let cut = summary(&text, 1990);
+        assert!(!cut.contains("Xk3p"), "{}", &cut[cut.len() - 60..]);
+        assert!(cut.ends_with(" more bytes]"));
+        // One long word: cut at the limit, on a character boundary.
+        let word = "é".repeat(2000);
+        let cut = summary(&word, 2001);
+        assert!(cut.starts_with(&"é".repeat(1000)));
     }
 }

@@ -339,6 +339,124 @@ fn secrets() -> Vec<(&'static str, String, String)> {
     ] {
         add(kind, text.to_owned(), secret);
     }
+    // Round two of the red team (the same day, after the fixes above).
+    for (kind, text, secret) in [
+        (
+            "password",
+            "const JWT_SECRET: string = \"Xk3pq9Lm2zR\";",
+            "Xk3pq9Lm2zR",
+        ),
+        (
+            "password",
+            "static TOKEN: &str = \"Xk3pq9Lm2zR\";",
+            "Xk3pq9Lm2zR",
+        ),
+        (
+            "env-secret",
+            "      JWT_SIGNING_KEY: Xk3pq9Lm2zR",
+            "Xk3pq9Lm2zR",
+        ),
+        ("password", "signing_key = \"Xk3pq9Lm2zR\"", "Xk3pq9Lm2zR"),
+        (
+            "env-secret",
+            "MNEMONIC=\"test wagon exhibit harbor slogan\"",
+            "test wagon exhibit harbor slogan",
+        ),
+        (
+            "url-credentials",
+            "sql.Open(\"mysql\", \"root:Xk3pq9Lm2zR@tcp(127.0.0.1:3306)/app\")",
+            "Xk3pq9Lm2zR",
+        ),
+        (
+            "password",
+            "os.environ[\"DB_PASSWORD\"] = \"Xk3pq9Lm2zR\"",
+            "Xk3pq9Lm2zR",
+        ),
+        (
+            "password",
+            "define( 'DB_PASSWORD', 'Xk3pq9Lm2zR' );",
+            "Xk3pq9Lm2zR",
+        ),
+        (
+            "password",
+            "props.setProperty(\"mail.smtp.password\", \"Xk3pq9Lm2zR\");",
+            "Xk3pq9Lm2zR",
+        ),
+        ("env-secret", "ENV DB_PASSWORD Xk3pq9Lm2zR", "Xk3pq9Lm2zR"),
+        ("password", "storePassword \"Xk3pq9Lm2zR\"", "Xk3pq9Lm2zR"),
+        (
+            "password",
+            "server.login('alerts@example.com', 'Xk3pq9Lm2zR')",
+            "Xk3pq9Lm2zR",
+        ),
+        (
+            "password",
+            "DriverManager.getConnection(url, \"sa\", \"Xk3pq9Lm2zR\")",
+            "Xk3pq9Lm2zR",
+        ),
+        (
+            "cli-password",
+            "aws rds create-db-instance --db-instance-identifier db --master-user-password Xk3pq9Lm2zR",
+            "Xk3pq9Lm2zR",
+        ),
+        (
+            "cli-password",
+            "redis-cli -h cache.internal -p 6379 -a Xk3pq9Lm2zR ping",
+            "Xk3pq9Lm2zR",
+        ),
+        (
+            "cli-password",
+            "keytool -genkey -keystore a.jks -storepass Xk3pq9Lm2zR -keypass Xk3pq9Lm2zR",
+            "Xk3pq9Lm2zR",
+        ),
+        (
+            "cli-password",
+            "echo 'Xk3pq9Lm2zR' | sudo -S apt-get install -y nginx",
+            "Xk3pq9Lm2zR",
+        ),
+        (
+            "password",
+            "ALTER USER 'root'@'localhost' IDENTIFIED WITH mysql_native_password BY 'Xk3pq9Lm2zR';",
+            "Xk3pq9Lm2zR",
+        ),
+        (
+            "cli-password",
+            "forge script Deploy --private-key 0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318",
+            "4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318",
+        ),
+        (
+            "rpc-key",
+            "RPC_URL=https://eth-mainnet.g.alchemy.com/v2/advo9afolTgIWQXvViGZhjjfzxnn3e",
+            "advo9afolTgIWQXvViGZhjjfzxnn3e",
+        ),
+        (
+            "high-entropy",
+            "{\"endpoint\":\"https://api.example.com/v1\",\"signingKey\":\"bhQ1FAGJNALzdFfXTjX3oozoZW4DDb5I\"}",
+            "bhQ1FAGJNALzdFfXTjX3oozoZW4DDb5I",
+        ),
+        (
+            "url-query-secret",
+            "curl 'https://api.openweathermap.org/data/2.5/weather?q=London&appid=9f86d081884c7d659a2feaa0c55ad015'",
+            "9f86d081884c7d659a2feaa0c55ad015",
+        ),
+        (
+            "env-secret",
+            "     3\u{2192}JWT_SECRET=mySuperSecretKey2024",
+            "mySuperSecretKey2024",
+        ),
+        (
+            "env-secret",
+            "SESSION_SECRET=dev_secret_key_9f3k2",
+            "dev_secret_key_9f3k2",
+        ),
+        (
+            "password",
+            "curl -d \"{\\\"username\\\":\\\"admin\\\",\\\"password\\\":\\\"Xk3pq9Lm2zR\\\"}\"",
+            "Xk3pq9Lm2zR",
+        ),
+    ] {
+        add(kind, text.to_owned(), secret);
+    }
     let hook = "https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX";
     add("slack-token", format!("webhook: {hook}"), hook);
     let azure =
@@ -470,6 +588,32 @@ fn look_alikes() -> Vec<String> {
         out.push(format!(
             "TXLINE_API_TOKEN{i}=\nTXLINE_BASE_URL=https://txline.example.com"
         ));
+        out.push(format!("  \"@solana/spl-token\": \"^0.4.1{i}\","));
+        out.push(format!("search_files({{apiKey: false, depth: {i}}})"));
+        out.push(format!(
+            "  secret = google_secret_manager_secret.db_url{i}.id"
+        ));
+        out.push(format!(
+            "export PERMISSION_BYPASS{i}=\"${{CLAUDE_PERMISSION_BYPASS:-true}}\""
+        ));
+        out.push(format!(
+            "DATABASE_URL{i}=postgresql://user:password@localhost:5432/mydb"
+        ));
+        out.push(format!("OPENAI_API_KEY{i}=sk-..."));
+        out.push(format!("JWT_SECRET{i}=change-this-in-production"));
+        out.push(format!("    pub token{i}: AccessToken,"));
+        out.push(format!("    password = request.form['password{i}']"));
+        out.push(format!(
+            "go.opentelemetry.io/otel v1.2{i}.0 h1:HtqpIVDClZ4nwg75+xm3xaPSZuYtQGHcqGwhCv7pGBo="
+        ));
+        out.push(format!(
+            "Deployed to 0x5FbDB2315678afecb367f032d93F642f64180aa{i}"
+        ));
+        out.push(format!("\"node_id\": \"MDEwOlJlcG9zaXRvcnkxMjk2MjY5{i}\""));
+        out.push(format!(
+            "\"$ANDROID_HOME/system-images/android-36.0-Baklava{i}/google_apis\""
+        ));
+        out.push(format!("id=tooluse_CZpVV7705STN0CK3SQRmsf{i}"));
     }
     out
 }
