@@ -523,97 +523,57 @@ fn look_alikes() -> Vec<String> {
             "set the API key in the settings page (Settings > Keys > Rotate{i})"
         ));
     }
-    // Shapes real sessions showed being wiped (found in public sessions, 2026-12-02): shell
+    // Shapes real sessions and two red-team rounds showed being wiped (2026-12-02): shell
     // dates, type annotations, references to where a secret lives, placeholders, relative
-    // paths and a project's directory names, search URLs, agents' own ids.
+    // paths and a project's directory names, search URLs, agents' own ids, identifiers made of
+    // words, versions, resource addresses, module hashes, public addresses and node ids. `{i}`
+    // makes four of each.
+    const SEEN_WIPED: &[&str] = &[
+        "stamp=$(date -u +%Y-%m-%dT%H:%M:%SZ) && echo run{i}",
+        "async function verifyToken{i}(token: string, secret: string): Promise<AuthUser> {",
+        "const apiKey{i} = process.env.GOOGLE_MAPS_SERVER_KEY;",
+        "const password = credentials{i}.password as string",
+        "R2_ACCOUNT_ID{i}=your_r2_account_id",
+        "VITE_EMAILJS_PUBLIC_KEY{i}=your_public_key",
+        "curl \"https://api.example.com/v{i}/search?api_key=$API_KEY_21ST\"",
+        "Source: /Users/ayush/.claude/projects/-Users-ayush-Desktop{i}/63e8a331-1e7c-4d2f-9b1a-2f3e4d5c6b7a.jsonl",
+        "\tmodified:   Test2/Migrations/2022040412345{i}_InitialCreate.cs",
+        "run `opencode export ses_1164def0cffeO39qX3bHPu7Hq{i}` to see it",
+        "[results](/search?q=cursor+IDE+global+cursorignore+exclude+file+override+202{i}&sca_esv=deb0b5a04aa924a5)",
+        "mapboxgl.accessToken = process.env.NEXT_PUBLIC_MAPBOX_TOKEN{i} || ''",
+        "BASTION_KEYPAIR_PATH=./keypair{i}.json",
+        "[ProducesResponseType(StatusCodes.Status422UnprocessableEntity{i})]",
+        "public async Task Categorize_ComSourceInvalida_Retorna42{i}()",
+        "MAX_TOKENS=10000{i}",
+        "SSH_KEY_PATH=/home/dev/.ssh/id_ed25519_{i}",
+        "OAUTH_TOKEN_URL=https://auth.example.com/oauth{i}/token",
+        "const apiKey = pluginOptions{i}?.apiKey || getApiKeyFromEnvVar();",
+        "client = OpenAI(api_key=OPENAI_API_KEY{i})",
+        "password: hashedPassword{i},",
+        "export ZENMUX_API_KEY{i}=\"sk-ai-v1-your-key-here\"",
+        "git push origin refs/heads/master-LAPTOP-MVIM8M6L{i}",
+        "- Cyber-Reports-2019-10-CyberInfluence{i}.pdf",
+        "    control_token{i}: Option<String>,",
+        "TXLINE_API_TOKEN{i}=\nTXLINE_BASE_URL=https://txline.example.com",
+        "  \"@solana/spl-token\": \"^0.4.1{i}\",",
+        "search_files({apiKey: false, depth: {i}})",
+        "  secret = google_secret_manager_secret.db_url{i}.id",
+        "export PERMISSION_BYPASS{i}=\"${CLAUDE_PERMISSION_BYPASS:-true}\"",
+        "DATABASE_URL{i}=postgresql://user:password@localhost:5432/mydb",
+        "OPENAI_API_KEY{i}=sk-...",
+        "JWT_SECRET{i}=change-this-in-production",
+        "    pub token{i}: AccessToken,",
+        "    password = request.form['password{i}']",
+        "go.opentelemetry.io/otel v1.2{i}.0 h1:HtqpIVDClZ4nwg75+xm3xaPSZuYtQGHcqGwhCv7pGBo=",
+        "Deployed to 0x5FbDB2315678afecb367f032d93F642f64180aa{i}",
+        "\"node_id\": \"MDEwOlJlcG9zaXRvcnkxMjk2MjY5{i}\"",
+        "\"$ANDROID_HOME/system-images/android-36.0-Baklava{i}/google_apis\"",
+        "id=tooluse_CZpVV7705STN0CK3SQRmsf{i}",
+    ];
     for i in 0..4 {
-        out.push(format!(
-            "stamp=$(date -u +%Y-%m-%dT%H:%M:%SZ) && echo run{i}"
-        ));
-        out.push(format!(
-            "async function verifyToken{i}(token: string, secret: string): Promise<AuthUser> {{"
-        ));
-        out.push(format!(
-            "const apiKey{i} = process.env.GOOGLE_MAPS_SERVER_KEY;"
-        ));
-        out.push(format!(
-            "const password = credentials{i}.password as string"
-        ));
-        out.push(format!("R2_ACCOUNT_ID{i}=your_r2_account_id"));
-        out.push(format!("VITE_EMAILJS_PUBLIC_KEY{i}=your_public_key"));
-        out.push(format!(
-            "curl \"https://api.example.com/v{i}/search?api_key=$API_KEY_21ST\""
-        ));
-        out.push(format!(
-            "Source: /Users/ayush/.claude/projects/-Users-ayush-Desktop{i}/63e8a331-1e7c-4d2f-9b1a-2f3e4d5c6b7a.jsonl"
-        ));
-        out.push(format!(
-            "\tmodified:   Test2/Migrations/2022040412345{i}_InitialCreate.cs"
-        ));
-        out.push(format!(
-            "run `opencode export ses_1164def0cffeO39qX3bHPu7Hq{i}` to see it"
-        ));
-        out.push(format!(
-            "[results](/search?q=cursor+IDE+global+cursorignore+exclude+file+override+202{i}&sca_esv=deb0b5a04aa924a5)"
-        ));
-        out.push(format!(
-            "mapboxgl.accessToken = process.env.NEXT_PUBLIC_MAPBOX_TOKEN{i} || ''"
-        ));
-        // From the red team's and the second sample hunt's false positives.
-        out.push(format!("BASTION_KEYPAIR_PATH=./keypair{i}.json"));
-        out.push(format!(
-            "[ProducesResponseType(StatusCodes.Status422UnprocessableEntity{i})]"
-        ));
-        out.push(format!(
-            "public async Task Categorize_ComSourceInvalida_Retorna42{i}()"
-        ));
-        out.push(format!("MAX_TOKENS=10000{i}"));
-        out.push(format!("SSH_KEY_PATH=/home/dev/.ssh/id_ed25519_{i}"));
-        out.push(format!(
-            "OAUTH_TOKEN_URL=https://auth.example.com/oauth{i}/token"
-        ));
-        out.push(format!(
-            "const apiKey = pluginOptions{i}?.apiKey || getApiKeyFromEnvVar();"
-        ));
-        out.push(format!("client = OpenAI(api_key=OPENAI_API_KEY{i})"));
-        out.push(format!("password: hashedPassword{i},"));
-        out.push(format!(
-            "export ZENMUX_API_KEY{i}=\"sk-ai-v1-your-key-here\""
-        ));
-        out.push(format!(
-            "git push origin refs/heads/master-LAPTOP-MVIM8M6L{i}"
-        ));
-        out.push(format!("- Cyber-Reports-2019-10-CyberInfluence{i}.pdf"));
-        out.push(format!("    control_token{i}: Option<String>,"));
-        out.push(format!(
-            "TXLINE_API_TOKEN{i}=\nTXLINE_BASE_URL=https://txline.example.com"
-        ));
-        out.push(format!("  \"@solana/spl-token\": \"^0.4.1{i}\","));
-        out.push(format!("search_files({{apiKey: false, depth: {i}}})"));
-        out.push(format!(
-            "  secret = google_secret_manager_secret.db_url{i}.id"
-        ));
-        out.push(format!(
-            "export PERMISSION_BYPASS{i}=\"${{CLAUDE_PERMISSION_BYPASS:-true}}\""
-        ));
-        out.push(format!(
-            "DATABASE_URL{i}=postgresql://user:password@localhost:5432/mydb"
-        ));
-        out.push(format!("OPENAI_API_KEY{i}=sk-..."));
-        out.push(format!("JWT_SECRET{i}=change-this-in-production"));
-        out.push(format!("    pub token{i}: AccessToken,"));
-        out.push(format!("    password = request.form['password{i}']"));
-        out.push(format!(
-            "go.opentelemetry.io/otel v1.2{i}.0 h1:HtqpIVDClZ4nwg75+xm3xaPSZuYtQGHcqGwhCv7pGBo="
-        ));
-        out.push(format!(
-            "Deployed to 0x5FbDB2315678afecb367f032d93F642f64180aa{i}"
-        ));
-        out.push(format!("\"node_id\": \"MDEwOlJlcG9zaXRvcnkxMjk2MjY5{i}\""));
-        out.push(format!(
-            "\"$ANDROID_HOME/system-images/android-36.0-Baklava{i}/google_apis\""
-        ));
-        out.push(format!("id=tooluse_CZpVV7705STN0CK3SQRmsf{i}"));
+        for template in SEEN_WIPED {
+            out.push(template.replace("{i}", &i.to_string()));
+        }
     }
     out
 }

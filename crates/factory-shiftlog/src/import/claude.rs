@@ -174,21 +174,10 @@ pub(crate) fn import(lines: JsonLines<'_>) -> Imported {
                     }
                 } else if let Some(u) = v.get("usage") {
                     any = true;
-                    add_tokens(&mut total.input_tokens, u, "input_tokens");
-                    add_tokens(&mut total.output_tokens, u, "output_tokens");
-                    add_tokens(&mut total.cache_read_tokens, u, "cache_read_input_tokens");
-                    add_tokens(
-                        &mut total.cache_write_tokens,
-                        u,
-                        "cache_creation_input_tokens",
-                    );
+                    total = anthropic_usage(u);
                 }
                 if any {
-                    let r = st.results.get_or_insert_with(Usage::default);
-                    r.input_tokens += total.input_tokens;
-                    r.output_tokens += total.output_tokens;
-                    r.cache_read_tokens += total.cache_read_tokens;
-                    r.cache_write_tokens += total.cache_write_tokens;
+                    *st.results.get_or_insert_with(Usage::default) += total;
                 }
             }
             // The program's errors (a failed request and its retries): kept as its notices.
@@ -269,10 +258,7 @@ pub(crate) fn import(lines: JsonLines<'_>) -> Imported {
     }
     if st.has_usage {
         for u in st.replies.values() {
-            st.usage.input_tokens += u.input_tokens;
-            st.usage.output_tokens += u.output_tokens;
-            st.usage.cache_read_tokens += u.cache_read_tokens;
-            st.usage.cache_write_tokens += u.cache_write_tokens;
+            st.usage += *u;
         }
         t.usage = Some(st.usage);
     }
@@ -407,15 +393,7 @@ fn turn(
     // lines with the counts so far — the last line of a reply has its whole usage.
     if let Some(u) = message.get("usage") {
         st.has_usage = true;
-        let mut usage = Usage::default();
-        add_tokens(&mut usage.input_tokens, u, "input_tokens");
-        add_tokens(&mut usage.output_tokens, u, "output_tokens");
-        add_tokens(&mut usage.cache_read_tokens, u, "cache_read_input_tokens");
-        add_tokens(
-            &mut usage.cache_write_tokens,
-            u,
-            "cache_creation_input_tokens",
-        );
+        let usage = anthropic_usage(u);
         match s(message, "id") {
             Some(id) => {
                 // The counts so far only grow: the largest of each is the reply's.
@@ -425,13 +403,7 @@ fn turn(
                 r.cache_read_tokens = r.cache_read_tokens.max(usage.cache_read_tokens);
                 r.cache_write_tokens = r.cache_write_tokens.max(usage.cache_write_tokens);
             }
-            None => {
-                let total = &mut st.usage;
-                total.input_tokens += usage.input_tokens;
-                total.output_tokens += usage.output_tokens;
-                total.cache_read_tokens += usage.cache_read_tokens;
-                total.cache_write_tokens += usage.cache_write_tokens;
-            }
+            None => st.usage += usage,
         }
     }
     let content = message.get("content").unwrap_or(&Value::Null);
@@ -650,4 +622,19 @@ fn slash_command(text: &str) -> Option<String> {
     } else {
         format!("{name} {args}")
     })
+}
+
+/// The Messages API's usage object (`input_tokens`, `output_tokens`, `cache_read_input_tokens`,
+/// `cache_creation_input_tokens`).
+fn anthropic_usage(u: &Value) -> Usage {
+    let mut usage = Usage::default();
+    add_tokens(&mut usage.input_tokens, u, "input_tokens");
+    add_tokens(&mut usage.output_tokens, u, "output_tokens");
+    add_tokens(&mut usage.cache_read_tokens, u, "cache_read_input_tokens");
+    add_tokens(
+        &mut usage.cache_write_tokens,
+        u,
+        "cache_creation_input_tokens",
+    );
+    usage
 }
