@@ -82,6 +82,8 @@ fn gemini_stream_0_53_shell() {
         (14800, 74, 8115)
     );
     assert_eq!(t.messages[2].text, "amux-fixture");
+    // jq -c 'select(.type=="result") | .timestamp': the session ends with its result.
+    assert_eq!(t.ended_at.as_deref(), Some("2026-08-09T15:23:28.211Z"));
 }
 
 // One text part; the step-finish tokens: input 17913, output 9 + reasoning 29, cache read 1664.

@@ -320,6 +320,10 @@ pub(crate) fn import_gemini_stream(lines: JsonLines<'_>) -> Imported {
                 t.messages.push(m);
             }
             "result" => {
+                // The session ends when the result comes, after the last tool's output.
+                if ts.is_some() {
+                    t.ended_at = ts;
+                }
                 let Some(stats) = v.get("stats") else {
                     continue;
                 };
