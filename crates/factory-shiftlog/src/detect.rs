@@ -35,11 +35,13 @@ pub enum Format {
     OpenCode,
     /// Goose: session JSONL, `goose run` stream-json, or exported JSON.
     Goose,
+    /// The pi coding agent's session JSONL (a `session` header, then `message` entries).
+    Pi,
 }
 
 impl Format {
     /// Every format with its name (as `--format` takes it).
-    pub const ALL: [(Format, &'static str); 15] = [
+    pub const ALL: [(Format, &'static str); 16] = [
         (Format::ClaudeCode, "claude-code"),
         (Format::Codex, "codex"),
         (Format::GeminiJsonl, "gemini"),
@@ -55,6 +57,7 @@ impl Format {
         (Format::GeminiStream, "gemini-stream"),
         (Format::OpenCode, "opencode"),
         (Format::Goose, "goose"),
+        (Format::Pi, "pi"),
     ];
 
     /// The format's name.
@@ -77,6 +80,7 @@ impl Format {
                 | Format::QwenCode
                 | Format::CursorCli
                 | Format::GeminiStream
+                | Format::Pi
         )
     }
 
@@ -237,6 +241,16 @@ impl Format {
                 .is_some_and(|m| m.get("content").is_some())
         {
             return Some(Format::CursorCli);
+        }
+        // pi: a `session` header with a format version, and entries that chain by `parentId`.
+        if (kind == "session" && has("id") && has("cwd"))
+            || (matches!(
+                kind,
+                "message" | "model_change" | "thinking_level_change" | "custom_message"
+            ) && has("parentId")
+                && has("id"))
+        {
+            return Some(Format::Pi);
         }
         // Claude Code's own `--output-format stream-json`: `session_id` envelopes whose turns
         // name the sub-agent call they belong to, and an init listing tools and MCP servers.

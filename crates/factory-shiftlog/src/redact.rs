@@ -539,7 +539,13 @@ fn has_extension(after: &str) -> bool {
 fn is_reference(value: &str, quoted: bool) -> bool {
     let v = value
         .trim_matches(['"', '\'', '`'])
-        .trim_end_matches([')', ']', '}', ':', '|', '!', ';', ',']);
+        .trim_end_matches([')', ']', ':', '|', '!', ';', ',']);
+    // A closing brace belongs to the value only when the value opened one.
+    let v = if v.matches('}').count() > v.matches('{').count() {
+        v.trim_end_matches('}')
+    } else {
+        v
+    };
     if v.is_empty() {
         return false;
     }
@@ -594,41 +600,49 @@ fn is_reference(value: &str, quoted: bool) -> bool {
     if (v.starts_with("{{") && v.ends_with("}}")) || (v.starts_with('<') && v.ends_with('>')) {
         return true;
     }
-    // Placeholders: `your_api_key`, `sk-…-your-key-here`, `sk-...`, `xxxx`, `****`,
-    // `changeme`, `change-this-in-production`.
+    // Placeholders: `your_api_key`, `sk-…-your-key-here`, `sk-...`, `pk_test_XXX`, `****`,
+    // `changeme`, `change-this-in-production`, a constant's name in quotes (`'TOKEN_VALUE'`).
+    const INSIDE: &[&str] = &[
+        "xxx",
+        "****",
+        "...",
+        "…",
+        "change-this",
+        "changethis",
+        "replace-me",
+        "replace_me",
+    ];
+    const WHOLE: &[&str] = &[
+        "changeme",
+        "change_me",
+        "change-me",
+        "placeholder",
+        "dummy",
+        "redacted",
+        "todo",
+        "tbd",
+        "password",
+        "passwd",
+        "secret",
+        "token",
+        "pass",
+        "disabled",
+        "enabled",
+        "none",
+        "test",
+        "test-key",
+        "testkey",
+        "demo",
+        "dev",
+    ];
     let placeholder = lower.starts_with("your_")
         || lower.starts_with("your-")
         || lower.ends_with("-here")
         || lower.ends_with("_here")
-        || [
-            "xxxx",
-            "****",
-            "...",
-            "…",
-            "change-this",
-            "changethis",
-            "replace-me",
-            "replace_me",
-        ]
-        .iter()
-        .any(|p| lower.contains(p))
+        || INSIDE.iter().any(|p| lower.contains(p))
         || lower.bytes().all(|b| b == b'x' || b == b'*' || b == b'.')
-        || [
-            "changeme",
-            "change_me",
-            "change-me",
-            "placeholder",
-            "dummy",
-            "redacted",
-            "todo",
-            "tbd",
-            "password",
-            "passwd",
-            "secret",
-            "token",
-            "pass",
-        ]
-        .contains(&lower.as_str());
+        || WHOLE.contains(&lower.as_str())
+        || (v.contains('_') && v.bytes().all(|b| b.is_ascii_uppercase() || b == b'_'));
     if placeholder {
         return true;
     }

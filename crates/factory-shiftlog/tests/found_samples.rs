@@ -446,3 +446,24 @@ fn cursor_editor_agent_transcript() {
     assert!(t.messages[0].text.starts_with("i need primitve ideas"));
     assert!(t.messages.iter().all(|m| !m.text.contains("[REDACTED]")));
 }
+
+// jq -s '[.[] | select(.type=="message") | .message.role] | group_by(.)': 3 user, 7 assistant
+// (5 `toolCall` blocks; output tokens add up to 890, cache reads to 64576), 5 toolResult.
+#[test]
+fn pi_coding_agent_session() {
+    use factory_shiftlog::Role;
+    let t = load("pi_session-first16.jsonl", Format::Pi);
+    let n = |r: Role| t.messages.iter().filter(|m| m.role == r).count();
+    assert_eq!((n(Role::User), n(Role::Assistant)), (3, 7));
+    assert_eq!(t.tool_call_count(), 5);
+    assert!(
+        t.messages
+            .iter()
+            .flat_map(|m| &m.tool_calls)
+            .all(|c| c.output.is_some())
+    );
+    let u = t.usage.unwrap();
+    assert_eq!((u.output_tokens, u.cache_read_tokens), (890, 64_576));
+    assert_eq!(t.models, ["claude-opus-4-5"]);
+    assert_eq!(t.session_id, "5fd1e58c-9635-410e-a644-133a96057c90");
+}

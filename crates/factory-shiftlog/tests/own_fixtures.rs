@@ -939,3 +939,22 @@ fn claude_code_stream_json_is_claude_code() {
     let u = t.usage.unwrap();
     assert_eq!((u.input_tokens, u.output_tokens), (45, 29));
 }
+
+/// A session published pretty-printed (`jq .` of its JSON lines, as some repositories keep
+/// them) reads as the session itself.
+#[test]
+fn pretty_printed_json_lines_are_read() {
+    let (file, text) = fixture("claude.jsonl");
+    let pretty: String = text
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            serde_json::to_string_pretty(&v).unwrap() + "\n"
+        })
+        .collect();
+    assert_eq!(Format::detect(&pretty), None, "not JSON lines as it stands");
+    let plain = import(&file, &text, None).unwrap();
+    let read = import(&file, &pretty, None).unwrap();
+    assert_eq!(read.messages, plain.messages);
+    assert_eq!(read.source.skipped_lines, 0);
+}

@@ -569,6 +569,13 @@ fn look_alikes() -> Vec<String> {
         "\"node_id\": \"MDEwOlJlcG9zaXRvcnkxMjk2MjY5{i}\"",
         "\"$ANDROID_HOME/system-images/android-36.0-Baklava{i}/google_apis\"",
         "id=tooluse_CZpVV7705STN0CK3SQRmsf{i}",
+        "--- PASS: TestSaveChanges_EmptyBaseCommit_Recovery{i} (0.05s)",
+        "TOKEN_STATUS{i}: configured",
+        "  password{i}: \"{{.Env.MACOS_SIGN_PASSWORD}}\"",
+        "apiKey{i} = \"disabled\"",
+        "OWM_API_KEY{i} = \"test-key\"",
+        "token{i} = 'TOKEN_VALUE'",
+        "publishable{i} = \"pk_test_XXX\"",
     ];
     for i in 0..4 {
         for template in SEEN_WIPED {

@@ -25,7 +25,7 @@ pub(crate) enum Command {
         #[arg(value_name = "REV|FILE", required = true, num_args = 1..)]
         args: Vec<String>,
         /// The files' format: claude-code, codex, gemini, gemini-json, gemini-stream, copilot,
-        /// copilot-json, aider, specstory, cursor, cursor-cli, qwen-code, cline, opencode, goose.
+        /// copilot-json, aider, specstory, cursor, cursor-cli, qwen-code, cline, opencode, goose, pi.
         /// Default: recognised from the content.
         #[arg(long, value_name = "FORMAT")]
         format: Option<String>,

@@ -180,6 +180,19 @@ pub(crate) fn import(lines: JsonLines<'_>) -> Imported {
                     *st.results.get_or_insert_with(Usage::default) += total;
                 }
             }
+            // A slash command the person ran, and its output, logged as the program's lines.
+            "system" if s(&v, "subtype") == Some("local_command") => {
+                let text = s(&v, "content").unwrap_or("");
+                let (role, text) = match slash_command(text) {
+                    Some(command) => (Role::User, command),
+                    None => (Role::System, text.to_owned()),
+                };
+                if !text.trim().is_empty() {
+                    let mut m = Message::new(role, text);
+                    m.timestamp = s(&v, "timestamp").map(str::to_owned);
+                    t.messages.push(m);
+                }
+            }
             // The program's errors (a failed request and its retries): kept as its notices.
             "system"
                 if s(&v, "subtype") == Some("api_error") || s(&v, "level") == Some("error") =>
@@ -221,6 +234,15 @@ pub(crate) fn import(lines: JsonLines<'_>) -> Imported {
     if t.messages.is_empty() {
         for (_, text) in &summaries {
             t.messages.push(Message::new(Role::System, text.clone()));
+        }
+    }
+    // Results whose call is not in the file (a resumed session): what they returned is kept.
+    let mut orphans: Vec<(String, (Value, Option<Value>))> = st.early_results.drain().collect();
+    orphans.sort_by(|a, b| a.0.cmp(&b.0));
+    for (_, (b, _)) in orphans {
+        let text = output_summary(b.get("content").unwrap_or(&Value::Null));
+        if !text.trim().is_empty() {
+            t.messages.push(Message::new(Role::Tool, text));
         }
     }
     // Edits whose call failed (refused, not applied) are no edits.
@@ -341,7 +363,9 @@ fn turn(
         .iter()
         .any(|k| flag(k));
     // `isSynthetic`: a line the program wrote in the user's place (a hook's feedback).
+    let synthetic_reply = kind == "assistant" && s(message, "model") == Some("<synthetic>");
     let role = if flag("isApiErrorMessage")
+        || synthetic_reply
         || (kind != "assistant" && (injected || flag("isSynthetic")))
     {
         Role::System

@@ -62,6 +62,20 @@ pub(crate) fn import(lines: JsonLines<'_>) -> Imported {
                     model = Some(m.to_owned());
                 }
             }
+            // A command's end: its output, for a call whose output item never came.
+            "event_msg" if s(p, "type") == Some("exec_command_end") => {
+                if let Some(&mi) = s(p, "call_id").and_then(|id| calls.get(id))
+                    && let Some(call) = t.messages[mi].tool_calls.first_mut()
+                    && call.output.is_none()
+                {
+                    let out = p
+                        .get("aggregated_output")
+                        .or_else(|| p.get("stdout"))
+                        .unwrap_or(&Value::Null);
+                    call.output = Some(output_summary(out));
+                    call.is_error = p.get("exit_code").and_then(Value::as_i64).unwrap_or(0) != 0;
+                }
+            }
             // The name Codex gives the thread: the session's title.
             "event_msg" if s(p, "type") == Some("thread_name_updated") => {
                 if let Some(name) = s(p, "thread_name").filter(|n| !n.trim().is_empty()) {

@@ -79,6 +79,9 @@ pub fn import(file: &str, text: &str, format: Option<Format>) -> Result<Transcri
         message,
     };
     let text = crate::detect::strip_banner(text);
+    // JSON lines published pretty-printed (`jq .` of a session): one object per line again.
+    let compacted = compact_stream(text);
+    let text = compacted.as_deref().unwrap_or(text);
     let format = match format {
         Some(f) => f,
         None => Format::detect(text).ok_or_else(|| {
@@ -203,6 +206,7 @@ fn read_with(format: Format, text: &str, lines: JsonLines<'_>) -> Imported {
                 stream::import_opencode_events(lines)
             }
         }
+        Format::Pi => stream::import_pi(lines),
         Format::Goose => {
             if whole_document(text).is_some_and(|d| d.is_array() || d.get("conversation").is_some())
             {
@@ -372,4 +376,25 @@ pub(crate) fn output_summary(v: &serde_json::Value) -> String {
 /// Adds a token count found at `key` to `acc`.
 pub(crate) fn add_tokens(acc: &mut u64, v: &serde_json::Value, key: &str) {
     *acc += v.get(key).and_then(|x| x.as_u64()).unwrap_or(0);
+}
+
+/// A stream of pretty-printed JSON objects (its first line is a lone `{`) as JSON lines, when
+/// the whole text is such a stream; None for anything else.
+fn compact_stream(text: &str) -> Option<String> {
+    let body = text.trim_start_matches('\u{feff}');
+    if body.lines().find(|l| !l.trim().is_empty())?.trim() != "{" {
+        return None;
+    }
+    let mut out = String::with_capacity(body.len() / 2);
+    let mut objects = 0;
+    for value in serde_json::Deserializer::from_str(body).into_iter::<serde_json::Value>() {
+        let value = value.ok()?;
+        if !value.is_object() {
+            return None;
+        }
+        out.push_str(&value.to_string());
+        out.push('\n');
+        objects += 1;
+    }
+    (objects >= 2).then_some(out)
 }

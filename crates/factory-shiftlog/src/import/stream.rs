@@ -699,3 +699,184 @@ mod tests {
         assert_eq!(rfc3339_millis(951_782_400_000), "2000-02-29T00:00:00.000Z");
     }
 }
+
+/// The pi coding agent's session JSONL: a `session` header (id, cwd, time), then entries that
+/// chain by `parentId` — `message` (role `user`, `assistant` or `toolResult`; content blocks
+/// `text`, `thinking`, `toolCall`, `image`; the assistant's `model` and `usage`; times in
+/// milliseconds), `model_change`, `custom_message` (what an extension showed, kept as the
+/// program's), and settings changes (skipped).
+pub(crate) fn import_pi(lines: JsonLines<'_>) -> Imported {
+    let mut t = Transcript::new("pi", "pi", VERSION);
+    let mut calls: HashMap<String, (usize, usize)> = HashMap::new();
+    let mut usage: Option<Usage> = None;
+    for (_, v) in lines {
+        let stamp = s(&v, "timestamp").map(str::to_owned);
+        match s(&v, "type").unwrap_or("") {
+            "session" => {
+                t.session_id = s(&v, "id").unwrap_or("").to_owned();
+                t.cwd = s(&v, "cwd").map(str::to_owned);
+                // Older versions name the model in the header.
+                if let Some(model) = s(&v, "modelId") {
+                    t.note_model(model);
+                }
+            }
+            // A compaction's summary of what came before it: context.
+            "compaction" => {
+                if let Some(summary) = s(&v, "summary").filter(|x| !x.trim().is_empty()) {
+                    let mut m = Message::new(Role::System, summary);
+                    m.timestamp = stamp;
+                    t.messages.push(m);
+                }
+            }
+            "model_change" => {
+                if let Some(model) = s(&v, "modelId") {
+                    t.note_model(model);
+                }
+            }
+            "custom_message" => {
+                let text = text_of(v.get("content").unwrap_or(&Value::Null));
+                if !text.trim().is_empty()
+                    && v.get("display").and_then(Value::as_bool) != Some(false)
+                {
+                    let mut m = Message::new(Role::System, text);
+                    m.timestamp = stamp;
+                    t.messages.push(m);
+                }
+            }
+            "message" => {
+                let msg = v.get("message").unwrap_or(&Value::Null);
+                let at = msg
+                    .get("timestamp")
+                    .and_then(Value::as_i64)
+                    .map(rfc3339_millis)
+                    .or(stamp);
+                let content = msg.get("content").unwrap_or(&Value::Null);
+                match s(msg, "role").unwrap_or("") {
+                    // A command the person ran themselves (`!cmd`), with its output.
+                    "bashExecution" => {
+                        let mut m = Message::new(Role::User, "");
+                        m.timestamp = at;
+                        m.tool_calls.push(ToolCall {
+                            id: None,
+                            name: "bash".to_owned(),
+                            input: serde_json::json!({ "command": s(msg, "command").unwrap_or("") }),
+                            output: msg.get("output").map(output_summary),
+                            is_error: msg.get("exitCode").and_then(Value::as_i64).unwrap_or(0) != 0,
+                        });
+                        t.messages.push(m);
+                    }
+                    "toolResult" => {
+                        let Some(&(mi, ci)) = s(msg, "toolCallId").and_then(|id| calls.get(id))
+                        else {
+                            continue;
+                        };
+                        if let Some(call) = t
+                            .messages
+                            .get_mut(mi)
+                            .and_then(|m| m.tool_calls.get_mut(ci))
+                        {
+                            call.output = Some(output_summary(content));
+                            call.is_error =
+                                msg.get("isError").and_then(Value::as_bool) == Some(true);
+                        }
+                    }
+                    role @ ("user" | "assistant") => {
+                        let role = if role == "user" {
+                            Role::User
+                        } else {
+                            Role::Assistant
+                        };
+                        let mut m = Message::new(role, "");
+                        m.timestamp = at;
+                        let mut texts = Vec::new();
+                        let mut thinking = Vec::new();
+                        match content {
+                            Value::Array(blocks) => {
+                                for b in blocks {
+                                    match s(b, "type").unwrap_or("") {
+                                        "text" => texts.push(s(b, "text").unwrap_or("").to_owned()),
+                                        "thinking" => {
+                                            let th = s(b, "thinking").unwrap_or("");
+                                            if !th.trim().is_empty() {
+                                                thinking.push(th.to_owned());
+                                            }
+                                        }
+                                        "image" => texts.push("[image]".to_owned()),
+                                        "toolCall" => {
+                                            let name = s(b, "name").unwrap_or("").to_owned();
+                                            let input =
+                                                b.get("arguments").cloned().unwrap_or(Value::Null);
+                                            if matches!(name.as_str(), "edit" | "write")
+                                                && let Some(path) = s(&input, "path")
+                                                    .or_else(|| s(&input, "file_path"))
+                                            {
+                                                m.edits.push(crate::schema::Edit {
+                                                    path: path.to_owned(),
+                                                    patch: None,
+                                                });
+                                            }
+                                            let id = s(b, "id").map(str::to_owned);
+                                            if let Some(id) = &id {
+                                                calls.insert(
+                                                    id.clone(),
+                                                    (t.messages.len(), m.tool_calls.len()),
+                                                );
+                                            }
+                                            m.tool_calls.push(ToolCall {
+                                                id,
+                                                name,
+                                                input,
+                                                output: None,
+                                                is_error: false,
+                                            });
+                                        }
+                                        _ => {}
+                                    }
+                                }
+                            }
+                            other => texts.push(text_of(other)),
+                        }
+                        m.text = texts.join("\n");
+                        if !thinking.is_empty() {
+                            m.thinking = Some(thinking.join("\n"));
+                        }
+                        if role == Role::Assistant {
+                            if let Some(model) = s(msg, "model") {
+                                m.model = Some(model.to_owned());
+                                t.note_model(model);
+                            }
+                            if let Some(u) = msg.get("usage") {
+                                let n = |k: &str| u.get(k).and_then(Value::as_u64).unwrap_or(0);
+                                *usage.get_or_insert_with(Usage::default) += Usage {
+                                    input_tokens: n("input"),
+                                    output_tokens: n("output"),
+                                    cache_read_tokens: n("cacheRead"),
+                                    cache_write_tokens: n("cacheWrite"),
+                                };
+                            }
+                        }
+                        // A request that failed or was aborted: the program's notice.
+                        if m.text.trim().is_empty()
+                            && m.tool_calls.is_empty()
+                            && m.thinking.is_none()
+                            && let Some(error) = s(msg, "errorMessage")
+                        {
+                            m.role = Role::System;
+                            m.text = error.to_owned();
+                        }
+                        if !m.text.trim().is_empty()
+                            || !m.tool_calls.is_empty()
+                            || m.thinking.is_some()
+                        {
+                            t.messages.push(m);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            _ => {}
+        }
+    }
+    t.usage = usage;
+    Ok(t)
+}
