@@ -685,21 +685,6 @@ pub(crate) fn import_goose_json(text: &str) -> Imported {
     Ok(t)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::rfc3339_millis;
-
-    #[test]
-    fn milliseconds_become_rfc3339() {
-        assert_eq!(rfc3339_millis(0), "1970-01-01T00:00:00.000Z");
-        assert_eq!(
-            rfc3339_millis(1_770_823_841_542),
-            "2026-02-11T15:30:41.542Z"
-        );
-        assert_eq!(rfc3339_millis(951_782_400_000), "2000-02-29T00:00:00.000Z");
-    }
-}
-
 /// The pi coding agent's session JSONL: a `session` header (id, cwd, time), then entries that
 /// chain by `parentId` — `message` (role `user`, `assistant` or `toolResult`; content blocks
 /// `text`, `thinking`, `toolCall`, `image`; the assistant's `model` and `usage`; times in
@@ -879,4 +864,19 @@ pub(crate) fn import_pi(lines: JsonLines<'_>) -> Imported {
     }
     t.usage = usage;
     Ok(t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rfc3339_millis;
+
+    #[test]
+    fn milliseconds_become_rfc3339() {
+        assert_eq!(rfc3339_millis(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(
+            rfc3339_millis(1_770_823_841_542),
+            "2026-02-11T15:30:41.542Z"
+        );
+        assert_eq!(rfc3339_millis(951_782_400_000), "2000-02-29T00:00:00.000Z");
+    }
 }
