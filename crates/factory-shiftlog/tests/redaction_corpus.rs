@@ -336,11 +336,7 @@ fn secrets() -> Vec<(&'static str, String, String)> {
             "aws configure set aws_secret_access_key Jx7Kp2Qm9Lw4Rt/Vn3Bz8Hc5Yd1/Fg6Sa0Ek7Wu4Ox",
             "Jx7Kp2Qm9Lw4Rt/Vn3Bz8Hc5Yd1/Fg6Sa0Ek7Wu4Ox",
         ),
-    ] {
-        add(kind, text.to_owned(), secret);
-    }
-    // Round two of the red team (the same day, after the fixes above).
-    for (kind, text, secret) in [
+        // Round two of the red team (the same day, after the fixes above).
         (
             "password",
             "const JWT_SECRET: string = \"Xk3pq9Lm2zR\";",

@@ -601,32 +601,38 @@ fn turn(
 
 /// A text block the IDE or the agent added to a prompt, not typed by the user.
 fn is_context_block(text: &str) -> bool {
-    let t = text.trim_start();
-    [
-        "<ide_selection>",
-        "<ide_opened_file>",
-        "<ide_diagnostics>",
-        "<system-reminder>",
-    ]
-    .iter()
-    .any(|tag| t.starts_with(tag))
+    opens_with(
+        text,
+        &[
+            "<ide_selection>",
+            "<ide_opened_file>",
+            "<ide_diagnostics>",
+            "<system-reminder>",
+        ],
+    )
 }
 
 /// Whether a user line's text is the program's: a local command's or a shell's output, a
 /// background task's notice, a caveat it adds.
 fn is_program_text(text: &str) -> bool {
+    opens_with(
+        text,
+        &[
+            "<local-command-stdout>",
+            "<local-command-stderr>",
+            "<local-command-caveat>",
+            "<bash-stdout>",
+            "<bash-stderr>",
+            "<task-notification>",
+            "<user-prompt-submit-hook>",
+        ],
+    )
+}
+
+/// Whether `text` opens (after blanks) with one of `tags`.
+fn opens_with(text: &str, tags: &[&str]) -> bool {
     let t = text.trim_start();
-    [
-        "<local-command-stdout>",
-        "<local-command-stderr>",
-        "<local-command-caveat>",
-        "<bash-stdout>",
-        "<bash-stderr>",
-        "<task-notification>",
-        "<user-prompt-submit-hook>",
-    ]
-    .iter()
-    .any(|tag| t.starts_with(tag))
+    tags.iter().any(|tag| t.starts_with(tag))
 }
 
 /// `<command-message>…</command-message><command-name>/x</command-name><command-args>y
