@@ -958,3 +958,24 @@ fn pretty_printed_json_lines_are_read() {
     assert_eq!(read.messages, plain.messages);
     assert_eq!(read.source.skipped_lines, 0);
 }
+
+/// Terminal escapes in what a program printed (colours, cursor moves, links) are not stored.
+#[test]
+fn terminal_escapes_are_not_text() {
+    let line = |t: &str, kind: &str, text: &str| {
+        serde_json::json!({"type": kind, "sessionId": "s", "uuid": t, "timestamp": "2026-01-01T00:00:00Z",
+            "message": {"role": kind, "content": text}})
+        .to_string()
+    };
+    let text = [
+        line("u1", "user", "<local-command-stdout>\u{1b}[2mCompacted (ctrl+o to see full summary)\u{1b}[22m</local-command-stdout>"),
+        line("a1", "assistant", "\u{1b}]8;;https://example.com\u{7}done\u{1b}]8;;\u{7} \u{1b}[1;32mok\u{1b}[0m"),
+    ]
+    .join("\n");
+    let t = import("s.jsonl", &text, Some(Format::ClaudeCode)).unwrap();
+    assert_eq!(
+        t.messages[0].text,
+        "<local-command-stdout>Compacted (ctrl+o to see full summary)</local-command-stdout>"
+    );
+    assert_eq!(t.messages[1].text, "done ok");
+}

@@ -232,6 +232,15 @@ fn finish(
         message,
     };
     t.source.skipped_lines += skipped;
+    // Terminal colours and cursor moves (a command's output, a TUI's notice) are not text.
+    for m in &mut t.messages {
+        strip_ansi(&mut m.text);
+        for call in &mut m.tool_calls {
+            if let Some(out) = &mut call.output {
+                strip_ansi(out);
+            }
+        }
+    }
     let said = |m: &crate::schema::Message| {
         !m.text.trim().is_empty() || !m.tool_calls.is_empty() || m.thinking.is_some()
     };
@@ -397,4 +406,50 @@ fn compact_stream(text: &str) -> Option<String> {
         objects += 1;
     }
     (objects >= 2).then_some(out)
+}
+
+/// Removes ANSI escape sequences (`ESC [ … letter`, `ESC ] … BEL`) from `text`, in place and
+/// only when it has one.
+fn strip_ansi(text: &mut String) {
+    if !text.contains('\u{1b}') {
+        return;
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\u{1b}' {
+            out.push(c);
+            continue;
+        }
+        match chars.peek() {
+            // CSI: parameters, then one final letter.
+            Some('[') => {
+                chars.next();
+                for d in chars.by_ref() {
+                    if d.is_ascii_alphabetic() || d == '~' {
+                        break;
+                    }
+                }
+            }
+            // OSC: up to BEL or ESC \.
+            Some(']') => {
+                chars.next();
+                while let Some(d) = chars.next() {
+                    if d == '\u{7}' {
+                        break;
+                    }
+                    if d == '\u{1b}' && chars.peek() == Some(&'\\') {
+                        chars.next();
+                        break;
+                    }
+                }
+            }
+            // A two-character sequence (`ESC (B`, `ESC =`).
+            Some(_) => {
+                chars.next();
+            }
+            None => {}
+        }
+    }
+    *text = out;
 }
