@@ -883,6 +883,17 @@ fn aider_prompts_are_the_lines_aider_marks_as_input() {
         .map(|m| m.text.as_str())
         .collect();
     assert_eq!(users, ["/clear", "how do I install it?"]);
+    // An answer to aider's own question is the program's exchange, not a prompt.
+    let answered = format!(
+        "{text}\n#### Add file to the chat? (Y)es/(N)o/(A)ll/(S)kip all/(D)on't ask again [Yes]: skip  \n"
+    );
+    let t2 = import("h.md", &answered, Some(Format::Aider)).unwrap();
+    let prompts = t2
+        .messages
+        .iter()
+        .filter(|m| m.role == factory_shiftlog::Role::User)
+        .count();
+    assert_eq!(prompts, 2);
     let reply = t
         .messages
         .iter()

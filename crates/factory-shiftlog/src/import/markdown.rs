@@ -225,6 +225,13 @@ pub(crate) fn import_aider(text: &str) -> Imported {
     t.messages
         .retain(|m| !m.text.trim().is_empty() || m.thinking.is_some());
     trim_messages(&mut t);
+    // The person's answer to one of aider's questions (`Add file to the chat? (Y)es/(N)o…:
+    // skip`) is logged as input: it answers the program, it asks the model nothing.
+    for m in &mut t.messages {
+        if m.role == Role::User && m.text.lines().count() == 1 && m.text.contains("(Y)es/(N)o") {
+            m.role = Role::System;
+        }
+    }
     // In architect mode aider hands the architect's reply to the editor model as input, logged
     // like the user's: a "prompt" that repeats the reply before it is aider's.
     let mut last_reply: Option<String> = None;
