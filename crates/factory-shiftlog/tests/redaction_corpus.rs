@@ -339,6 +339,31 @@ fn secrets() -> Vec<(&'static str, String, String)> {
         // Round two of the red team (the same day, after the fixes above).
         (
             "password",
+            "requests.get(url, auth=('admin', 'Xk3pq9Lm2zR'))",
+            "Xk3pq9Lm2zR",
+        ),
+        (
+            "twilio-auth-token",
+            "client = Client(\"AC8a5f1d0e9c2b3a4f5e6d7c8b9a0f1e2d\", \"18d8962058765a6ca7cff00d796c2541\")",
+            "18d8962058765a6ca7cff00d796c2541",
+        ),
+        (
+            "cli-password",
+            "gh secret set NPM_TOKEN --body k3j5h6g7f8d9s0a1q2w3",
+            "k3j5h6g7f8d9s0a1q2w3",
+        ),
+        (
+            "session-cookie",
+            "curl -H 'Cookie: theme=dark; session=advo9afolTgIWQXvViGZ' https://app.example.com",
+            "advo9afolTgIWQXvViGZ",
+        ),
+        (
+            "session-cookie",
+            "curl -b \"sessionid=advo9afolTgIWQXvViGZ\" https://app.example.com",
+            "advo9afolTgIWQXvViGZ",
+        ),
+        (
+            "password",
             "const JWT_SECRET: string = \"Xk3pq9Lm2zR\";",
             "Xk3pq9Lm2zR",
         ),
