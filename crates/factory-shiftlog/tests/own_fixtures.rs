@@ -968,6 +968,12 @@ fn pretty_printed_json_lines_are_read() {
     let read = import(&file, &pretty, None).unwrap();
     assert_eq!(read.messages, plain.messages);
     assert_eq!(read.source.skipped_lines, 0);
+    // Read from disk with the format named, as `transcript attach --format claude-code` does.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("pretty.jsonl");
+    std::fs::write(&path, &pretty).unwrap();
+    let named = factory_shiftlog::import_path(&path, Some(Format::ClaudeCode)).unwrap();
+    assert_eq!(named[0].messages, plain.messages);
 }
 
 /// Terminal escapes in what a program printed (colours, cursor moves, links) are not stored.

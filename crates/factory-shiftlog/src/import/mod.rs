@@ -140,7 +140,13 @@ pub fn import_path(
             return import_sessions(&file, &text, None);
         }
     };
-    if !format.is_json_lines() {
+    // Pretty-printed JSON lines are read whole and compacted (`import`), a name given or not.
+    let pretty = head_text
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .map(str::trim)
+        == Some("{");
+    if !format.is_json_lines() || pretty {
         let mut all = head;
         std::io::Read::read_to_end(&mut reader, &mut all)
             .map_err(|e| err(format!("cannot read: {e}")))?;
