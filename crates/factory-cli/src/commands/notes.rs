@@ -156,7 +156,7 @@ pub(crate) fn setup_config(repo: &Repo, only: Option<String>) -> Result<Vec<Stri
 
 /// How many times a lost race (the remote's notes moved between our fetch and our push) is
 /// retried before `sync` gives up as contended.
-const SYNC_ATTEMPTS: u32 = 24;
+const SYNC_ATTEMPTS: u32 = 48;
 
 /// A pause before retry `attempt` (from 1): exponential from 40 ms, capped at 2 s, with up to
 /// as much again of jitter so that a fleet of clones does not retry in step.
