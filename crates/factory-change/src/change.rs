@@ -198,6 +198,51 @@ impl Lines {
         })
     }
 
+    /// The `i`-th line: its 1-based number, its text and where it starts for the lexer.
+    pub fn get(&self, i: usize) -> Option<(u32, &BStr, crate::lexer::LineStart)> {
+        let start = *self.starts.get(i)?;
+        let end = self.starts.get(i + 1).map_or(self.text.len(), |s| s - 1);
+        Some((
+            self.numbers[i],
+            self.text[start..end].as_bstr(),
+            self.lexed.get(i).copied().unwrap_or_default(),
+        ))
+    }
+
+    /// The line of this side edited in place of line `i` of `other` (the other side of the
+    /// same diff): the one in the same gap between unchanged lines, at the same place in its
+    /// run. Both sides count the unchanged lines before a changed line alike, so a line's
+    /// number less its index names its gap.
+    pub fn counterpart(&self, other: &Lines, i: usize) -> Option<usize> {
+        let n = i64::from(*other.numbers.get(i)?);
+        let gap = n - i as i64;
+        // Index in its run on the other side.
+        let run_start = other.numbers[..i]
+            .iter()
+            .enumerate()
+            .rev()
+            .take_while(|(k, m)| i64::from(**m) - *k as i64 == gap)
+            .count();
+        let j = self.first_in_gap(gap)? + run_start;
+        (j < self.numbers.len() && i64::from(self.numbers[j]) - j as i64 == gap).then_some(j)
+    }
+
+    /// The index of the first line of this side in gap `gap` (see [`Lines::counterpart`]).
+    fn first_in_gap(&self, gap: i64) -> Option<usize> {
+        // `number - index` never decreases along the lines.
+        let mut lo = 0;
+        let mut hi = self.numbers.len();
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            if i64::from(self.numbers[mid]) - (mid as i64) < gap {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        (lo < self.numbers.len() && i64::from(self.numbers[lo]) - lo as i64 == gap).then_some(lo)
+    }
+
     /// The lines with their 1-based line numbers and where each starts for the lexer.
     pub fn iter_lexed(&self) -> impl Iterator<Item = (u32, &BStr, crate::lexer::LineStart)> + '_ {
         self.iter()
@@ -322,5 +367,31 @@ mod tests {
         c.old_mode = Some(FileMode::Executable);
         assert!(!c.is_kind(ChangeKind::Executable));
         assert!(!c.is_kind(ChangeKind::ModeChange));
+    }
+
+    #[test]
+    fn a_line_edited_in_place_has_its_counterpart() {
+        // Old file: 1 a, 2 b, 3 c, 4 d, 5 e. New: 1 a, 2 B, 3 X, 4 c, 5 d, 6 E1, 7 E2.
+        // Removed 2 (b) and 5 (e); added 2 (B), 3 (X), 6 (E1), 7 (E2).
+        let mut removed = Lines::default();
+        removed.push(2, b"b");
+        removed.push(5, b"e");
+        let mut added = Lines::default();
+        for (n, t) in [(2, "B"), (3, "X"), (6, "E1"), (7, "E2")] {
+            added.push(n, t.as_bytes());
+        }
+        // b was replaced by B (the first of its run); X has no counterpart; e by E1.
+        assert_eq!(removed.counterpart(&added, 0), Some(0));
+        assert_eq!(removed.counterpart(&added, 1), None);
+        assert_eq!(removed.counterpart(&added, 2), Some(1));
+        assert_eq!(removed.counterpart(&added, 3), None);
+        assert_eq!(added.counterpart(&removed, 0), Some(0));
+        assert_eq!(added.counterpart(&removed, 1), Some(2));
+        assert_eq!(
+            added.get(2).map(|(n, t, _)| (n, t.to_vec())),
+            Some((6, b"E1".to_vec()))
+        );
+        assert_eq!(added.counterpart(&removed, 9), None);
+        assert_eq!(Lines::default().counterpart(&added, 0), None);
     }
 }

@@ -74,9 +74,13 @@ fn trimmed(text: &BStr) -> String {
     format!("{}…", &s[..end])
 }
 
+/// The first of `lines` that one of `patterns` matches in `parts`. A line whose `parts` are
+/// those of the line it replaced on the `other` side (only a trailing comment edited beside
+/// the same code, say) changed nothing the rule reads, and is passed over.
 fn first_match<'a>(
     patterns: &LinePatterns,
     lines: &'a Lines,
+    other: Option<&Lines>,
     parts: crate::lexer::Parts,
     path: &[u8],
 ) -> Option<(u32, &'a BStr)> {
@@ -98,13 +102,20 @@ fn first_match<'a>(
     let syntax = crate::lexer::syntax_of(path);
     lines
         .iter_lexed()
-        .find(|(_, line, start)| {
+        .enumerate()
+        .find(|(i, (_, line, start))| {
             let view = crate::lexer::select(line, syntax.as_ref(), parts, *start);
             candidates
                 .iter()
-                .any(|&i| patterns.is_match(i, view.as_bytes().as_bstr()))
+                .any(|&c| patterns.is_match(c, view.as_bytes().as_bstr()))
+                && !other
+                    .and_then(|o| o.get(o.counterpart(lines, *i)?))
+                    .is_some_and(|(_, was, start)| {
+                        crate::lexer::select(was, syntax.as_ref(), parts, start).trim_end()
+                            == view.trim_end()
+                    })
         })
-        .map(|(n, line, _)| (n, line))
+        .map(|(_, (n, line, _))| (n, line))
 }
 
 /// What the changed lines of one side hold in `parts`, line by line, exactly but for trailing
@@ -385,21 +396,17 @@ impl Classifier<'_> {
                 }
                 let mut hit: Option<(u32, LineSide, String)> = None;
                 if let Some(p) = &rule.added {
-                    match file
-                        .added
-                        .as_ref()
-                        .and_then(|l| first_match(p, l, rule.lines_in, &file.path))
-                    {
+                    match file.added.as_ref().and_then(|l| {
+                        first_match(p, l, file.removed.as_ref(), rule.lines_in, &file.path)
+                    }) {
                         Some((n, text)) => hit = Some((n, LineSide::Added, trimmed(text))),
                         None => continue,
                     }
                 }
                 if let Some(p) = &rule.removed {
-                    match file
-                        .removed
-                        .as_ref()
-                        .and_then(|l| first_match(p, l, rule.lines_in, &file.path))
-                    {
+                    match file.removed.as_ref().and_then(|l| {
+                        first_match(p, l, file.added.as_ref(), rule.lines_in, &file.path)
+                    }) {
                         Some((n, text)) => {
                             hit = hit.or(Some((n, LineSide::Removed, trimmed(text))));
                         }
@@ -407,14 +414,16 @@ impl Classifier<'_> {
                     }
                 }
                 if let Some(p) = &rule.changed {
-                    let on = |lines: &Option<Lines>, side| {
+                    let on = |lines: &Option<Lines>, other: &Option<Lines>, side| {
                         lines
                             .as_ref()
-                            .and_then(|l| first_match(p, l, rule.lines_in, &file.path))
+                            .and_then(|l| {
+                                first_match(p, l, other.as_ref(), rule.lines_in, &file.path)
+                            })
                             .map(|(n, text)| (n, side, trimmed(text)))
                     };
-                    match on(&file.added, LineSide::Added)
-                        .or_else(|| on(&file.removed, LineSide::Removed))
+                    match on(&file.added, &file.removed, LineSide::Added)
+                        .or_else(|| on(&file.removed, &file.added, LineSide::Removed))
                     {
                         Some(found) => hit = hit.or(Some(found)),
                         None => continue,
@@ -604,17 +613,19 @@ impl Classifier<'_> {
                 }
             } else {
                 let sides = [
-                    (&rule.added, &file.added),
-                    (&rule.removed, &file.removed),
-                    (&rule.changed, &file.added),
-                    (&rule.changed, &file.removed),
+                    (&rule.added, &file.added, &file.removed),
+                    (&rule.removed, &file.removed, &file.added),
+                    (&rule.changed, &file.added, &file.removed),
+                    (&rule.changed, &file.removed, &file.added),
                 ];
                 let mut outcome = Outcome::NoLine;
-                for (patterns, lines) in sides {
+                for (patterns, lines, other) in sides {
                     let (Some(p), Some(lines)) = (patterns, lines) else {
                         continue;
                     };
-                    if let Some((n, text)) = first_match(p, lines, rule.lines_in, &file.path) {
+                    if let Some((n, text)) =
+                        first_match(p, lines, other.as_ref(), rule.lines_in, &file.path)
+                    {
                         outcome = Outcome::Fired {
                             line: Some(n),
                             text: Some(trimmed(text)),
@@ -622,7 +633,7 @@ impl Classifier<'_> {
                         break;
                     }
                     if let Some((n, _)) =
-                        first_match(p, lines, crate::lexer::Parts::ANY, &file.path)
+                        first_match(p, lines, None, crate::lexer::Parts::ANY, &file.path)
                     {
                         outcome = Outcome::OutsideParts { line: n };
                     }
