@@ -1393,20 +1393,26 @@ fn required_literals(hir: &regex_syntax::hir::Hir) -> Option<Vec<Vec<u8>>> {
         (!lits.is_empty() && lits.iter().all(|l| !l.as_bytes().is_empty()))
             .then(|| lits.iter().map(|l| l.as_bytes().to_vec()).collect())
     };
-    if let Some(lits) = extract(hir) {
-        return Some(lits);
+    let shortest = |lits: &Vec<Vec<u8>>| lits.iter().map(Vec::len).min().unwrap_or(0);
+    let whole = extract(hir);
+    // Literals of three bytes or more are taken as they are; shorter ones (`@`, or the
+    // whitespace a `^\s*` opens with) occur in almost any text, and a part of the pattern may
+    // require better ones.
+    if let Some(lits) = whole.as_ref().filter(|l| shortest(l) >= 3) {
+        return Some(lits.clone());
     }
     let mut h = hir;
     while let HirKind::Capture(c) = h.kind() {
         h = &c.sub;
     }
     let HirKind::Concat(parts) = h.kind() else {
-        return None;
+        return whole;
     };
     parts
         .iter()
         .filter_map(extract)
-        .max_by_key(|lits| lits.iter().map(Vec::len).min().unwrap_or(0))
+        .chain(whole)
+        .max_by_key(shortest)
 }
 
 /// For a pattern that opens with an ASCII case-insensitive flag group (`(?i-u)`), the same

@@ -21,10 +21,71 @@ enum Matcher {
     /// last component contains, starts or ends with it. Kept out of the glob set, where each
     /// would be a regular expression to compile.
     Name(NameMatch, Box<[u8]>),
+    /// An unanchored `*.ext` with one literal extension (no dot in it): a hash lookup of the
+    /// name's last extension. (globset's own extension lookup is not used for case-insensitive
+    /// globs: it would compile them to regular expressions.)
+    Extension(Box<[u8]>),
     /// An unanchored `prefix*suffix` of literals: the last component starts with the one and
     /// ends with the other, without overlap (`test_*.py`, `requirements*.txt`).
     Around(Box<[u8]>, Box<[u8]>),
+    /// Any other unanchored name of literals joined by `*` (`*pgp*.*`, `key*_v*.rs`): the
+    /// pieces in order, without overlap, the first at the start of the name unless the
+    /// pattern opens with `*`, the last at its end unless it closes with one.
+    Pieces(Pieces),
     Glob(Glob),
+}
+
+/// Literal pieces of a name pattern joined by `*` (see [`Matcher::Pieces`]).
+#[derive(Debug, Clone)]
+pub(crate) struct Pieces {
+    open_start: bool,
+    open_end: bool,
+    pieces: Vec<Box<[u8]>>,
+}
+
+impl Pieces {
+    /// `body` as pieces, when it is literals joined by single `*`s with at least two pieces.
+    fn of(body: &str) -> Option<Pieces> {
+        let split: Vec<&str> = body.split('*').collect();
+        let open_start = split.first().is_some_and(|p| p.is_empty());
+        let open_end = split.last().is_some_and(|p| p.is_empty());
+        let inner = &split[usize::from(open_start)..split.len() - usize::from(open_end)];
+        (inner.len() >= 2
+            && inner
+                .iter()
+                .all(|p| !p.is_empty() && is_literal(p) && !p.contains('/')))
+        .then(|| Pieces {
+            open_start,
+            open_end,
+            pieces: inner
+                .iter()
+                .map(|p| p.to_ascii_lowercase().into_bytes().into())
+                .collect(),
+        })
+    }
+
+    /// Whether the name (in ASCII lower case) matches. Leftmost placement of each middle
+    /// piece leaves the most room for the rest, so it finds a match when there is one.
+    fn matches(&self, name: &[u8]) -> bool {
+        let mut rest = name;
+        let last = self.pieces.len() - 1;
+        for (k, piece) in self.pieces.iter().enumerate() {
+            if k == 0 && !self.open_start {
+                if !rest.starts_with(piece) {
+                    return false;
+                }
+                rest = &rest[piece.len()..];
+            } else if k == last && !self.open_end {
+                return rest.ends_with(piece);
+            } else {
+                match bstr::ByteSlice::find(rest, &piece[..]) {
+                    Some(i) => rest = &rest[i + piece.len()..],
+                    None => return false,
+                }
+            }
+        }
+        true
+    }
 }
 
 /// How a [`Matcher::Name`] literal sits in a name.
@@ -136,6 +197,18 @@ impl PathPattern {
             });
         }
         if !anchored
+            && let Some(ext) = body.strip_prefix("*.")
+            && !ext.is_empty()
+            && is_literal(ext)
+            && !ext.contains(['.', '/'])
+        {
+            return Ok(PathPattern {
+                matcher: Matcher::Extension(ext.to_ascii_lowercase().into_bytes().into()),
+                negated,
+                dir_only,
+            });
+        }
+        if !anchored
             && let Some((prefix, suffix)) = body.split_once('*')
             && !prefix.is_empty()
             && !suffix.is_empty()
@@ -155,6 +228,13 @@ impl PathPattern {
         if !anchored && let Some((how, lit)) = name_match(body) {
             return Ok(PathPattern {
                 matcher: Matcher::Name(how, lit.to_ascii_lowercase().into_bytes().into()),
+                negated,
+                dir_only,
+            });
+        }
+        if !anchored && let Some(pieces) = Pieces::of(body) {
+            return Ok(PathPattern {
+                matcher: Matcher::Pieces(pieces),
                 negated,
                 dir_only,
             });
@@ -202,11 +282,14 @@ pub(crate) struct PathIndex {
     glob_owner: Vec<u32>,
     exact: std::collections::HashMap<Box<[u8]>, Vec<u32>>,
     basename: std::collections::HashMap<Box<[u8]>, Vec<u32>>,
+    /// `*.ext` patterns by extension.
+    extension: std::collections::HashMap<Box<[u8]>, Vec<u32>>,
     names: Vec<(NameMatch, Box<[u8]>, u32)>,
     /// The `*literal*` patterns in one automaton, and the pattern id of each literal: a name
     /// is searched once for all of them.
     contains: Option<(aho_corasick::AhoCorasick, Vec<u32>)>,
     around: Vec<Around>,
+    pieces: Vec<(Pieces, u32)>,
     lists: usize,
 }
 
@@ -231,8 +314,10 @@ impl PathIndex {
         let mut globs = Vec::new();
         let mut exact: std::collections::HashMap<Box<[u8]>, Vec<u32>> = Default::default();
         let mut basename: std::collections::HashMap<Box<[u8]>, Vec<u32>> = Default::default();
+        let mut extension: std::collections::HashMap<Box<[u8]>, Vec<u32>> = Default::default();
         let mut names = Vec::new();
         let mut around = Vec::new();
+        let mut pieces = Vec::new();
         for (list, patterns) in lists.into_iter().enumerate() {
             for (pos, pattern) in patterns.into_iter().enumerate() {
                 let id = owners.len() as u32;
@@ -240,8 +325,10 @@ impl PathIndex {
                 match pattern.matcher {
                     Matcher::Exact(k) => exact.entry(k).or_default().push(id),
                     Matcher::Basename(k) => basename.entry(k).or_default().push(id),
+                    Matcher::Extension(k) => extension.entry(k).or_default().push(id),
                     Matcher::Name(how, k) => names.push((how, k, id)),
                     Matcher::Around(p, q) => around.push((p, q, id)),
+                    Matcher::Pieces(p) => pieces.push((p, id)),
                     Matcher::Glob(g) => {
                         glob_owner.push(id);
                         globs.push(g);
@@ -268,9 +355,11 @@ impl PathIndex {
             glob_owner,
             exact,
             basename,
+            extension,
             names,
             contains,
             around,
+            pieces,
             lists: n_lists,
         })
     }
@@ -315,6 +404,12 @@ impl PathIndex {
             if let Some(ids) = self.basename.get(name) {
                 scratch.hits.extend(ids.iter().map(|&i| i as usize));
             }
+            if !self.extension.is_empty()
+                && let Some(dot) = name.iter().rposition(|&b| b == b'.')
+                && let Some(ids) = self.extension.get(&name[dot + 1..])
+            {
+                scratch.hits.extend(ids.iter().map(|&i| i as usize));
+            }
             for (how, literal, id) in &self.names {
                 if how.matches(name, literal) {
                     scratch.hits.push(*id as usize);
@@ -330,6 +425,11 @@ impl PathIndex {
                     && name.starts_with(prefix)
                     && name.ends_with(suffix)
                 {
+                    scratch.hits.push(*id as usize);
+                }
+            }
+            for (p, id) in &self.pieces {
+                if p.matches(name) {
                     scratch.hits.push(*id as usize);
                 }
             }
@@ -380,7 +480,7 @@ mod tests {
 
     #[test]
     fn name_literals_match_as_their_globs_would() {
-        // The `*lit*`, `lit*` and `*lit` fast paths against the same pattern as a glob.
+        // The `*lit*`, `lit*`, `*lit` and pieces fast paths against the same pattern as a glob.
         let patterns = [
             "*auth*",
             "*crypto*",
@@ -392,6 +492,14 @@ mod tests {
             "test_*.py",
             "requirements*.txt",
             "a*a",
+            "*pgp*.*",
+            "*a*a*",
+            "a*b*c",
+            "ab*ba*",
+            "*x*y",
+            "*.tar.gz",
+            "*.RS",
+            "*.h",
         ];
         let paths = [
             "tests/test_x.py",
@@ -415,6 +523,28 @@ mod tests {
             "a/b/c",
             "rustls-tests/x.rs",
             "author.txt",
+            "openpgp/src/fmt.rs",
+            "src/pgp.rs",
+            "x/PGP-keys.TXT",
+            "x/pgp",
+            "x/aa",
+            "x/aaa",
+            "x/abc",
+            "x/ac",
+            "x/abbc",
+            "x/abba",
+            "x/aba",
+            "x/abxba",
+            "x/xy",
+            "x/yx",
+            "x/xyy",
+            "a.b.rs",
+            ".rs",
+            "x.rs/y",
+            "a.tar.gz",
+            "a.gz",
+            "lib/x.H",
+            "lib/h",
         ];
         for pattern in patterns {
             let body = pattern.trim_end_matches('/');
