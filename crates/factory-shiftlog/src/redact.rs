@@ -62,7 +62,11 @@ struct AllowDef {
 #[derive(Debug, Clone)]
 struct Rule {
     kind: String,
-    regex: Regex,
+    pattern: String,
+    /// Compiled the first time a text may hold a match (see [`Rule::required`]): a short
+    /// session is redacted without compiling the rules none of its texts can match. None if
+    /// the pattern cannot be compiled (a size limit): the texts it would read are withheld.
+    regex: std::sync::OnceLock<Option<Regex>>,
     /// The group that is the secret; None: the first group that took part, else the match.
     group: Option<usize>,
     entropy: Option<f64>,
@@ -72,15 +76,52 @@ struct Rule {
 
 impl Rule {
     fn new(kind: &str, pattern: &str) -> Result<Rule, String> {
+        let regex =
+            Regex::new(pattern).map_err(|e| format!("redaction pattern `{pattern}`: {e}"))?;
         Ok(Rule {
             kind: kind.to_owned(),
-            regex: Regex::new(pattern)
-                .map_err(|e| format!("redaction pattern `{pattern}`: {e}"))?,
+            pattern: pattern.to_owned(),
+            regex: std::sync::OnceLock::from(Some(regex)),
             group: None,
             entropy: None,
             allow: Vec::new(),
             stopwords: Vec::new(),
         })
+    }
+
+    /// A built-in rule, checked (parsed) now and compiled when first needed.
+    fn lazy(kind: &str, pattern: &str) -> Result<Rule, String> {
+        regex_syntax::Parser::new()
+            .parse(pattern)
+            .map_err(|e| format!("redaction pattern `{pattern}`: {e}"))?;
+        Ok(Rule {
+            kind: kind.to_owned(),
+            pattern: pattern.to_owned(),
+            regex: std::sync::OnceLock::new(),
+            group: None,
+            entropy: None,
+            allow: Vec::new(),
+            stopwords: Vec::new(),
+        })
+    }
+
+    fn regex(&self) -> Option<&Regex> {
+        self.regex
+            .get_or_init(|| Regex::new(&self.pattern).ok())
+            .as_ref()
+    }
+
+    /// Literals one of which starts every match (regex-syntax's prefix extraction), when they
+    /// are a finite set of three bytes or more each: a text holding none of them (ASCII case
+    /// aside) has no match.
+    fn required(&self) -> Option<Vec<Vec<u8>>> {
+        let hir = regex_syntax::Parser::new().parse(&self.pattern).ok()?;
+        let seq = regex_syntax::hir::literal::Extractor::new()
+            .limit_total(256)
+            .extract(&hir);
+        let lits = seq.literals()?;
+        (!lits.is_empty() && lits.iter().all(|l| l.as_bytes().len() >= 3))
+            .then(|| lits.iter().map(|l| l.as_bytes().to_vec()).collect())
     }
 
     /// The secret of a match: its span in the match, or None when the rule lets it be.
@@ -135,7 +176,7 @@ fn built_in() -> Result<Vec<Rule>, String> {
         toml::from_str(RULES).map_err(|e| format!("the built-in redaction rules: {e}"))?;
     let mut rules = Vec::new();
     for def in file.rules {
-        let mut rule = Rule::new(&def.id, &def.regex)?;
+        let mut rule = Rule::lazy(&def.id, &def.regex)?;
         rule.group = def.secret_group;
         rule.entropy = def.entropy;
         if let Some(allow) = def.allowlist {
@@ -198,9 +239,15 @@ const TOKEN: &str = r"[A-Za-z0-9+/=_-]+";
 #[derive(Debug, Clone)]
 pub struct Redactor {
     rules: Vec<Rule>,
+    /// The required literals of the rules that have them, in one ASCII case-insensitive
+    /// automaton, with the rule of each; rules without are always tried.
+    prefilter: Option<Prefilter>,
     token: Regex,
     config: RedactionConfig,
 }
+
+/// The prefilter automaton, the rule of each of its literals, and the rules always tried.
+type Prefilter = (aho_corasick::AhoCorasick, Vec<usize>, Vec<bool>);
 
 /// The marker that replaces a secret of `kind`.
 pub fn marker(kind: &str) -> String {
@@ -231,8 +278,27 @@ impl Redactor {
         for (kind, pattern) in &config.patterns {
             rules.push(Rule::new(kind, pattern)?);
         }
+        let mut literals = Vec::new();
+        let mut owner = Vec::new();
+        let mut always = vec![true; rules.len()];
+        for (i, rule) in rules.iter().enumerate() {
+            if let Some(lits) = rule.required() {
+                always[i] = false;
+                owner.extend(std::iter::repeat_n(i, lits.len()));
+                literals.extend(lits);
+            }
+        }
+        let prefilter = aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(&literals)
+            .ok()
+            .map(|ac| (ac, owner));
+        if prefilter.is_none() {
+            always.iter_mut().for_each(|a| *a = true);
+        }
         Ok(Redactor {
             rules,
+            prefilter: prefilter.map(|(ac, owner)| (ac, owner, always)),
             token: Regex::new(TOKEN).map_err(|e| e.to_string())?,
             config,
         })
@@ -252,12 +318,27 @@ impl Redactor {
     ) -> std::borrow::Cow<'a, str> {
         use std::borrow::Cow;
         let mut out: Cow<'a, str> = Cow::Borrowed(text);
-        for rule in &self.rules {
-            if !rule.regex.is_match(&out) {
+        let candidates: Option<Vec<bool>> = self.prefilter.as_ref().map(|(ac, owner, always)| {
+            let mut may = always.clone();
+            for m in ac.find_overlapping_iter(text) {
+                may[owner[m.pattern().as_usize()]] = true;
+            }
+            may
+        });
+        for (i, rule) in self.rules.iter().enumerate() {
+            if candidates.as_ref().is_some_and(|may| !may[i]) {
+                continue;
+            }
+            let Some(regex) = rule.regex() else {
+                // A rule that cannot be compiled withholds what it would have read.
+                *counts.entry(rule.kind.clone()).or_default() += 1;
+                return Cow::Owned(marker(&rule.kind));
+            };
+            if !regex.is_match(&out) {
                 continue;
             }
             let mut n = 0u64;
-            let replaced = rule.regex.replace_all(&out, |caps: &regex::Captures<'_>| {
+            let replaced = regex.replace_all(&out, |caps: &regex::Captures<'_>| {
                 let whole = caps.get(0).map_or("", |m| m.as_str());
                 let Some(secret) = rule.secret(caps) else {
                     return whole.to_owned();
@@ -886,4 +967,36 @@ fn secret_field(key: &str, value: &str) -> Option<&'static str> {
         .iter()
         .any(|w| k.ends_with(w));
     (named && !is_reference(value, true)).then_some("password")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn built_in_rules_compile_and_most_are_prefiltered() {
+        let rules = built_in().expect("the built-in rules parse");
+        for rule in &rules {
+            assert!(rule.regex().is_some(), "{} compiles", rule.kind);
+        }
+        let without: Vec<&str> = rules
+            .iter()
+            .filter(|r| r.required().is_none())
+            .map(|r| r.kind.as_str())
+            .collect();
+        assert!(without.len() * 2 < rules.len(), "{without:?}");
+    }
+
+    #[test]
+    fn a_rule_is_tried_only_where_its_literals_are() {
+        let r = Redactor::new(RedactionConfig::default()).unwrap();
+        let mut counts = BTreeMap::new();
+        let key = "AKIA".to_owned() + "Z3Q7XW2LMNB4TPRS";
+        let text = format!("the key is {key} and nothing else");
+        assert!(!r.redact_text(&text, &mut counts).contains(&key));
+        // Lower case is no AWS key id, but the prefilter (ASCII case-insensitive) still lets
+        // the rule look.
+        let plain = "akia is a word here";
+        assert_eq!(r.redact_text(plain, &mut counts), plain);
+    }
 }
