@@ -25,6 +25,9 @@ struct At<T> {
 
 struct Cx {
     p: Problems,
+    /// The text is one of the shipped policies, whose line patterns the test suite checks
+    /// (`every_shipped_rule_has_fixtures_that_pass`): they are not parsed again on every load.
+    shipped: bool,
 }
 
 fn is_ident(s: &str) -> bool {
@@ -256,36 +259,19 @@ impl Cx {
 
     /// Checks line patterns without compiling them (they compile when first used).
     fn line_patterns(&mut self, list: &[At<String>], key: &str) -> Option<LinePatterns> {
-        let mut ok = 0;
-        let mut required: Option<Vec<Vec<u8>>> = Some(Vec::new());
-        for at in list {
-            // The syntax as regex::bytes::Regex takes it (Unicode on, UTF-8 not required).
-            let parsed = regex_syntax::ParserBuilder::new()
-                .utf8(false)
-                .build()
-                .parse(&at.value);
-            match parsed {
-                Ok(hir) => {
-                    ok += 1;
-                    let probe = ascii_case_probe(&at.value).and_then(|p| {
-                        regex_syntax::ParserBuilder::new()
-                            .utf8(false)
-                            .build()
-                            .parse(&p)
-                            .ok()
-                    });
-                    match (
-                        required_literals(probe.as_ref().unwrap_or(&hir)),
-                        required.as_mut(),
-                    ) {
-                        (Some(lits), Some(all)) => {
-                            // Lowered: the pre-check lowers the text too (a superset test).
-                            all.extend(lits.into_iter().map(|l| l.to_ascii_lowercase()));
-                        }
-                        _ => required = None,
-                    }
-                }
-                Err(e) => {
+        if list.is_empty() {
+            return None;
+        }
+        let mut ok = true;
+        if !self.shipped {
+            for at in list {
+                // The syntax as regex::bytes::Regex takes it (Unicode on, UTF-8 not required).
+                if let Err(e) = regex_syntax::ParserBuilder::new()
+                    .utf8(false)
+                    .build()
+                    .parse(&at.value)
+                {
+                    ok = false;
                     let message = syntax_message(&e);
                     self.p.error(
                         at.span.clone(),
@@ -295,14 +281,29 @@ impl Cx {
                 }
             }
         }
-        if ok != list.len() || list.is_empty() {
-            return None;
-        }
-        Some(LinePatterns::new(
-            list.iter().map(|a| a.value.clone()).collect(),
-            required,
-        ))
+        ok.then(|| LinePatterns::new(list.iter().map(|a| a.value.clone()).collect()))
     }
+}
+
+/// The literals one of which every match of one of `patterns` holds, lowered (the pre-check
+/// lowers the text too: a superset test); None when a pattern has no such set (or does not
+/// parse: then it is compiled, and fails closed).
+pub(crate) fn required_of(patterns: &[String]) -> Option<Vec<Vec<u8>>> {
+    let parse = |p: &str| {
+        regex_syntax::ParserBuilder::new()
+            .utf8(false)
+            .build()
+            .parse(p)
+            .ok()
+    };
+    let mut all = Vec::new();
+    for pattern in patterns {
+        let hir = parse(pattern)?;
+        let probe = ascii_case_probe(pattern).and_then(|p| parse(&p));
+        let lits = required_literals(probe.as_ref().unwrap_or(&hir))?;
+        all.extend(lits.into_iter().map(|l| l.to_ascii_lowercase()));
+    }
+    Some(all)
 }
 
 /// Rule tables per chunk when a big policy's `[[rule]]` tables are parsed a chunk at a time.
@@ -366,6 +367,9 @@ fn rule_chunks(text: &str) -> Option<Vec<(usize, usize)>> {
 pub(crate) fn decode(name: &str, text: &str) -> Result<Policy, PolicyError> {
     let mut cx = Cx {
         p: Problems::new(name, text),
+        shipped: crate::embedded::SHIPPED_POLICIES
+            .iter()
+            .any(|p| p.text == text),
     };
     // A big policy's rule tables are parsed a chunk at a time; the rest of the file is parsed
     // with them blanked out (newlines kept, so spans and lines stay those of the file).

@@ -68,27 +68,31 @@ pub const VALIDATOR_ROLE: &str = "validator";
 pub(crate) struct LinePatterns {
     /// The patterns as written (valid: the decoder parsed each one).
     pub(crate) patterns: Vec<String>,
-    /// Literals one of which every match begins with (from regex-syntax's prefix extraction),
-    /// when the patterns have a finite set of them: text holding none of them cannot match,
-    /// which spares compiling the patterns at all.
-    required: Option<Vec<Vec<u8>>>,
+    /// Literals one of which every match holds (from regex-syntax's literal extraction, see
+    /// `decode::required_of`), when the patterns have a finite set of them: text holding none
+    /// of them cannot match, which spares compiling the patterns at all. Found when first
+    /// needed.
+    required: std::sync::OnceLock<Option<Vec<Vec<u8>>>>,
     /// How many texts the literal pre-check has looked at: after a few, compiling the set is
     /// cheaper than scanning for every literal of every file of a long history.
     prechecks: std::sync::Arc<std::sync::atomic::AtomicU32>,
     /// All patterns, multi-line, for a quick pass over a file's joined lines.
     set: std::sync::OnceLock<Option<regex::bytes::RegexSet>>,
-    /// Each pattern alone, for the per-line pass that finds the line.
-    each: std::sync::OnceLock<Vec<Option<regex::bytes::Regex>>>,
+    /// Each pattern alone, for the per-line pass that finds the line; each compiled when a
+    /// text first matches it in the set.
+    each: Vec<std::sync::OnceLock<Option<regex::bytes::Regex>>>,
 }
 
 impl LinePatterns {
-    pub(crate) fn new(patterns: Vec<String>, required: Option<Vec<Vec<u8>>>) -> LinePatterns {
+    pub(crate) fn new(patterns: Vec<String>) -> LinePatterns {
         LinePatterns {
+            each: (0..patterns.len())
+                .map(|_| std::sync::OnceLock::new())
+                .collect(),
             patterns,
-            required,
+            required: std::sync::OnceLock::new(),
             prechecks: Default::default(),
             set: std::sync::OnceLock::new(),
-            each: std::sync::OnceLock::new(),
         }
     }
 
@@ -99,7 +103,13 @@ impl LinePatterns {
         use bstr::ByteSlice;
         const SCAN_LIMIT: usize = 64 * 1024;
         const PRECHECKS: u32 = 16;
-        match &self.required {
+        if self.set.get().is_some() || text.len() > SCAN_LIMIT {
+            return false;
+        }
+        let required = self
+            .required
+            .get_or_init(|| crate::decode::required_of(&self.patterns));
+        match required {
             Some(literals)
                 if self.set.get().is_none()
                     && text.len() <= SCAN_LIMIT
@@ -131,14 +141,11 @@ impl LinePatterns {
 
     /// Whether pattern `i` matches `line` (true if it cannot be compiled: fail closed).
     pub(crate) fn is_match(&self, i: usize, line: &[u8]) -> bool {
-        let each = self.each.get_or_init(|| {
-            self.patterns
-                .iter()
-                .map(|p| regex::bytes::Regex::new(p).ok())
-                .collect()
-        });
-        each.get(i)
-            .and_then(Option::as_ref)
+        let Some((cell, pattern)) = self.each.get(i).zip(self.patterns.get(i)) else {
+            return true;
+        };
+        cell.get_or_init(|| regex::bytes::Regex::new(pattern).ok())
+            .as_ref()
             .is_none_or(|re| re.is_match(line))
     }
 }
@@ -532,5 +539,40 @@ mod tests {
         assert!(!branch_matches("release/*", "releases/1.0"));
         assert!(branch_matches("*", "feature"));
         assert!(!branch_matches("*", "feature/x"));
+    }
+
+    /// The shipped policies' line patterns are not parsed when they load (decode trusts
+    /// them): this is the check that makes that safe, and that each has its literals.
+    #[test]
+    fn shipped_line_patterns_parse_and_compile() {
+        for shipped in crate::embedded::SHIPPED_POLICIES {
+            let policy = crate::Policy::parse(shipped.name, shipped.text).unwrap();
+            for rule in &policy.rules {
+                for side in [&rule.added, &rule.removed, &rule.changed]
+                    .into_iter()
+                    .flatten()
+                {
+                    for (i, p) in side.patterns.iter().enumerate() {
+                        assert!(
+                            regex_syntax::ParserBuilder::new()
+                                .utf8(false)
+                                .build()
+                                .parse(p)
+                                .is_ok(),
+                            "{}: {} `{p}`",
+                            shipped.name,
+                            rule.id
+                        );
+                        assert!(side.each[i].get().is_none(), "compiled only when needed");
+                        assert!(regex::bytes::Regex::new(p).is_ok(), "{} `{p}`", rule.id);
+                    }
+                    assert!(
+                        side.matching(b"").is_some(),
+                        "{}: the set compiles",
+                        rule.id
+                    );
+                }
+            }
+        }
     }
 }
