@@ -358,3 +358,60 @@ fn attack_round_two_toolchain_readings_are_code() {
         assert_eq!(tier, "hard-stop", "{path}: {after:?} -> {json}");
     }
 }
+
+/// The third red-team round, against passing over a line whose code is that of the line it
+/// replaced: a string argument changed under a rule that reads only code, a comment opened on
+/// the security line that swallows the check after it, code hidden behind a line end C# or
+/// PHP knows and C does not. Each must stay a hard-stop, in files whose names say nothing.
+#[test]
+fn attack_round_three_lines_edited_in_place_are_still_read() {
+    let cases: &[(&str, &str, &str)] = &[
+        // A string argument is what changed: the role checked.
+        (
+            "app/views.py",
+            "def admin(request):\n    if has_role(request.user, \"admin\"):\n        return ok()\n",
+            "def admin(request):\n    if has_role(request.user, \"guest\"):\n        return ok()\n",
+        ),
+        // The accepted algorithm (RS256 to HS256: key confusion).
+        (
+            "src/session.js",
+            "const claims = jwt.verify(token, key, { algorithms: ['RS256'] });\n",
+            "const claims = jwt.verify(token, key, { algorithms: ['HS256'] });\n",
+        ),
+        // The currency of a payment.
+        (
+            "app/shop.py",
+            "intent = stripe.PaymentIntent.create(amount=5, currency=\"usd\")\n",
+            "intent = stripe.PaymentIntent.create(amount=5, currency=\"jpy\")\n",
+        ),
+        // A block comment opened on the verification line swallows the check below it.
+        (
+            "src/util.rs",
+            "fn check(sig: &[u8], key: &Key) -> Result<(), E> {\n    let ok = verify_signature(sig, key); // constant time\n    if !ok { return Err(E) }\n    Ok(())\n}\n",
+            "fn check(sig: &[u8], key: &Key) -> Result<(), E> {\n    let ok = verify_signature(sig, key); /* constant time\n    if !ok { return Err(E) } */\n    Ok(())\n}\n",
+        ),
+        // PHP ends a `//` comment at `?>`.
+        (
+            "app/views.php",
+            "<?php\n$ok = check_password($user, $pw); // compare\n",
+            "<?php\n$ok = check_password($user, $pw); // compare ?><?php $ok = true; // done\n",
+        ),
+        // C# ends a line at U+2028.
+        (
+            "src/Helpers.cs",
+            "class H {\n  bool Check(byte[] s) {\n    bool ok = Sig.VerifySignature(s); // constant time\n    return ok;\n  }\n}\n",
+            "class H {\n  bool Check(byte[] s) {\n    bool ok = Sig.VerifySignature(s); // constant time\u{2028}ok = true;\n    return ok;\n  }\n}\n",
+        ),
+    ];
+    for (path, before, after) in cases {
+        let (tier, json) = tier_of_change(path, before, after);
+        assert_eq!(tier, "hard-stop", "{path}: {after:?} -> {json}");
+    }
+    // What the rule is for still holds: a trailing comment edited beside the same code.
+    let (tier, json) = tier_of_change(
+        "src/util.rs",
+        "fn f() {\n    let k = decrypt(x); // draft-01\n}\n",
+        "fn f() {\n    let k = decrypt(x); // RFC 9999\n}\n",
+    );
+    assert_eq!(tier, "auto", "{json}");
+}

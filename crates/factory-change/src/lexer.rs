@@ -193,7 +193,10 @@ pub fn syntax_of(path: &[u8]) -> Option<Syntax> {
                 nests: true,
                 ..C_LIKE
             },
-            "cs" | "php" => C_LIKE,
+            // C# ends lines (and so `//` comments) at U+0085, U+2028 and U+2029 too, and has
+            // verbatim and raw strings; PHP ends a `//` comment at `?>` and has heredocs. Read
+            // as C they would hide code in what looks like a comment: they are read as code
+            // throughout until they have lexers of their own.
             "go" => Syntax {
                 quotes: b"\"'`",
                 multiline: b"`",

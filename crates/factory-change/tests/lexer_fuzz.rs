@@ -11,7 +11,7 @@ use proptest::prelude::*;
 mod common;
 
 const EXTENSIONS: &[&str] = &[
-    "rs", "c", "go", "js", "ts", "py", "sh", "sql", "yml", "php", "kt", "java",
+    "rs", "c", "go", "js", "ts", "py", "sh", "sql", "yml", "kt", "java",
 ];
 
 /// Source-like bytes: the characters that open and close comments and literals, often.

@@ -74,9 +74,12 @@ fn trimmed(text: &BStr) -> String {
     format!("{}…", &s[..end])
 }
 
-/// The first of `lines` that one of `patterns` matches in `parts`. A line whose `parts` are
-/// those of the line it replaced on the `other` side (only a trailing comment edited beside
-/// the same code, say) changed nothing the rule reads, and is passed over.
+/// The first of `lines` that one of `patterns` matches in `parts`. A line that differs from
+/// the line it replaced on the `other` side only in its comments (a trailing comment edited
+/// beside the same code and strings) changed nothing a rule that does not read comments
+/// reads, and is passed over — unless the two lines end in different lexer states (a comment
+/// opened on that line swallows what follows) or the change moves the state of unchanged
+/// lines.
 fn first_match<'a>(
     patterns: &LinePatterns,
     lines: &'a Lines,
@@ -100,6 +103,25 @@ fn first_match<'a>(
     }
     // Only the parts of each line the rule reads (code, comments, strings, test modules).
     let syntax = crate::lexer::syntax_of(path);
+    let other = other.filter(|o| !parts.comments && !lines.shifts_state() && !o.shifts_state());
+    let uncommented = crate::lexer::Parts {
+        comments: false,
+        ..crate::lexer::Parts::ANY
+    };
+    let same_but_comments = |i: usize, line: &BStr, start| {
+        other
+            .and_then(|o| o.get(o.counterpart(lines, i)?))
+            .is_some_and(|(_, was, was_start)| {
+                let view = |l: &BStr, s| {
+                    crate::lexer::select(l, syntax.as_ref(), uncommented, s)
+                        .trim_end()
+                        .to_owned()
+                };
+                view(was, was_start) == view(line, start)
+                    && crate::lexer::end_state(was, syntax.as_ref(), was_start)
+                        == crate::lexer::end_state(line, syntax.as_ref(), start)
+            })
+    };
     lines
         .iter_lexed()
         .enumerate()
@@ -108,12 +130,7 @@ fn first_match<'a>(
             candidates
                 .iter()
                 .any(|&c| patterns.is_match(c, view.as_bytes().as_bstr()))
-                && !other
-                    .and_then(|o| o.get(o.counterpart(lines, *i)?))
-                    .is_some_and(|(_, was, start)| {
-                        crate::lexer::select(was, syntax.as_ref(), parts, start).trim_end()
-                            == view.trim_end()
-                    })
+                && !same_but_comments(*i, line, *start)
         })
         .map(|(_, (n, line, _))| (n, line))
 }
@@ -566,6 +583,12 @@ pub enum Outcome {
         /// The line.
         line: u32,
     },
+    /// A changed line matched, but it differs from the line it replaced only in its comments
+    /// (the code and strings the rule reads are as they were).
+    CommentEdit {
+        /// The line.
+        line: u32,
+    },
 }
 
 /// One rule's outcome on one file.
@@ -632,8 +655,11 @@ impl Classifier<'_> {
                         };
                         break;
                     }
-                    if let Some((n, _)) =
+                    if let Some((n, _)) = first_match(p, lines, None, rule.lines_in, &file.path) {
+                        outcome = Outcome::CommentEdit { line: n };
+                    } else if let Some((n, _)) =
                         first_match(p, lines, None, crate::lexer::Parts::ANY, &file.path)
+                        && !matches!(outcome, Outcome::CommentEdit { .. })
                     {
                         outcome = Outcome::OutsideParts { line: n };
                     }

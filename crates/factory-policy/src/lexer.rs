@@ -50,6 +50,16 @@ impl Parts {
     }
 }
 
+/// The lexer state at the end of `line` (None for a language not known: all code). Two lines
+/// that end in different states read the lines after them differently.
+pub(crate) fn end_state(
+    line: &[u8],
+    syntax: Option<&Syntax>,
+    start: LineStart,
+) -> Option<lex::State> {
+    syntax.map(|syn| lex::walk(line, syn, start, |_| {}))
+}
+
 /// The parts of `line` that `parts` selects (other parts become spaces, so columns and word
 /// boundaries stay), for a file of `syntax`, the line starting at `start`.
 pub(crate) fn select(

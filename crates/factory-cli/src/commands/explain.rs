@@ -102,6 +102,10 @@ pub(crate) fn run(
                                 "skipped   {} ({tier}): line {line} matched only in a comment or string, which the rule does not read",
                                 t.rule
                             ),
+                            Outcome::CommentEdit { line } => format!(
+                                "skipped   {} ({tier}): line {line} matched, but only its comment changed (its code and strings are those of the line it replaced)",
+                                t.rule
+                            ),
                         };
                         env.ui.outln(&format!("    {line}"))?;
                     }
