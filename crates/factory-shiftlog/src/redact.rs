@@ -89,8 +89,11 @@ impl Rule {
         })
     }
 
-    /// A built-in rule, checked (parsed) now and compiled when first needed.
+    /// A built-in rule, checked (parsed) now and compiled when first needed. Its word
+    /// boundaries are ASCII ones: secrets are ASCII, and a Unicode `\b` makes the regex engine
+    /// give up its DFA for a slow one on any text holding a non-ASCII character.
     fn lazy(kind: &str, pattern: &str) -> Result<Rule, String> {
+        let pattern = &ascii_boundaries(pattern);
         regex_syntax::Parser::new()
             .parse(pattern)
             .map_err(|e| format!("redaction pattern `{pattern}`: {e}"))?;
@@ -168,6 +171,43 @@ impl Rule {
         }
         Some(secret)
     }
+}
+
+/// `pattern` with each `\b` (outside a class, not itself escaped) written `(?-u:\b)`.
+fn ascii_boundaries(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len() + 16);
+    let mut chars = pattern.chars();
+    let mut class = 0usize;
+    // Just after a class's `[` (or `[^`), where `]` is a literal.
+    let mut opened = false;
+    while let Some(c) = chars.next() {
+        let was_opened = std::mem::take(&mut opened);
+        match c {
+            ']' | '^' if was_opened => {
+                opened = c == '^';
+                out.push(c);
+            }
+            '\\' => match chars.next() {
+                Some('b') if class == 0 => out.push_str("(?-u:\\b)"),
+                Some(n) => {
+                    out.push('\\');
+                    out.push(n);
+                }
+                None => out.push('\\'),
+            },
+            '[' => {
+                class += 1;
+                opened = true;
+                out.push(c);
+            }
+            ']' if class > 0 => {
+                class -= 1;
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 /// The built-in rules, compiled.
@@ -985,6 +1025,13 @@ mod tests {
             .map(|r| r.kind.as_str())
             .collect();
         assert!(without.len() * 2 < rules.len(), "{without:?}");
+    }
+
+    #[test]
+    fn word_boundaries_are_ascii() {
+        assert_eq!(ascii_boundaries(r"\bkey\b"), r"(?-u:\b)key(?-u:\b)");
+        assert_eq!(ascii_boundaries(r"a\\b[\b-]"), r"a\\b[\b-]");
+        assert_eq!(ascii_boundaries(r"[]\b]\b"), r"[]\b](?-u:\b)");
     }
 
     #[test]
