@@ -28,6 +28,14 @@ fn tier_of_change(path: &str, before: &str, after: &str) -> (String, serde_json:
     (json["tier"].as_str().unwrap().to_owned(), json)
 }
 
+/// Each (path, before, after) change is a hard-stop.
+fn assert_all_hard_stop(cases: &[(&str, &str, &str)]) {
+    for (path, before, after) in cases {
+        let (tier, json) = tier_of_change(path, before, after);
+        assert_eq!(tier, "hard-stop", "{path}: {after:?} -> {json}");
+    }
+}
+
 fn fired(json: &serde_json::Value, rule: &str) -> bool {
     json["commits"][0]["evidence"]
         .as_array()
@@ -282,10 +290,7 @@ fn attack_code_passed_off_as_comments_or_whitespace_is_still_code() {
             "h = hashlib.new(\"md5\")\n",
         ),
     ];
-    for (path, before, after) in cases {
-        let (tier, json) = tier_of_change(path, before, after);
-        assert_eq!(tier, "hard-stop", "{path}: {after:?} -> {json}");
-    }
+    assert_all_hard_stop(cases);
 }
 
 /// The second red-team round: where the lexer's picture of a language differed from the
@@ -353,10 +358,7 @@ fn attack_round_two_toolchain_readings_are_code() {
             "opts = {\n    \"algorithms\":\n        \"\"\"HS256\"\"\"\n}\n",
         ),
     ];
-    for (path, before, after) in cases {
-        let (tier, json) = tier_of_change(path, before, after);
-        assert_eq!(tier, "hard-stop", "{path}: {after:?} -> {json}");
-    }
+    assert_all_hard_stop(cases);
 }
 
 /// The third red-team round, against passing over a line whose code is that of the line it
@@ -403,10 +405,7 @@ fn attack_round_three_lines_edited_in_place_are_still_read() {
             "class H {\n  bool Check(byte[] s) {\n    bool ok = Sig.VerifySignature(s); // constant time\u{2028}ok = true;\n    return ok;\n  }\n}\n",
         ),
     ];
-    for (path, before, after) in cases {
-        let (tier, json) = tier_of_change(path, before, after);
-        assert_eq!(tier, "hard-stop", "{path}: {after:?} -> {json}");
-    }
+    assert_all_hard_stop(cases);
     // What the rule is for still holds: a trailing comment edited beside the same code.
     let (tier, json) = tier_of_change(
         "src/util.rs",
