@@ -25,8 +25,9 @@ struct At<T> {
 
 struct Cx {
     p: Problems,
-    /// The text is one of the shipped policies, whose line patterns the test suite checks
-    /// (`every_shipped_rule_has_fixtures_that_pass`): they are not parsed again on every load.
+    /// The text is one of the shipped policies, whose line patterns the test suite parses and
+    /// compiles (`model::tests::shipped_line_patterns_parse_and_compile`): they are not parsed
+    /// again on every load.
     shipped: bool,
 }
 
@@ -1384,7 +1385,8 @@ fn distinct_fill(slots: &[&str], people: &BTreeMap<String, Person>) -> usize {
 }
 
 /// Literals one of which every match of `hir` contains: its prefixes when they are a finite
-/// set, else those of the part of its top-level sequence with the longest shortest literal (in
+/// set of three bytes or more each, else those of the part of its top-level sequence (or the
+/// prefixes) with the longest shortest literal (in
 /// `^\s*(use|import)\b.*\b(ring|openssl)\b` every match holds `ring` or `openssl`, though it
 /// starts with spaces). None when no part has such a set.
 fn required_literals(hir: &regex_syntax::hir::Hir) -> Option<Vec<Vec<u8>>> {

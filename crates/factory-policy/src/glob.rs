@@ -25,10 +25,7 @@ enum Matcher {
     /// name's last extension. (globset's own extension lookup is not used for case-insensitive
     /// globs: it would compile them to regular expressions.)
     Extension(Box<[u8]>),
-    /// An unanchored `prefix*suffix` of literals: the last component starts with the one and
-    /// ends with the other, without overlap (`test_*.py`, `requirements*.txt`).
-    Around(Box<[u8]>, Box<[u8]>),
-    /// Any other unanchored name of literals joined by `*` (`*pgp*.*`, `key*_v*.rs`): the
+    /// Any other unanchored name of literals joined by `*` (`test_*.py`, `*pgp*.*`): the
     /// pieces in order, without overlap, the first at the start of the name unless the
     /// pattern opens with `*`, the last at its end unless it closes with one.
     Pieces(Pieces),
@@ -46,10 +43,9 @@ pub(crate) struct Pieces {
 impl Pieces {
     /// `body` as pieces, when it is literals joined by single `*`s with at least two pieces.
     fn of(body: &str) -> Option<Pieces> {
-        let split: Vec<&str> = body.split('*').collect();
-        let open_start = split.first().is_some_and(|p| p.is_empty());
-        let open_end = split.last().is_some_and(|p| p.is_empty());
-        let inner = &split[usize::from(open_start)..split.len() - usize::from(open_end)];
+        let (open_start, rest) = body.strip_prefix('*').map_or((false, body), |r| (true, r));
+        let (open_end, rest) = rest.strip_suffix('*').map_or((false, rest), |r| (true, r));
+        let inner: Vec<&str> = rest.split('*').collect();
         (inner.len() >= 2
             && inner
                 .iter()
@@ -107,7 +103,7 @@ impl NameMatch {
 }
 
 /// `*lit*`, `lit*` or `*lit` with a literal `lit` (no `/`), unless `*lit` is an extension
-/// (`*.rs`: the glob set matches those by a hash lookup).
+/// (`*.rs`: [`Matcher::Extension`] looks those up by hash).
 fn name_match(body: &str) -> Option<(NameMatch, &str)> {
     let literal = |s: &str| !s.is_empty() && is_literal(s) && !s.contains('/');
     if let Some(inner) = body.strip_prefix('*').and_then(|b| b.strip_suffix('*'))
@@ -208,23 +204,6 @@ impl PathPattern {
                 dir_only,
             });
         }
-        if !anchored
-            && let Some((prefix, suffix)) = body.split_once('*')
-            && !prefix.is_empty()
-            && !suffix.is_empty()
-            && [prefix, suffix]
-                .iter()
-                .all(|p| is_literal(p) && !p.contains('/'))
-        {
-            return Ok(PathPattern {
-                matcher: Matcher::Around(
-                    prefix.to_ascii_lowercase().into_bytes().into(),
-                    suffix.to_ascii_lowercase().into_bytes().into(),
-                ),
-                negated,
-                dir_only,
-            });
-        }
         if !anchored && let Some((how, lit)) = name_match(body) {
             return Ok(PathPattern {
                 matcher: Matcher::Name(how, lit.to_ascii_lowercase().into_bytes().into()),
@@ -288,13 +267,9 @@ pub(crate) struct PathIndex {
     /// The `*literal*` patterns in one automaton, and the pattern id of each literal: a name
     /// is searched once for all of them.
     contains: Option<(aho_corasick::AhoCorasick, Vec<u32>)>,
-    around: Vec<Around>,
     pieces: Vec<(Pieces, u32)>,
     lists: usize,
 }
-
-/// A `prefix*suffix` name pattern and its pattern id.
-type Around = (Box<[u8]>, Box<[u8]>, u32);
 
 /// Reusable buffers for [`PathIndex::matching`].
 #[derive(Debug, Default)]
@@ -316,7 +291,6 @@ impl PathIndex {
         let mut basename: std::collections::HashMap<Box<[u8]>, Vec<u32>> = Default::default();
         let mut extension: std::collections::HashMap<Box<[u8]>, Vec<u32>> = Default::default();
         let mut names = Vec::new();
-        let mut around = Vec::new();
         let mut pieces = Vec::new();
         for (list, patterns) in lists.into_iter().enumerate() {
             for (pos, pattern) in patterns.into_iter().enumerate() {
@@ -327,7 +301,6 @@ impl PathIndex {
                     Matcher::Basename(k) => basename.entry(k).or_default().push(id),
                     Matcher::Extension(k) => extension.entry(k).or_default().push(id),
                     Matcher::Name(how, k) => names.push((how, k, id)),
-                    Matcher::Around(p, q) => around.push((p, q, id)),
                     Matcher::Pieces(p) => pieces.push((p, id)),
                     Matcher::Glob(g) => {
                         glob_owner.push(id);
@@ -358,7 +331,6 @@ impl PathIndex {
             extension,
             names,
             contains,
-            around,
             pieces,
             lists: n_lists,
         })
@@ -418,14 +390,6 @@ impl PathIndex {
             if let Some((ac, ids)) = &self.contains {
                 for m in ac.find_overlapping_iter(name) {
                     scratch.hits.push(ids[m.pattern().as_usize()] as usize);
-                }
-            }
-            for (prefix, suffix, id) in &self.around {
-                if name.len() >= prefix.len() + suffix.len()
-                    && name.starts_with(prefix)
-                    && name.ends_with(suffix)
-                {
-                    scratch.hits.push(*id as usize);
                 }
             }
             for (p, id) in &self.pieces {

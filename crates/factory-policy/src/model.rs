@@ -66,7 +66,8 @@ pub const VALIDATOR_ROLE: &str = "validator";
 /// content rules, and compiling them all costs more than judging one commit.
 #[derive(Debug, Clone)]
 pub(crate) struct LinePatterns {
-    /// The patterns as written (valid: the decoder parsed each one).
+    /// The patterns as written (valid: the decoder parsed each one, or they are a shipped
+    /// policy's, which `shipped_line_patterns_parse_and_compile` checks).
     pub(crate) patterns: Vec<String>,
     /// Literals one of which every match holds (from regex-syntax's literal extraction, see
     /// `decode::required_of`), when the patterns have a finite set of them: text holding none
@@ -111,12 +112,10 @@ impl LinePatterns {
             .get_or_init(|| crate::decode::required_of(&self.patterns));
         match required {
             Some(literals)
-                if self.set.get().is_none()
-                    && text.len() <= SCAN_LIMIT
-                    && self
-                        .prechecks
-                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-                        < PRECHECKS =>
+                if self
+                    .prechecks
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                    < PRECHECKS =>
             {
                 // The literals are ASCII lower case (see `decode::required_literals`): the text
                 // is searched lowered too, which can only find more.

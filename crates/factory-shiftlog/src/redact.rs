@@ -328,17 +328,15 @@ impl Redactor {
                 literals.extend(lits);
             }
         }
+        // Without an automaton (a build limit) every rule is tried.
         let prefilter = aho_corasick::AhoCorasick::builder()
             .ascii_case_insensitive(true)
             .build(&literals)
             .ok()
-            .map(|ac| (ac, owner));
-        if prefilter.is_none() {
-            always.iter_mut().for_each(|a| *a = true);
-        }
+            .map(|ac| (ac, owner, always));
         Ok(Redactor {
             rules,
-            prefilter: prefilter.map(|(ac, owner)| (ac, owner, always)),
+            prefilter,
             token: Regex::new(TOKEN).map_err(|e| e.to_string())?,
             config,
         })
@@ -1025,6 +1023,19 @@ mod tests {
             .map(|r| r.kind.as_str())
             .collect();
         assert!(without.len() * 2 < rules.len(), "{without:?}");
+    }
+
+    #[test]
+    fn a_rule_that_cannot_be_compiled_withholds_the_text() {
+        let mut r = Redactor::new(RedactionConfig::default()).unwrap();
+        // Parses, but compiles past the regex size limit.
+        r.rules
+            .push(Rule::lazy("huge", r"(?:\w{100}){100}").unwrap());
+        r.prefilter = None;
+        let mut counts = BTreeMap::new();
+        let out = r.redact_text("an ordinary line", &mut counts);
+        assert_eq!(out, marker("huge"));
+        assert_eq!(counts.get("huge"), Some(&1));
     }
 
     #[test]
